@@ -1,0 +1,60 @@
+"""What a letter, an email or a dossier shows: the one context every template receives."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.invoice import Invoice
+from domain.policy import Creditor
+
+
+class PenaltyLine(BaseModel):
+    """Late-payment penalties over one half-year (the ECB rate changes on 1 January and 1 July)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: dt.date  # first day counted
+    end: dt.date  # last day counted, inclusive
+    days: int
+    base: Decimal  # amount the rate applies to, tax included
+    rate_percent: Decimal  # ECB rate + points
+    amount: Decimal
+
+
+class Instalment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    due_date: dt.date
+    amount: Decimal
+
+
+class LetterContext(BaseModel):
+    """Everything a template may print. Amounts are Decimal, dates are dates: templates format them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str  # template name, e.g. reminder_overdue, mise_en_demeure
+    language: str  # fr | en
+    today: dt.date
+    invoice: Invoice
+    creditor: Creditor
+    rule_id: str
+    policy_ref: str  # policy_id@vN
+    principal_due: Decimal
+    penalties_due: Decimal = Decimal("0")
+    indemnity_due: Decimal = Decimal("0")
+    penalty_lines: list[PenaltyLine] = []
+    deadline: dt.date | None = None  # pay-by date of a mise en demeure
+    days_late: int = 0
+    instalments: list[Instalment] = []
+    instalment: Instalment | None = None  # the one a reminder is about
+    note: str = ""  # ops task text, dispute reason, court step...
+    recipient: str = ""  # insurer or ops name where the letter is not to the debtor
+    expected_indemnity: Decimal | None = None
+    attachments: list[str] = []  # supporting documents listed in a dossier
+
+    @property
+    def total_due(self) -> Decimal:
+        return self.principal_due + self.penalties_due + self.indemnity_due

@@ -51,6 +51,8 @@ class Calendar(Rule):
     business_days_only: bool = True
     country: Literal["FR"] = "FR"
     extra_closed_days: list[dt.date] = []
+    send_hour: int = Field(default=9, ge=0, le=23)  # local time at which a dated step goes out
+    timezone: str = "Europe/Paris"
 
 
 class FormalNotice(Rule):
@@ -144,6 +146,9 @@ class Payments(Rule):
     currency: Literal["EUR"] = "EUR"
     impute: Literal["penalties_first", "principal_first"] = "penalties_first"
     close_below: Decimal = Field(ge=0)  # a remainder this small is written off and the case closes
+    # invoice_amount_paid: receiving the invoice amount closes the case and waives accrued penalties;
+    # all_paid: penalties must be paid too.
+    close_when: Literal["invoice_amount_paid", "all_paid"] = "invoice_amount_paid"
     thank_you_template: str | None = None
 
 

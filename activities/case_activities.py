@@ -1,0 +1,49 @@
+"""The activities a case calls: thin adapters from workflow requests to rules, SMTP, documents, court, insurer."""
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.contracts import (
+    ClaimReceipt, ClaimRequest, Dossier, DossierRequest, DocumentRef, DocumentRequest, OutgoingEmail, SentEmail,
+)
+from activities.court import CourtGateway
+from activities.documents import DocumentStore
+from activities.insurer import InsurerGateway
+from activities.mail import SmtpMailer
+from activities.rendering import render_document, render_email
+from activities.rules import RuleDirectory
+from domain.policy import Policy
+
+
+class CaseActivities:
+    def __init__(self, rules: RuleDirectory, mailer: SmtpMailer, documents: DocumentStore,
+                 court: CourtGateway, insurer: InsurerGateway) -> None:
+        self.rules = rules
+        self.mailer = mailer
+        self.documents = documents
+        self.court = court
+        self.insurer = insurer
+
+    @activity.defn
+    async def load_policy(self, policy_id: str) -> Policy:
+        return self.rules.get(policy_id)
+
+    @activity.defn
+    async def send_email(self, email: OutgoingEmail) -> SentEmail:
+        return await self.mailer.send(email.key, email.to, render_email(email.letter))
+
+    @activity.defn
+    async def write_document(self, request: DocumentRequest) -> DocumentRef:
+        html = render_document(request.letter)
+        return DocumentRef(path=str(self.documents.write(request.letter.invoice.number, request.key, html)))
+
+    @activity.defn
+    async def prepare_dossier(self, request: DossierRequest) -> Dossier:
+        return await self.court.prepare(request)
+
+    @activity.defn
+    async def file_insurer_claim(self, request: ClaimRequest) -> ClaimReceipt:
+        return await self.insurer.file_claim(request)
+
+    def all(self) -> list:
+        return [self.load_policy, self.send_email, self.write_document, self.prepare_dossier, self.file_insurer_claim]

@@ -1,0 +1,57 @@
+"""What the workflow asks of the outside world and what it gets back: plain data, no I/O."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from domain.letters import LetterContext
+from domain.policy import Insurer
+
+
+class PermanentFailure(Exception):
+    """An adapter failure that retrying cannot fix (unknown policy, broken template, refused address)."""
+
+
+class OutgoingEmail(BaseModel):
+    key: str  # business identity (invoice : stage : step): the same key is never sent twice
+    to: str
+    letter: LetterContext
+
+
+class SentEmail(BaseModel):
+    message_id: str
+    subject: str
+    already_sent: bool  # a retry found the key in the sent ledger
+
+
+class DocumentRequest(BaseModel):
+    key: str
+    letter: LetterContext
+
+
+class DocumentRef(BaseModel):
+    path: str
+
+
+class DossierRequest(BaseModel):
+    key: str
+    route: Literal["injonction", "small_claims"]
+    letter: LetterContext
+    notice_document: str | None
+
+
+class Dossier(BaseModel):
+    documents: list[str]
+
+
+class ClaimRequest(BaseModel):
+    key: str
+    insurer: Insurer
+    letter: LetterContext
+
+
+class ClaimReceipt(BaseModel):
+    reference: str
+    documents: list[str]
+    message_id: str

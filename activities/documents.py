@@ -1,0 +1,25 @@
+"""Printable documents (letters, court requests, claim files) written as HTML files under one root."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+
+class DocumentStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write(self, invoice_number: str, key: str, html: str, suffix: str = ".html") -> Path:
+        """Write atomically, named after the business key: a retry overwrites the same file."""
+        folder = self.root / _safe(invoice_number)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / (_safe(key.removeprefix(f"{invoice_number}:")) + suffix)
+        partial = path.with_suffix(path.suffix + ".part")
+        partial.write_text(html, encoding="utf-8")
+        os.replace(partial, path)
+        return path
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name)

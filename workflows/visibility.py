@@ -37,7 +37,20 @@ def case_search_attributes(
     return CaseAttributes(values, updates)
 
 
+_KINDS = {STAGE: "Keyword", DEBTOR: "Keyword", AMOUNT_DUE: "Double", PAUSED: "Bool", NEXT_ACTION_AT: "Datetime"}
+
+
+async def register_search_attributes(client) -> None:
+    """For servers started without them (the time-skipping test server); idempotent."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    kinds = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, "Double": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+             "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL, "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME}
+    await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+        namespace=client.namespace, search_attributes={key.name: kinds[kind] for key, kind in _KINDS.items()}))
+
+
 def dev_server_flags() -> list[str]:
     """`temporal server start-dev` arguments that register the attributes."""
-    kinds = {STAGE: "Keyword", DEBTOR: "Keyword", AMOUNT_DUE: "Double", PAUSED: "Bool", NEXT_ACTION_AT: "Datetime"}
-    return [arg for key, kind in kinds.items() for arg in ("--search-attribute", f"{key.name}={kind}")]
+    return [arg for key, kind in _KINDS.items() for arg in ("--search-attribute", f"{key.name}={kind}")]

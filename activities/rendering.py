@@ -1,0 +1,136 @@
+"""Turn a `LetterContext` into an email (subject, HTML, text) or a printable HTML document.
+
+Pure Jinja2: no Temporal, no network. Templates live in `templates/<language>/<kind>.<part>`; a kind
+missing in the debtor's language falls back to French, the language every kind is written in.
+"""
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+from pydantic import BaseModel
+
+from domain.letters import LetterContext
+
+FALLBACK_LANGUAGE = "fr"
+EMAIL_PARTS = ("subject.txt", "html", "txt")
+DOCUMENT_PART = "document.html"
+_DEFAULT_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+class RenderedEmail(BaseModel):
+    subject: str
+    html: str
+    text: str
+
+
+def templates_dir() -> Path:
+    """Read at each call (not import) so a test or a deployment can point elsewhere."""
+    return Path(os.environ.get("RELANCE_TEMPLATES_DIR") or _DEFAULT_DIR)
+
+
+@jinja2.pass_context
+def _long_date(context: jinja2.runtime.Context, day) -> str:
+    from domain.money import format_date_long
+
+    # The language of the template being rendered, not the debtor's: a French fallback template must
+    # not print "22 November 2026" in the middle of a French sentence.
+    return format_date_long(day, context.get("template_language", FALLBACK_LANGUAGE))
+
+
+@jinja2.pass_context
+def _percent(context: jinja2.runtime.Context, rate: Decimal) -> str:
+    text = f"{rate:.2f}"
+    if context.get("template_language", FALLBACK_LANGUAGE) == "en":
+        return f"{text}%"
+    return text.replace(".", ",") + "\u00a0%"  # French: decimal comma, no-break space before %
+
+
+def _city(address: str) -> str:
+    """'12 rue de l'Industrie, 69003 Lyon' -> 'Lyon', for "Lyon, le ..."; '' when there is no postcode."""
+    last = address.replace("\n", ",").split(",")[-1].split()
+    return " ".join(last[1:]) if len(last) > 1 and last[0].isdigit() and len(last[0]) == 5 else ""
+
+
+def _required(value, name: str):
+    """Fail loudly where a letter would otherwise go out with a blank (a mise en demeure without a deadline)."""
+    if value is None or value == "" or value == []:
+        raise jinja2.UndefinedError(f"{name} is required by this template")
+    return value
+
+
+def make_environment(path: str | Path) -> jinja2.Environment:
+    # Imported here: domain.money is written alongside this module and must not break importing it.
+    from domain.money import format_date_fr, format_eur
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(path)),
+        undefined=jinja2.StrictUndefined,  # a typo in a template must fail, not send a blank to a debtor
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,  # an included partial ends with its newline, whatever its last tag
+    )
+    env.filters.update(
+        eur=format_eur, date=format_date_fr, long_date=_long_date, percent=_percent, city=_city, required=_required
+    )
+    return env
+
+
+@lru_cache(maxsize=None)
+def _cached_environment(path: str) -> jinja2.Environment:
+    return make_environment(path)
+
+
+def environment() -> jinja2.Environment:
+    """One environment per templates directory, built once: Jinja caches compiled templates in it."""
+    return _cached_environment(str(templates_dir()))
+
+
+def _exists(kind: str, language: str, part: str) -> bool:
+    return (templates_dir() / language / f"{kind}.{part}").is_file()
+
+
+def _language_for(kind: str, language: str, parts: tuple[str, ...]) -> str:
+    """All parts of one message come from the same language, never an English subject on a French body."""
+    for candidate in (language, FALLBACK_LANGUAGE):
+        if all(_exists(kind, candidate, part) for part in parts):
+            return candidate
+    raise jinja2.TemplateNotFound(f"{language}/{kind}.{{{','.join(parts)}}} (nor in {FALLBACK_LANGUAGE})")
+
+
+def _variables(ctx: LetterContext, template_language: str) -> dict:
+    # Model attributes, not model_dump(): templates get real dates and Decimals, and total_due is a property.
+    values = {name: getattr(ctx, name) for name in LetterContext.model_fields}
+    values.update(total_due=ctx.total_due, debtor=ctx.invoice.debtor, template_language=template_language)
+    return values
+
+
+def render_email(ctx: LetterContext) -> RenderedEmail:
+    language = _language_for(ctx.kind, ctx.language, EMAIL_PARTS)
+    env, variables = environment(), _variables(ctx, language)
+    subject, html, text = (
+        env.get_template(f"{language}/{ctx.kind}.{part}").render(variables) for part in EMAIL_PARTS
+    )
+    # One line: a newline in a header would break (or inject into) the message.
+    return RenderedEmail(subject=" ".join(subject.split()), html=html, text=text.strip() + "\n")
+
+
+def render_document(ctx: LetterContext) -> str:
+    language = _language_for(ctx.kind, ctx.language, (DOCUMENT_PART,))
+    return environment().get_template(f"{language}/{ctx.kind}.{DOCUMENT_PART}").render(_variables(ctx, language))
+
+
+def template_exists(kind: str, language: str = FALLBACK_LANGUAGE) -> bool:
+    """Whether `kind` is written in exactly `language` (as an email or a document); rendering would fall back to fr."""
+    return all(_exists(kind, language, part) for part in EMAIL_PARTS) or _exists(kind, language, DOCUMENT_PART)
+
+
+def available_templates() -> set[str]:
+    """Kinds renderable whatever the debtor's language, i.e. complete in the French fallback."""
+    folder = templates_dir() / FALLBACK_LANGUAGE
+    kinds = {path.name.split(".", 1)[0] for path in folder.glob("*.*")} if folder.is_dir() else set()
+    return {kind for kind in kinds if template_exists(kind, FALLBACK_LANGUAGE)}

@@ -1,0 +1,213 @@
+"""The behaviour script of a simulated debtor: what it does, and when, relative to the invoice due date.
+
+Written in a ledger cell by people preparing a demo, so the grammar is short and forgiving about case and
+spacing, but strict about meaning: a typo must fail the import rather than silently make a debtor mute.
+
+    script := event (";" event)*          newlines also separate events, empty events are ignored
+    event  := DAY ACTION ARGS             DAY is a signed integer of days from the due date: -4, +8, 60
+
+    pay full | pay 1234.56 | pay 50% | pay instalment | pay rest
+    dispute REASON TEXT... [review +N]
+    resolve | resolve credit 200.00 | resolve cancel
+    plan N every D
+    court filed|order_issued|served|no_opposition|opposition|rejected
+    small_claims sent|agreed|refused
+    insurer acknowledged | insurer indemnified 1234.56 | insurer recovered
+
+Meaning of the payment kinds, for whoever executes a script: `full` is the invoice amount incl. tax (the face
+value a debtor sends), `percent` a share of that amount, `instalment` the next instalment of the accepted plan,
+`rest` whatever the engine says is still owed at that date (penalties included).
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Callable, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Action = Literal["pay", "dispute", "resolve", "plan", "court", "small_claims", "insurer"]
+
+COURT_STEPS = ("filed", "order_issued", "served", "no_opposition", "opposition", "rejected")
+SMALL_CLAIMS_STEPS = ("sent", "agreed", "refused")
+INSURER_STEPS = ("acknowledged", "indemnified", "recovered")
+
+_EVENT_SEPARATOR = re.compile(r"[;\n]")
+_DAY = re.compile(r"^[+-]?\d+$")
+_AMOUNT = re.compile(r"^\d+(?:[.,]\d{1,2})?$")
+_PERCENT = re.compile(r"^(\d+(?:[.,]\d+)?)%$")
+_COUNT = re.compile(r"^\d+$")
+_REVIEW = re.compile(r"^(?P<reason>.*?)(?:^|\s+)review\s+\+?(?P<days>\S+)$", re.IGNORECASE)
+_CENT = Decimal("0.01")
+
+
+class ScriptError(ValueError):
+    def __init__(self, event: str, reason: str) -> None:
+        self.event = event
+        self.reason = reason
+        super().__init__(f"script event {event!r}: {reason}")
+
+
+class ScriptEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    day: int  # days from the due date, negative before it
+    action: Action
+    args: dict[str, str] = {}
+
+    def __str__(self) -> str:
+        """The canonical text: parsing it gives back an equal event."""
+        return " ".join(part for part in (f"{self.day:+d}", self.action, _format_args(self)) if part)
+
+
+def parse_script(text: str) -> list[ScriptEvent]:
+    events = [_parse_event(raw.strip()) for raw in _EVENT_SEPARATOR.split(text or "") if raw.strip()]
+    return sorted(events, key=lambda event: event.day)  # sorted() is stable: same-day events keep their order
+
+
+def format_script(events: list[ScriptEvent]) -> str:
+    return "; ".join(str(event) for event in events)
+
+
+def _parse_event(raw: str) -> ScriptEvent:
+    words = raw.split()
+    if len(words) < 2:
+        raise ScriptError(raw, "expected DAY ACTION, e.g. '+8 pay full'")
+    day, action, rest = words[0], words[1].lower(), words[2:]
+    if not _DAY.match(day):
+        raise ScriptError(raw, f"day {day!r} is not a signed number of days from the due date, e.g. -4 or +8")
+    parser = _PARSERS.get(action)
+    if parser is None:
+        raise ScriptError(raw, f"unknown action {words[1]!r}; expected one of {', '.join(_PARSERS)}")
+    try:
+        args = parser(rest)
+    except ValueError as error:
+        raise ScriptError(raw, str(error)) from None
+    return ScriptEvent(day=int(day), action=action, args=args)  # type: ignore[arg-type]
+
+
+# --- one parser per action; each raises ValueError with the reason -------------------------------------------
+
+
+def _pay(rest: list[str]) -> dict[str, str]:
+    word = _single(rest, "pay takes one of: full, rest, instalment, an amount such as 1234.56, a percent such as 50%")
+    keyword = word.lower()
+    if keyword in ("full", "rest", "instalment"):
+        return {"kind": keyword}
+    percent = _PERCENT.match(word)
+    if percent:
+        return {"kind": "percent", "percent": _percent(percent.group(1))}
+    return {"kind": "amount", "amount": _amount(word)}
+
+
+def _dispute(rest: list[str]) -> dict[str, str]:
+    text = " ".join(rest)
+    review = _REVIEW.match(text)
+    reason = review.group("reason").strip() if review else text
+    if not reason:
+        raise ValueError("dispute needs a reason, e.g. 'dispute Livraison incomplète review +20'")
+    if not review:
+        return {"reason": reason}
+    return {"reason": reason, "review_days": _positive_int(review.group("days"), "review days")}
+
+
+def _resolve(rest: list[str]) -> dict[str, str]:
+    if not rest:
+        return {"kind": "resume"}
+    keyword = rest[0].lower()
+    if keyword == "cancel" and len(rest) == 1:
+        return {"kind": "cancel"}
+    if keyword == "credit" and len(rest) == 2:
+        return {"kind": "credit", "amount": _amount(rest[1])}
+    raise ValueError("resolve takes nothing, 'credit AMOUNT' or 'cancel'")
+
+
+def _plan(rest: list[str]) -> dict[str, str]:
+    if len(rest) != 3 or rest[1].lower() != "every":
+        raise ValueError("expected 'plan N every D', e.g. 'plan 3 every 30'")
+    return {"count": _positive_int(rest[0], "instalment count"), "every_days": _positive_int(rest[2], "days")}
+
+
+def _court(rest: list[str]) -> dict[str, str]:
+    return {"step": _step(rest, "court", COURT_STEPS)}
+
+
+def _small_claims(rest: list[str]) -> dict[str, str]:
+    return {"step": _step(rest, "small_claims", SMALL_CLAIMS_STEPS)}
+
+
+def _insurer(rest: list[str]) -> dict[str, str]:
+    if rest and rest[0].lower() == "indemnified":
+        if len(rest) != 2:
+            raise ValueError("expected 'insurer indemnified AMOUNT', e.g. 'insurer indemnified 1234.56'")
+        return {"step": "indemnified", "amount": _amount(rest[1])}
+    step = _step(rest, "insurer", INSURER_STEPS)
+    if step == "indemnified":
+        raise ValueError("insurer indemnified needs the amount paid by the insurer")
+    return {"step": step}
+
+
+_PARSERS: dict[str, Callable[[list[str]], dict[str, str]]] = {
+    "pay": _pay,
+    "dispute": _dispute,
+    "resolve": _resolve,
+    "plan": _plan,
+    "court": _court,
+    "small_claims": _small_claims,
+    "insurer": _insurer,
+}
+
+
+# --- values ------------------------------------------------------------------------------------------------
+
+
+def _single(rest: list[str], usage: str) -> str:
+    if len(rest) != 1:
+        raise ValueError(usage)
+    return rest[0]
+
+
+def _step(rest: list[str], action: str, steps: tuple[str, ...]) -> str:
+    step = _single(rest, f"{action} takes one of: {', '.join(steps)}").lower()
+    if step not in steps:
+        raise ValueError(f"unknown {action} step {rest[0]!r}; expected one of {', '.join(steps)}")
+    return step
+
+
+def _amount(word: str) -> str:
+    """Euros with at most two decimals, "," accepted since scripts sit in French spreadsheets."""
+    if not _AMOUNT.match(word):
+        raise ValueError(f"{word!r} is not an amount such as 1234.56")
+    amount = Decimal(word.replace(",", ".")).quantize(_CENT)
+    if amount <= 0:
+        raise ValueError(f"amount {word!r} must be positive")
+    return str(amount)
+
+
+def _percent(text: str) -> str:
+    value = Decimal(text.replace(",", "."))  # the caller's regex guarantees digits
+    if not 0 < value <= 100:
+        raise ValueError(f"percent {text}% must be above 0 and at most 100")
+    return format(value.normalize(), "f")
+
+
+def _positive_int(text: str, what: str) -> str:
+    if not _COUNT.match(text) or int(text) <= 0:
+        raise ValueError(f"{what} {text!r} must be a whole number above 0")
+    return str(int(text))
+
+
+def _format_args(event: ScriptEvent) -> str:
+    args = event.args
+    if event.action == "pay":
+        kind = args.get("kind", "")
+        return {"amount": args.get("amount", ""), "percent": f"{args.get('percent', '')}%"}.get(kind, kind)
+    if event.action == "dispute":
+        review = f" review +{args['review_days']}" if "review_days" in args else ""
+        return f"{args.get('reason', '')}{review}"
+    if event.action == "resolve":
+        kind = args.get("kind", "resume")
+        return {"resume": "", "credit": f"credit {args.get('amount', '')}"}.get(kind, kind)
+    if event.action == "plan":
+        return f"{args.get('count', '')} every {args.get('every_days', '')}"
+    return " ".join(value for value in (args.get("step", ""), args.get("amount", "")) if value)

@@ -1,0 +1,128 @@
+"""Talking to cases from outside: start one per invoice, and send ops' messages to it."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from zoneinfo import ZoneInfo
+
+from domain.case import (
+    CaseStart, CaseStatus, DisputeRequest, DisputeResolution, Payment, PlanProposal, ProcedureStep,
+)
+from domain.invoice import Invoice, case_workflow_id
+from domain.schedule import equal_instalments
+from domain.script import ScriptEvent
+from workflows.invoice_case import InvoiceCase
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@dataclasses.dataclass
+class ImportReport:
+    started: list[str] = dataclasses.field(default_factory=list)
+    existing: list[str] = dataclasses.field(default_factory=list)
+    failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+
+async def open_case(client: Client, task_queue: str, invoice: Invoice) -> bool:
+    """Start the case of `invoice`; False when a case with that invoice number exists, running or ended."""
+    try:
+        await client.start_workflow(
+            InvoiceCase.run, CaseStart(invoice=invoice), id=invoice.workflow_id, task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )
+        return True
+    except WorkflowAlreadyStartedError:
+        return False
+
+
+async def open_cases(client: Client, task_queue: str, invoices: Iterable[Invoice], *,
+                     concurrency: int = 50, progress: Callable[[int], None] | None = None) -> ImportReport:
+    report, gate = ImportReport(), asyncio.Semaphore(concurrency)
+
+    async def one(invoice: Invoice) -> None:
+        async with gate:
+            try:
+                started = await open_case(client, task_queue, invoice)
+                (report.started if started else report.existing).append(invoice.number)
+            except Exception as error:  # one refused start must not stop the import; it is reported
+                report.failed.append((invoice.number, str(error)))
+            if progress:
+                progress(1)
+
+    await asyncio.gather(*(one(invoice) for invoice in invoices))
+    return report
+
+
+def handle(client: Client, invoice_number: str) -> WorkflowHandle:
+    return client.get_workflow_handle_for(InvoiceCase.run, case_workflow_id(invoice_number))
+
+
+async def status(client: Client, invoice_number: str, as_of: dt.date | None = None) -> CaseStatus:
+    return await handle(client, invoice_number).query(InvoiceCase.status, as_of or paris_today())
+
+
+def paris_today() -> dt.date:
+    return dt.datetime.now(PARIS).date()
+
+
+async def plan_in_equal_parts(case: WorkflowHandle, count: int, every_days: int,
+                              first_due: dt.date | None = None, today: dt.date | None = None):
+    """Propose `count` equal instalments of what is due now, the first `every_days` after today."""
+    today = today or paris_today()
+    current = await case.query(InvoiceCase.status, today)
+    start = first_due or today + dt.timedelta(days=every_days)
+    return await case.execute_update(InvoiceCase.propose_plan,
+                                     PlanProposal(instalments=equal_instalments(current.principal_due, count, start, every_days)))
+
+
+async def play(case: WorkflowHandle, event: ScriptEvent, invoice: Invoice, today: dt.date):
+    """Carry out one event of a debtor's behaviour script, as ops would record it."""
+    args = event.args
+    if event.action == "pay":
+        amount = await _payment_amount(case, args, invoice, today)
+        return await case.execute_update(InvoiceCase.record_payment, Payment(amount=amount, paid_on=today))
+    if event.action == "dispute":
+        review = today + dt.timedelta(days=int(args["review_days"])) if "review_days" in args else None
+        return await case.execute_update(InvoiceCase.open_dispute, DisputeRequest(reason=args["reason"], review_by=review))
+    if event.action == "resolve":
+        if args.get("kind") == "cancel":
+            resolution = DisputeResolution(outcome="credit_note")
+        elif "amount" in args:
+            resolution = DisputeResolution(outcome="credit_note", credit_amount=Decimal(args["amount"]))
+        else:
+            resolution = DisputeResolution(outcome="resume")
+        return await case.execute_update(InvoiceCase.resolve_dispute, resolution)
+    if event.action == "plan":
+        return await plan_in_equal_parts(case, int(args["count"]), int(args["every_days"]), today=today)
+    procedure = {"court": "court", "small_claims": "small_claims", "insurer": "insurer"}[event.action]
+    amount = Decimal(args["amount"]) if "amount" in args else None
+    return await case.execute_update(
+        InvoiceCase.record_procedure_step, ProcedureStep(procedure=procedure, step=args["step"], on=today, amount=amount))
+
+
+async def _payment_amount(case: WorkflowHandle, args: dict[str, str], invoice: Invoice, today: dt.date) -> Decimal:
+    kind = args.get("kind")
+    if "amount" in args:
+        return Decimal(args["amount"])
+    if "percent" in args:
+        return (invoice.amount_incl_tax * Decimal(args["percent"]) / 100).quantize(Decimal("0.01"))
+    if kind == "full":
+        return invoice.amount_incl_tax
+    current = await case.query(InvoiceCase.status, today)
+    if kind == "instalment" and current.plan:
+        paid = current.paid_total - current.plan.paid_before_plan
+        running = Decimal("0")
+        for instalment in current.plan.instalments:
+            running += instalment.amount
+            if running > paid:
+                return running - paid
+    return current.principal_due + current.penalties_due

@@ -1,0 +1,385 @@
+"""`relance`: the command line of ops and of the engineer who runs the service."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from domain.case import CloseRequest, DisputeRequest, DisputeResolution, Payment, PlanProposal, ProcedureStep
+from domain.letters import Instalment
+from domain.rule_file import RuleFileError, load_policy_file
+from relance import cases, logs, views
+from relance.config import ROOT, Config, from_env
+from relance.temporal import connect
+from workflows import visibility
+from workflows.invoice_case import InvoiceCase
+
+
+class UserError(Exception):
+    """Bad input from the person at the terminal: said in one line, exit status 1."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    logs.configure(level="WARNING" if args.command not in ("worker", "up") else None)
+    try:
+        code = asyncio.run(args.run(args, from_env())) or 0
+    except UserError as error:
+        print(f"relance: {error}", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Our verdict, not the Temporal core's: the process may abort during interpreter teardown (sdk-python #300).
+    os._exit(code)
+
+
+# ---------------------------------------------------------------- opening cases
+
+
+async def cmd_import(args, config: Config) -> int:
+    from relance.ledger import LedgerFileError, read_ledger
+
+    policies, problems = valid_policies(config.rules_dir)
+    for problem in problems:
+        print(f"rules: {problem}", file=sys.stderr)
+    try:
+        rows, errors = read_ledger(Path(args.file), known_policies=set(policies))
+    except LedgerFileError as error:
+        raise UserError(str(error)) from error
+    for error in errors:
+        print(f"{args.file}: {error}", file=sys.stderr)
+    client = await connect(config.temporal)
+    bar = ProgressBar(len(rows), "import")
+    report = await cases.open_cases(client, config.temporal.task_queue, [r.invoice for r in rows], progress=bar.advance)
+    bar.close()
+    for number, reason in report.failed:
+        print(f"{number}: not started: {reason}", file=sys.stderr)
+    summary = {"started": len(report.started), "already_open": len(report.existing),
+               "rejected_rows": len(errors), "failed": len(report.failed)}
+    if args.json:
+        print(json.dumps({**summary, "existing": report.existing, "errors": [e.model_dump() for e in errors]}))
+    else:
+        print(f"{summary['started']} case(s) started, {summary['already_open']} already open (nothing new started),"
+              f" {summary['rejected_rows']} row(s) rejected, {summary['failed']} failed to start")
+    return 1 if errors or report.failed else 0
+
+
+def valid_policies(rules_dir: Path) -> tuple[dict, list[str]]:
+    """Every rule file that validates; a broken one is reported and nothing starts under it."""
+    policies, problems = {}, []
+    for path in sorted(rules_dir.glob("*.y*ml")):
+        try:
+            policy = load_policy_file(path)
+            policies[policy.policy_id] = policy
+        except RuleFileError as error:
+            problems.extend(str(p) for p in error.problems)
+    return policies, problems
+
+
+# ---------------------------------------------------------------- reading cases
+
+
+async def cmd_status(args, config: Config) -> int:
+    client = await connect(config.temporal)
+    status = await _query(client, args.invoice)
+    print(status.model_dump_json(indent=2) if args.json else views.status_text(status))
+    return 0
+
+
+async def cmd_list(args, config: Config) -> int:
+    client = await connect(config.temporal)
+    clauses = ["WorkflowType = 'InvoiceCase'"]
+    if args.stage:
+        clauses.append(f"{visibility.STAGE.name} = '{_quoted(args.stage)}'")
+    if args.debtor:
+        clauses.append(f"{visibility.DEBTOR.name} = '{_quoted(args.debtor)}'")
+    if args.paused:
+        clauses.append(f"{visibility.PAUSED.name} = true")
+    if not args.all:
+        clauses.append("ExecutionStatus = 'Running'")
+    rows = []
+    async for execution in client.list_workflows(" AND ".join(clauses), limit=args.limit):
+        found = execution.typed_search_attributes
+        rows.append({
+            "invoice": execution.id.removeprefix("invoice-"), "stage": found.get(visibility.STAGE),
+            "debtor": found.get(visibility.DEBTOR), "amount_due": found.get(visibility.AMOUNT_DUE),
+            "paused": found.get(visibility.PAUSED), "next_action_at": found.get(visibility.NEXT_ACTION_AT),
+        })
+    if args.json:
+        print(json.dumps(rows, default=str, indent=2))
+    else:
+        for row in rows:
+            print(views.list_line(row))
+        print(f"{len(rows)} case(s)")
+    return 0
+
+
+# ---------------------------------------------------------------- ops messages
+
+
+async def cmd_pay(args, config: Config) -> int:
+    payment = _model(Payment, amount=_amount(args.amount), currency=args.currency, paid_on=args.date,
+                     reference=args.reference)
+    receipt = await _update(config, args.invoice, InvoiceCase.record_payment, payment)
+    if args.json:
+        print(receipt.model_dump_json(indent=2))
+    else:
+        print(f"Payment recorded: {views.format_eur(receipt.to_penalties)} to penalties, "
+              f"{views.format_eur(receipt.to_principal)} to principal; balance {views.format_eur(receipt.balance)}"
+              + ("; case closed" if receipt.closed else "")
+              + (f"; OVERPAID by {views.format_eur(receipt.overpaid)}, flagged for ops" if receipt.overpaid else ""))
+    return 0
+
+
+async def cmd_plan(args, config: Config) -> int:
+    client = await connect(config.temporal)
+    case = cases.handle(client, args.invoice)
+    try:
+        if args.instalment:
+            proposal = _model(PlanProposal, instalments=[_instalment(text) for text in args.instalment])
+            decision = await case.execute_update(InvoiceCase.propose_plan, proposal)
+        elif args.instalments:
+            decision = await cases.plan_in_equal_parts(case, args.instalments, args.every, first_due=args.first)
+        else:
+            raise UserError("give --instalments N [--every DAYS] or one --instalment DATE=AMOUNT per instalment")
+    except WorkflowUpdateFailedError as refused:
+        print(f"Plan refused: {_cause(refused)}")
+        return 1
+    if args.json:
+        print(decision.model_dump_json(indent=2))
+    else:
+        print("Plan accepted: " + ", ".join(f"{views.format_date_fr(i.due_date)} {views.format_eur(i.amount)}"
+                                            for i in decision.instalments))
+    return 0
+
+
+async def cmd_dispute(args, config: Config) -> int:
+    request = _model(DisputeRequest, reason=args.reason, review_by=args.review_by)
+    status = await _update(config, args.invoice, InvoiceCase.open_dispute, request)
+    return _print_status(args, status)
+
+
+async def cmd_resolve(args, config: Config) -> int:
+    if args.credit is not None or args.cancel:
+        resolution = _model(DisputeResolution, outcome="credit_note",
+                            credit_amount=None if args.cancel else _amount(args.credit), note=args.note)
+    else:
+        resolution = _model(DisputeResolution, outcome="resume", note=args.note)
+    status = await _update(config, args.invoice, InvoiceCase.resolve_dispute, resolution)
+    return _print_status(args, status)
+
+
+async def cmd_step(args, config: Config) -> int:
+    step = _model(ProcedureStep, procedure=args.procedure, step=args.step, on=args.date,
+                  amount=_amount(args.amount) if args.amount else None)
+    status = await _update(config, args.invoice, InvoiceCase.record_procedure_step, step)
+    return _print_status(args, status)
+
+
+async def cmd_close(args, config: Config) -> int:
+    status = await _update(config, args.invoice, InvoiceCase.close_case, _model(CloseRequest, reason=args.reason))
+    return _print_status(args, status)
+
+
+# ---------------------------------------------------------------- running
+
+
+async def cmd_worker(args, config: Config) -> int:
+    import worker
+
+    await worker.run(config)
+    return 0
+
+
+async def cmd_up(args, config: Config) -> int:
+    from relance.service import run_service
+
+    return await run_service(config, ui_port=args.ui_port, port=args.port)
+
+
+async def cmd_demo(args, config: Config) -> int:
+    from relance.demo import run_demo
+
+    return await run_demo(Path(args.ledger), Path(args.out), config, verbose=args.verbose)
+
+
+async def cmd_rules_check(args, config: Config) -> int:
+    paths = [Path(p) for p in args.paths] or sorted(config.rules_dir.glob("*.y*ml"))
+    failed = 0
+    for path in paths:
+        try:
+            policy = load_policy_file(path)
+            print(f"{path}: ok ({policy.ref}, hash {policy.content_hash})")
+        except RuleFileError as error:
+            failed += 1
+            print(error, file=sys.stderr)
+    return 1 if failed else 0
+
+
+# ---------------------------------------------------------------- helpers
+
+
+async def _query(client, invoice: str):
+    try:
+        return await cases.status(client, invoice)
+    except RPCError as error:
+        raise UserError(f"no case for invoice {invoice}: {error.message}") from error
+
+
+async def _update(config: Config, invoice: str, update, argument):
+    client = await connect(config.temporal)
+    try:
+        return await cases.handle(client, invoice).execute_update(update, argument)
+    except WorkflowUpdateFailedError as refused:
+        raise UserError(f"{invoice}: refused: {_cause(refused)}") from refused
+    except RPCError as error:
+        raise UserError(f"{invoice}: {error.message}") from error
+
+
+def _cause(error: WorkflowUpdateFailedError) -> str:
+    return error.cause.message if error.cause is not None and hasattr(error.cause, "message") else str(error)
+
+
+def _print_status(args, status) -> int:
+    print(status.model_dump_json(indent=2) if args.json else views.status_text(status, audit=False))
+    return 0
+
+
+def _model(cls, **fields):
+    from pydantic import ValidationError
+
+    try:
+        return cls(**fields)
+    except ValidationError as error:
+        raise UserError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())) from error
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        return Decimal(text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", "."))
+    except InvalidOperation as error:
+        raise UserError(f"{text!r} is not an amount; write 1234.56 or 1 234,56") from error
+
+
+def _instalment(text: str) -> Instalment:
+    day, _, amount = text.partition("=")
+    try:
+        return Instalment(due_date=dt.date.fromisoformat(day), amount=_amount(amount))
+    except ValueError as error:
+        raise UserError(f"instalment {text!r}: write DATE=AMOUNT, e.g. 2027-01-15=500.00") from error
+
+
+def _quoted(value: str) -> str:
+    return value.replace("'", "''")
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr when it is a terminal, a few lines in a log otherwise."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total, self.label, self.done = total, label, 0
+        self.tty = sys.stderr.isatty()
+        self._last = -1
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        percent = 100 * self.done // max(self.total, 1)
+        if self.tty:
+            filled = percent * 30 // 100
+            print(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}", end="", file=sys.stderr)
+        elif percent // 10 != self._last // 10 and self.total >= 100:
+            print(f"{self.label}: {self.done}/{self.total}", file=sys.stderr)
+        self._last = percent
+
+    def close(self) -> None:
+        if self.tty and self.total:
+            print(file=sys.stderr)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        if "/" in text:
+            day, month, year = text.split("/")
+            return dt.date(int(year), int(month), int(day))
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)") from error
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="relance", description="Collections engine: one durable case per invoice.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def command(name, run, help_text, json_flag=True):
+        c = sub.add_parser(name, help=help_text, description=help_text)
+        c.set_defaults(run=run)
+        if json_flag:
+            c.add_argument("--json", action="store_true", help="machine-readable output")
+        return c
+
+    c = command("import", cmd_import, "start one case per invoice of a CSV or JSON ledger")
+    c.add_argument("file")
+    c = command("status", cmd_status, "where a case stands, why, and what comes next")
+    c.add_argument("invoice")
+    c = command("list", cmd_list, "cases through Temporal visibility")
+    c.add_argument("--stage", choices=sorted(views.STAGE_LABELS))
+    c.add_argument("--debtor", help="debtor id")
+    c.add_argument("--paused", action="store_true", help="only disputed cases")
+    c.add_argument("--all", action="store_true", help="closed cases too")
+    c.add_argument("--limit", type=int, default=1000)
+    c = command("pay", cmd_pay, "record a payment")
+    c.add_argument("invoice")
+    c.add_argument("amount")
+    c.add_argument("--date", type=_date, help="payment date (default today)")
+    c.add_argument("--currency", default="EUR")
+    c.add_argument("--reference", default="")
+    c = command("plan", cmd_plan, "propose a payment plan (accepted or refused against the policy's bounds)")
+    c.add_argument("invoice")
+    c.add_argument("--instalments", type=int, help="number of equal instalments of the amount due")
+    c.add_argument("--every", type=int, default=30, help="days between instalments (default 30)")
+    c.add_argument("--first", type=_date, help="first due date (default: today + --every)")
+    c.add_argument("--instalment", action="append", help="DATE=AMOUNT, repeat for each instalment")
+    c = command("dispute", cmd_dispute, "pause a case: the customer disputes the invoice")
+    c.add_argument("invoice")
+    c.add_argument("--reason", required=True)
+    c.add_argument("--review-by", type=_date, help="date by which the dispute must be reviewed")
+    c = command("resolve", cmd_resolve, "end a dispute: resume, or credit part or all of the amount")
+    c.add_argument("invoice")
+    c.add_argument("--credit", help="credit note amount (partial)")
+    c.add_argument("--cancel", action="store_true", help="credit note for the whole balance: closes the case")
+    c.add_argument("--note", default="")
+    for procedure, steps in (("court", "filed order_issued served no_opposition opposition rejected"),
+                             ("small-claims", "sent agreed refused"), ("insurer", "acknowledged indemnified recovered")):
+        c = command(procedure, cmd_step, f"confirm a {procedure} step: {steps}")
+        c.set_defaults(procedure=procedure.replace("-", "_"))
+        c.add_argument("invoice")
+        c.add_argument("step", choices=steps.split())
+        c.add_argument("--date", type=_date)
+        c.add_argument("--amount", help="indemnity amount (insurer indemnified)")
+    c = command("close", cmd_close, "close a case by hand, with a reason")
+    c.add_argument("invoice")
+    c.add_argument("--reason", required=True)
+    command("worker", cmd_worker, "run a worker against the configured Temporal", json_flag=False)
+    c = command("up", cmd_up, "run everything locally: Temporal dev server, SMTP sink, worker", json_flag=False)
+    c.add_argument("--port", type=int, default=7233)
+    c.add_argument("--ui-port", type=int, default=8233)
+    c = command("demo", cmd_demo, "run the sample ledger through the real workflows on the time-skipping server",
+                json_flag=False)
+    c.add_argument("--ledger", default=str(ROOT / "examples" / "ledger.csv"))
+    c.add_argument("--out", default=str(ROOT / "var" / "demo"))
+    c.add_argument("--verbose", action="store_true")
+    rules = sub.add_parser("rules", help="rule files").add_subparsers(dest="rules_command", required=True)
+    c = rules.add_parser("check", help="validate rule files (exit 1 on error)")
+    c.set_defaults(run=cmd_rules_check, command="rules")
+    c.add_argument("paths", nargs="*")
+    return p

@@ -1,0 +1,68 @@
+"""`relance up`: the Temporal dev server (SQLite under var/), a local SMTP sink and a worker, stopped by Ctrl-C."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import structlog
+
+import worker
+from relance import smtp_sink
+from relance.config import Config
+from relance.temporal import binary
+from workflows.visibility import dev_server_flags
+
+log = structlog.get_logger(__name__)
+
+
+def dev_server_command(config: Config, port: int, ui_port: int) -> list[str]:
+    return [
+        binary("temporal"), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
+        "--db-filename", str(config.var_dir / "temporal.sqlite"), "--namespace", config.temporal.namespace,
+        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal", "--log-level", "warn",
+        *dev_server_flags(),
+    ]
+
+
+async def run_service(config: Config, *, port: int, ui_port: int) -> int:
+    config.var_dir.mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen(dev_server_command(config, port, ui_port), stdout=sys.stderr, start_new_session=True)
+    sink = None
+    if "SMTP_HOST" not in os.environ:
+        sink = smtp_sink.start(smtp_sink.Outbox(config.var_dir / "outbox"), port=config.smtp.port)
+        log.info("smtp.sink", port=config.smtp.port, outbox=str(config.var_dir / "outbox"))
+    config = dataclasses.replace(config, temporal=dataclasses.replace(config.temporal, address=f"127.0.0.1:{port}"))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await _wait_for_port(port, server)
+        log.info("temporal.ready", address=config.temporal.address, web_ui=f"http://127.0.0.1:{ui_port}")
+        await worker.run(config, stop)
+    finally:
+        if sink:
+            sink.stop()
+        server.send_signal(signal.SIGINT)  # the dev server flushes SQLite on SIGINT
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.info("stopped", data=str(config.var_dir))
+    return 0
+
+
+async def _wait_for_port(port: int, server: subprocess.Popen, seconds: float = 60) -> None:
+    for _ in range(int(seconds * 10)):
+        if server.poll() is not None:
+            raise RuntimeError(f"the Temporal dev server exited with status {server.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"the Temporal dev server did not listen on port {port} within {seconds:.0f}s")

@@ -1,0 +1,134 @@
+"""Run a ledger through the real workflows on the time-skipping Temporal server.
+
+Each invoice's behaviour script (pays on day N, disputes, agrees a plan...) is played at its simulated
+date, as ops would record it; months pass in seconds. The demo and rule previews use this.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from domain.case import CaseStatus
+from domain.invoice import Invoice
+from domain.script import ScriptEvent, parse_script
+from relance import cases, smtp_sink
+from relance.config import Config
+from relance.ledger import LedgerRow
+from relance.temporal import binary
+from worker import build_activities, build_worker
+from workflows.invoice_case import InvoiceCase
+from workflows.visibility import register_search_attributes
+
+PARIS = ZoneInfo("Europe/Paris")
+EVENT_HOUR = 12  # debtors act at noon, after the morning's reminders went out
+QUIET_STEP = dt.timedelta(days=30)
+
+
+@dataclasses.dataclass
+class Played:
+    day: dt.date
+    invoice: str
+    event: str
+    outcome: str
+
+
+@dataclasses.dataclass
+class SimulationResult:
+    statuses: list[CaseStatus]
+    played: list[Played]
+    started_on: dt.date
+    ended_on: dt.date
+
+
+def rebase(rows: list[LedgerRow], first_due: dt.date) -> list[LedgerRow]:
+    """Move every date of the ledger by the same number of days so the earliest due date is `first_due`."""
+    delta = first_due - min(row.invoice.due_date for row in rows)
+    return [row.model_copy(update={"invoice": row.invoice.model_copy(update={
+        "issue_date": row.invoice.issue_date + delta, "due_date": row.invoice.due_date + delta})}) for row in rows]
+
+
+async def simulate(rows: list[LedgerRow], config: Config, *, horizon_days: int = 730,
+                   lead_days: int | None = None, progress: Callable[[str], None] | None = None) -> SimulationResult:
+    """Play `rows` to the end. With `lead_days`, dates are rebased so the first due date is that far ahead."""
+    outbox = smtp_sink.Outbox(config.var_dir / "outbox")
+    controller = smtp_sink.start(outbox)
+    config = dataclasses.replace(config, smtp=dataclasses.replace(config.smtp, host="127.0.0.1", port=controller.port))
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter)
+    try:
+        await register_search_attributes(env.client)
+        task_queue = f"simulation-{uuid.uuid4().hex[:8]}"
+        async with build_worker(env.client, task_queue, build_activities(config)):
+            return await _play(env, task_queue, rows, horizon_days, lead_days, progress or (lambda _: None))
+    finally:
+        await env.shutdown()
+        controller.stop()
+
+
+async def _play(env: WorkflowEnvironment, task_queue: str, rows: list[LedgerRow], horizon_days: int,
+                lead_days: int | None, progress: Callable[[str], None]) -> SimulationResult:
+    started_on = _paris_day(await env.get_current_time())
+    if lead_days is not None:
+        rows = rebase(rows, started_on + dt.timedelta(days=lead_days))
+    with env.auto_time_skipping_disabled():
+        report = await cases.open_cases(env.client, task_queue, [row.invoice for row in rows])
+    progress(f"{len(report.started)} cases opened")
+
+    agenda = sorted(((_moment(row.invoice, event), row.invoice, event)
+                     for row in rows for event in parse_script(row.script)), key=lambda item: item[0])
+    played: list[Played] = []
+    for moment, invoice, event in agenda:
+        await _sleep_until(env, moment)
+        today = _paris_day(await env.get_current_time())
+        played.append(Played(today, invoice.number, str(event), await _try(env, invoice, event, today)))
+        progress(f"{today:%d/%m/%Y} {invoice.number}: {event} -> {played[-1].outcome}")
+
+    end = _paris_day(await env.get_current_time()) + dt.timedelta(days=horizon_days)
+    statuses = await _statuses(env, rows)
+    while any(s.next_action for s in statuses) and _paris_day(await env.get_current_time()) < end:
+        await env.sleep(QUIET_STEP)
+        statuses = await _statuses(env, rows)
+    return SimulationResult(statuses, played, started_on, _paris_day(await env.get_current_time()))
+
+
+async def _try(env: WorkflowEnvironment, invoice: Invoice, event: ScriptEvent, today: dt.date) -> str:
+    try:
+        result = await cases.play(cases.handle(env.client, invoice.number), event, invoice, today)
+    except WorkflowUpdateFailedError as refused:
+        return f"refused: {refused.cause.message if refused.cause else refused}"
+    return "accepted" if getattr(result, "accepted", True) else f"refused: {result.reason}"
+
+
+async def _statuses(env: WorkflowEnvironment, rows: list[LedgerRow]) -> list[CaseStatus]:
+    today = _paris_day(await env.get_current_time())
+    return [await cases.handle(env.client, row.invoice.number).query(InvoiceCase.status, today) for row in rows]
+
+
+async def _sleep_until(env: WorkflowEnvironment, moment: dt.datetime) -> None:
+    remaining = moment - await env.get_current_time()
+    if remaining > dt.timedelta(0):
+        await env.sleep(remaining)
+
+
+def _moment(invoice: Invoice, event: ScriptEvent) -> dt.datetime:
+    day = invoice.due_date + dt.timedelta(days=event.day)
+    return dt.datetime.combine(day, dt.time(EVENT_HOUR), tzinfo=PARIS).astimezone(dt.timezone.utc)
+
+
+def _paris_day(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(PARIS).date()
+
+
+def write_outputs(result: SimulationResult, folder: Path, text: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "timelines.txt").write_text(text, encoding="utf-8")
+    (folder / "timelines.json").write_text(
+        "[" + ",\n".join(s.model_dump_json(indent=2) for s in result.statuses) + "]\n", encoding="utf-8")

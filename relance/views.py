@@ -1,0 +1,63 @@
+"""How cases read in a terminal: French amounts and dates, one line per action."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from domain.case import Action, CaseStatus
+from domain.money import format_date_fr, format_eur
+
+PARIS = ZoneInfo("Europe/Paris")
+
+STAGE_LABELS = {
+    "preventive": "relance préventive", "amicable": "relance amiable", "negotiation": "négociation",
+    "formal_notice": "mise en demeure", "injonction": "injonction de payer", "small_claims": "petites créances",
+    "insurer_claim": "assureur-crédit", "closed": "clos",
+}
+
+
+def when(moment: dt.datetime) -> str:
+    local = moment.astimezone(PARIS)
+    return f"{format_date_fr(local.date())} {local:%H:%M}"
+
+
+def action_line(action: Action) -> str:
+    return f"  {when(action.at)}  {action.kind:<10} {action.summary}  [{action.rule_id} · {action.policy_ref}]"
+
+
+def status_text(status: CaseStatus, *, audit: bool = True) -> str:
+    lines = [
+        f"Facture {status.invoice_number} — {status.debtor}",
+        f"  Étape        : {STAGE_LABELS.get(status.stage, status.stage)}"
+        + (f" ({status.closed_reason})" if status.closed_reason else "")
+        + ("  [EN PAUSE: litige]" if status.paused else ""),
+        f"  Politique    : {status.policy_ref}",
+        f"  Principal dû : {format_eur(status.principal_due)}   Pénalités : {format_eur(status.penalties_due)}"
+        f"   Indemnité : {format_eur(status.indemnity_due)}   Total : {format_eur(status.total_due)}",
+        f"  Encaissé     : {format_eur(status.paid_total)}"
+        + (f"   Trop-perçu : {format_eur(status.overpaid)}" if status.overpaid else ""),
+    ]
+    if status.dispute:
+        lines.append(f"  Litige       : {status.dispute.reason} (revue le {format_date_fr(status.dispute.review_by)})")
+    if status.plan:
+        parts = ", ".join(f"{format_date_fr(i.due_date)} {format_eur(i.amount)}" for i in status.plan.instalments)
+        lines.append(f"  Échéancier   : {parts}" + (f"  [échéance {status.plan.missed} impayée]" if status.plan.missed else ""))
+    if status.path:
+        lines.append(f"  Voie         : {status.path} (règle {status.path_rule})"
+                     + (f", indemnité attendue {format_eur(status.expected_indemnity)}" if status.expected_indemnity is not None else ""))
+    if status.next_action:
+        nxt = status.next_action
+        lines.append(f"  Prochaine    : {nxt.label} le {when(nxt.at)} (règle {nxt.rule_id})")
+    elif status.stage != "closed":
+        lines.append("  Prochaine    : rien de programmé, en attente d'une action du recouvrement")
+    if audit:
+        lines.append("  Historique   :")
+        lines.extend(action_line(a) for a in status.audit)
+    return "\n".join(lines)
+
+
+def list_line(row: dict) -> str:
+    nxt = when(row["next_action_at"]) if row.get("next_action_at") else "—"
+    paused = " pause" if row.get("paused") else ""
+    return (f"{row['invoice']:<16} {row.get('debtor') or '':<12} {STAGE_LABELS.get(row.get('stage'), row.get('stage') or ''):<20}"
+            f" {format_eur(row['amount_due']) if row.get('amount_due') is not None else '':>14}  {nxt}{paused}")

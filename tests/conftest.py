@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import sys
 import uuid
 from pathlib import Path
@@ -43,16 +44,37 @@ class Harness:
     outbox: smtp_sink.Outbox
     var: Path
 
+    started: list = dataclasses.field(default_factory=list)
+
     def sent_to(self, address: str):
         return self.outbox.to(address)
 
+    async def end_cases(self) -> None:
+        """A case left running would fire timers on a task queue nobody polls any more, and the
+        time-skipping server would hold its clock for it: every later test would hang."""
+        for handle in self.started:
+            try:
+                await handle.terminate("test over")
+            except Exception:
+                pass  # already closed
+
 
 @pytest.fixture
-def config(tmp_path, smtp, monkeypatch):
+def rules_dir(tmp_path) -> Path:
+    """The shipped rules plus the test policies of tests/rules, in a folder a test may edit."""
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    for source in [*(ROOT / "rules").glob("*.yaml"), *(ROOT / "tests" / "rules").glob("*.yaml")]:
+        shutil.copy(source, folder / source.name)
+    return folder
+
+
+@pytest.fixture
+def config(tmp_path, smtp, rules_dir, monkeypatch):
     monkeypatch.setenv("RELANCE_VAR", str(tmp_path))
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMTP_PORT", str(smtp.port))
-    monkeypatch.setenv("RELANCE_RULES_DIR", str(ROOT / "rules"))
+    monkeypatch.setenv("RELANCE_RULES_DIR", str(rules_dir))
     return from_env()
 
 
@@ -61,8 +83,17 @@ async def harness(env, smtp, config, tmp_path):
     """A worker on its own task queue: tests never see each other's cases."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     worker = build_worker(env.client, task_queue, build_activities(config))
+    harness = Harness(env=env, task_queue=task_queue, outbox=smtp.outbox, var=tmp_path)
     async with worker:
-        yield Harness(env=env, task_queue=task_queue, outbox=smtp.outbox, var=tmp_path)
+        yield harness
+        await harness.end_cases()
+
+
+@pytest_asyncio.fixture
+async def today(env):
+    from zoneinfo import ZoneInfo
+
+    return (await env.get_current_time()).astimezone(ZoneInfo("Europe/Paris")).date()
 
 
 def pytest_unconfigure(config):

@@ -644,7 +644,7 @@ class InvoiceCase:
         """A task for ops: kept on the case, and emailed to the ops mailbox."""
         self.s.tasks.append(OpsTask(key=key, due=self._today(), text=text, rule_id=rule_id))
         self._record("task", key, rule_id, text)
-        letter = self._letter("ops_task", rule_id, note=text, recipient="ops")
+        letter = self._letter("ops_task", rule_id, note=text, recipient="équipe recouvrement")
         sent = await workflow.execute_activity_method(
             CaseActivities.send_email,
             OutgoingEmail(key=self._key(f"task:{key}"), to=self._policy().ops.email, letter=letter),

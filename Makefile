@@ -1,0 +1,40 @@
+# relance: two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install demo test up worker check clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "relance needs Python 3.11, found " + sys.version' 
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+## Run the sample ledger through the real workflows on the time-skipping Temporal server.
+demo: install
+	$(BIN)/relance demo
+
+## The whole suite (unit, lifecycle on the time-skipping server, visibility and CLI on the dev server).
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+## Temporal dev server (SQLite under var/, Web UI on :8233), SMTP sink (var/outbox/) and a worker. Ctrl-C stops it.
+up: install
+	$(BIN)/relance up
+
+## Only a worker, against TEMPORAL_ADDRESS (a cluster or Temporal Cloud).
+worker: install
+	$(BIN)/relance worker
+
+## Validate the rule files.
+check: install
+	$(BIN)/relance rules check
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,88 @@
+"""A case under test: an invoice, its workflow, and the simulated clock, in the domain's words."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from temporalio.client import WorkflowHandle
+
+from domain.case import CaseStart, CaseStatus
+from domain.invoice import Debtor, Invoice
+from workflows.invoice_case import InvoiceCase
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def invoice(*, due_in_days: int = 30, due_date: dt.date | None = None, today: dt.date, amount: str = "1200.00",
+            insured: bool = False, credit_limit: str | None = None, excl: str | None = None,
+            language: str = "fr", policy: str = "default") -> Invoice:
+    number = f"T-{uuid.uuid4().hex[:10]}"
+    due = due_date or today + dt.timedelta(days=due_in_days)
+    return Invoice(
+        number=number,
+        debtor=Debtor(debtor_id=f"D-{number}", name="Dupont & Fils SARL", email=f"ap-{number}@client.example",
+                      language=language, insured=insured, address="5 rue des Lilas, 75011 Paris",
+                      credit_limit=Decimal(credit_limit) if credit_limit else None),
+        issue_date=min(due - dt.timedelta(days=30), today), due_date=due, amount_incl_tax=Decimal(amount),
+        amount_excl_tax=Decimal(excl) if excl else None, policy_id=policy,
+    )
+
+
+@dataclasses.dataclass
+class Case:
+    harness: object
+    invoice: Invoice
+    handle: WorkflowHandle
+
+    @classmethod
+    async def open(cls, harness, invoice: Invoice) -> "Case":
+        handle = await harness.env.client.start_workflow(
+            InvoiceCase.run, CaseStart(invoice=invoice), id=invoice.workflow_id, task_queue=harness.task_queue)
+        harness.started.append(handle)
+        return cls(harness, invoice, handle)
+
+    async def now(self) -> dt.datetime:
+        return await self.harness.env.get_current_time()
+
+    async def today(self) -> dt.date:
+        return (await self.now()).astimezone(PARIS).date()
+
+    async def wait_until(self, day: dt.date, hour: int = 12) -> None:
+        """Let simulated time run to `day` at `hour` (Paris): every timer on the way fires."""
+        target = dt.datetime.combine(day, dt.time(hour), tzinfo=PARIS)
+        remaining = target - await self.now()
+        if remaining > dt.timedelta(0):
+            await self.harness.env.sleep(remaining)
+
+    async def wait_until_due_plus(self, days: int, hour: int = 12) -> None:
+        await self.wait_until(self.invoice.due_date + dt.timedelta(days=days), hour)
+
+    async def finished(self) -> CaseStatus:
+        """The case's final status. Time must not skip while its last activities run (the test server would
+        jump to the next timer it knows, the run's ten-year timeout), so auto time skipping is off here."""
+        with self.harness.env.auto_time_skipping_disabled():
+            return await self.handle.result()
+
+    async def status(self) -> CaseStatus:
+        return await self.handle.query(InvoiceCase.status, await self.today())
+
+    async def update(self, update, argument):
+        return await self.handle.execute_update(update, argument)
+
+    def emails(self):
+        return self.harness.sent_to(self.invoice.debtor.email)
+
+    def subjects(self) -> list[str]:
+        return [m["Subject"] for m in self.emails()]
+
+    async def steps(self, kind: str | None = None) -> list[str]:
+        return [a.step for a in (await self.status()).audit if kind is None or a.kind == kind]
+
+    async def action(self, step: str):
+        return next(a for a in (await self.status()).audit if a.step == step)
+
+    def day_of(self, moment: dt.datetime) -> dt.date:
+        return moment.astimezone(PARIS).date()

@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from domain.case import CaseStart, CaseStatus
 from domain.invoice import Debtor, Invoice
@@ -71,6 +71,14 @@ class Case:
 
     async def update(self, update, argument):
         return await self.handle.execute_update(update, argument)
+
+    async def refusal(self, update, argument) -> str:
+        """The reason a validator gives for refusing an update; fails the test if it was accepted."""
+        try:
+            await self.handle.execute_update(update, argument)
+        except WorkflowUpdateFailedError as error:
+            return error.cause.message
+        raise AssertionError(f"{update.__name__} was accepted")
 
     def emails(self):
         return self.harness.sent_to(self.invoice.debtor.email)

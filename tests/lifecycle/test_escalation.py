@@ -1,0 +1,108 @@
+"""Mise en demeure, then the path the rules choose: injonction de payer, small claims, credit insurer."""
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+from domain.calendar import procedural_deadline
+from domain.case import ProcedureStep
+from domain.money import format_eur, late_penalties
+from domain.rule_file import load_policy_file
+from relance.config import ROOT
+from tests.lifecycle.scenario import Case, invoice
+from workflows.invoice_case import InvoiceCase
+
+POLICY = load_policy_file(ROOT / "rules" / "default.yaml")
+
+
+async def test_mise_en_demeure_claims_the_laws_penalties_and_indemnity(harness, today):
+    case = await Case.open(harness, invoice(today=today, due_in_days=15, amount="12000.00"))
+    await case.wait_until_due_plus(66)
+    notice = await case.action("notice")
+    sent_on = case.day_of(notice.at)
+
+    expected = late_penalties(Decimal("12000.00"), case.invoice.due_date, sent_on, POLICY.penalties)
+    message = next(m for m in case.emails() if "Mise en demeure" in m["Subject"])
+    body = message.get_body(("plain",)).get_content()
+    assert "mise en demeure" in body.lower()
+    assert format_eur(expected) in body, "the penalties computed per L441-10 appear in the notice"
+    assert format_eur(Decimal("40.00")) in body, "the fixed recovery indemnity appears"
+    deadline = procedural_deadline(sent_on, days=8, calendar=POLICY.calendar)
+    assert deadline.strftime("%d/%m/%Y") in body
+    assert message.get_body(("html",)) is not None, "HTML with a text alternative"
+
+    letter = next(a for a in (await case.status()).audit if a.step == "notice" and a.kind == "letter")
+    document = Path(letter.refs[0]).read_text(encoding="utf-8")
+    assert "recommandée" in document.lower() and format_eur(expected) in document
+    assert "notice:lrar" in await case.steps("task")
+    assert notice.rule_id == "mise-en-demeure" and notice.policy_ref == "default@v1"
+
+
+async def test_uninsured_large_claim_goes_to_injonction_and_tracks_the_court_deadlines(harness, today):
+    case = await Case.open(harness, invoice(today=today, due_in_days=15, amount="8000.00"))
+    await case.wait_until_due_plus(75)
+    status = await case.status()
+    assert status.stage == "injonction" and status.path_rule == "uninsured-large"
+    dossier = next(a for a in status.audit if a.step == "injonction:dossier")
+    request = Path(dossier.refs[0]).read_text(encoding="utf-8")
+    assert "injonction de payer" in request.lower() and case.invoice.number in request
+    assert any("notice" in ref for ref in dossier.refs[1:]), "the mise en demeure is part of the dossier"
+    assert "injonction:file" in await case.steps("task")
+
+    refusal = await case.refusal(InvoiceCase.record_procedure_step, ProcedureStep(procedure="court", step="served"))
+    assert "issued before it is served" in refusal
+    order_day = await case.today()
+    await case.update(InvoiceCase.record_procedure_step, ProcedureStep(procedure="court", step="order_issued"))
+    lapse = procedural_deadline(order_day, months=6, calendar=POLICY.calendar)
+    assert (await case.status()).next_action.step == "injonction:serve-reminder"
+
+    await case.wait_until(lapse - dt.timedelta(days=10))
+    assert "injonction:serve-reminder" in await case.steps("task"), "ops are warned before the order lapses"
+    served_day = await case.today()
+    await case.update(InvoiceCase.record_procedure_step, ProcedureStep(procedure="court", step="served"))
+    opposition_end = procedural_deadline(served_day, months=1, calendar=POLICY.calendar)
+    await case.wait_until(opposition_end + dt.timedelta(days=5))
+    status = await case.status()
+    assert "injonction:enforce" in [t.key for t in status.tasks]
+    assert "injonction:lapsed" not in [t.key for t in status.tasks]
+    assert case.day_of(next(a for a in status.audit if a.step == "injonction:enforceable").at) > opposition_end
+
+
+async def test_an_unserved_order_lapses_after_six_months(harness, today):
+    case = await Case.open(harness, invoice(today=today, due_in_days=15, amount="8000.00"))
+    await case.wait_until_due_plus(75)
+    order_day = await case.today()
+    await case.update(InvoiceCase.record_procedure_step, ProcedureStep(procedure="court", step="order_issued"))
+    await case.wait_until(procedural_deadline(order_day, months=6, calendar=POLICY.calendar) + dt.timedelta(days=5))
+    assert "injonction:lapsed" in await case.steps("task")
+
+
+async def test_uninsured_small_claim_goes_to_the_small_claims_procedure(harness, today):
+    case = await Case.open(harness, invoice(today=today, due_in_days=15, amount="4999.99"))
+    await case.wait_until_due_plus(75)
+    status = await case.status()
+    assert status.stage == "small_claims" and status.path_rule == "uninsured-small"
+    assert "small_claims:file" in await case.steps("task")
+    await case.update(InvoiceCase.record_procedure_step, ProcedureStep(procedure="small_claims", step="sent"))
+    await case.wait_until(await case.today() + dt.timedelta(days=40))
+    assert "small_claims:no-answer" in await case.steps("task")
+
+
+async def test_insured_debtor_is_claimed_from_the_insurer_with_the_expected_indemnity(harness, today):
+    case = await Case.open(harness, invoice(today=today, due_in_days=15, amount="60000.00", excl="50000.00",
+                                            insured=True, credit_limit="30000.00"))
+    await case.wait_until_due_plus(75)
+    status = await case.status()
+    assert status.stage == "insurer_claim" and status.path_rule == "insured-debtor"
+    # Covered amount excl. tax capped by the credit limit, times the 90 % cover, less a nil deductible.
+    assert status.expected_indemnity == Decimal("27000.00")
+    filed = next(a for a in status.audit if a.step == "insurer:file")
+    deadline = case.invoice.due_date + dt.timedelta(days=120 + 30)
+    assert case.day_of(filed.at) <= deadline - dt.timedelta(days=10)
+    claim = harness.sent_to(POLICY.insurer.claims_email)
+    assert [m["X-Relance-Key"] for m in claim] == [f"{case.invoice.number}:insurer:file"]
+    assert any(ref.endswith(".json") and Path(ref).exists() for ref in filed.refs), "the claim file is written"
+
+    await case.update(InvoiceCase.record_procedure_step,
+                      ProcedureStep(procedure="insurer", step="indemnified", amount=Decimal("27000.00")))
+    final = await case.finished()
+    assert final.closed_reason == "indemnified"

@@ -1,0 +1,56 @@
+"""Saved histories of real lifecycles must replay on today's code: an edit that would break in-flight
+cases fails here, before deploy. Re-record after an intended, patched change with:
+    RELANCE_RECORD_HISTORIES=1 make test PYTEST_ARGS="tests/replay -k record"
+"""
+import json
+import os
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.replay.scenarios import SCENARIOS
+from workflows import WORKFLOWS
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+BAD = "bad_activity_renamed"
+
+
+def load(name: str) -> WorkflowHistory:
+    return WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text())
+
+
+def replayer() -> Replayer:
+    return Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+async def test_saved_history_replays_on_current_code(name):
+    result = await replayer().replay_workflow(load(name), raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{name}: {result.replay_failure}"
+
+
+async def test_a_history_from_incompatible_code_fails_replay():
+    """Guards the guard: a history whose commands differ from the code must be caught."""
+    result = await replayer().replay_workflow(load(BAD), raise_on_replay_failure=False)
+    assert result.replay_failure is not None
+    assert "nondetermin" in str(result.replay_failure).lower()
+
+
+@pytest.mark.skipif(os.environ.get("RELANCE_RECORD_HISTORIES") != "1", reason="records histories on demand")
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+async def test_record(name, harness, today):
+    case = await SCENARIOS[name](harness, today)
+    history = await case.handle.fetch_history()
+    (HISTORIES / f"{name}.json").write_text(history.to_json())
+    if name == "paid_early":
+        # The same lifecycle as if the code had scheduled another activity first.
+        events = json.loads(history.to_json())
+        for event in events["events"]:
+            attributes = event.get("activityTaskScheduledEventAttributes")
+            if attributes and attributes["activityType"]["name"] == "send_email":
+                attributes["activityType"]["name"] = "write_document"
+                break
+        (HISTORIES / f"{BAD}.json").write_text(json.dumps(events))

@@ -1,0 +1,132 @@
+"""The CLI against the real Temporal dev server: import, visibility listing, status, ops messages."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from relance.temporal import binary
+from worker import build_activities, build_worker
+from workflows.visibility import dev_server_flags
+
+RELANCE = str(Path(sys.executable).parent / "relance")
+HEADER = "number;issue_date;due_date;debtor_id;debtor_name;debtor_email;amount_incl_tax;insured\n"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def dev_server():
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary("temporal"), dev_server_extra_args=dev_server_flags(),
+        data_converter=pydantic_data_converter, ui=False)
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture
+async def service(dev_server, config):
+    task_queue = f"cli-{uuid.uuid4().hex[:8]}"
+    async with build_worker(dev_server.client, task_queue, build_activities(config)):
+        yield {**os.environ, "TEMPORAL_ADDRESS": dev_server.client.service_client.config.target_host,
+               "TEMPORAL_TASK_QUEUE": task_queue, "RELANCE_LOG_FORMAT": "json"}
+
+
+async def relance(env: dict, *args: str) -> subprocess.CompletedProcess:
+    """Run the CLI without blocking the event loop: the worker answering its queries lives on it."""
+    process = await asyncio.create_subprocess_exec(RELANCE, *args, env=env, stdout=asyncio.subprocess.PIPE,
+                                                   stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    return subprocess.CompletedProcess(args, process.returncode, out.decode(), err.decode())
+
+
+def ledger(tmp_path: Path, rows: list[str]) -> Path:
+    path = tmp_path / "invoices.csv"
+    path.write_text(HEADER + "".join(row + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+async def eventually(check, seconds: float = 15):
+    """Visibility is eventually consistent: ask again until it agrees."""
+    for _ in range(int(seconds * 4)):
+        result = await check()
+        if result:
+            return result
+        await asyncio.sleep(0.25)
+    return await check()
+
+
+async def test_import_list_status_and_ops_messages(service, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    due = (dt.date.today() + dt.timedelta(days=30)).strftime("%d/%m/%Y")
+    issued = dt.date.today().strftime("%d/%m/%Y")
+    good = [f"CLI-{tag}-{n};{issued};{due};DEB-{tag};Client {n} SAS;ap{n}@client.example;1 234,56;non" for n in (1, 2)]
+    bad = [f"CLI-{tag}-3;{issued};;DEB-{tag};Sans Échéance;ap3@client.example;100,00;non",
+           f"CLI-{tag}-4;{issued};{due};DEB-{tag};Négatif;ap4@client.example;-5,00;non",
+           f"CLI-{tag}-5;{issued};{due};DEB-{tag};Mauvais Mail;pas-un-email;100,00;non"]
+    file = ledger(tmp_path, [good[0], bad[0], bad[1], good[1], bad[2]])
+
+    first = await relance(service, "import", str(file))
+    assert first.returncode == 1, "rows were rejected: the exit status says so"
+    assert "2 case(s) started" in first.stdout
+    assert "row 3, due_date" in first.stderr and "row 4, amount_incl_tax" in first.stderr
+    assert "row 6, debtor_email" in first.stderr
+
+    again = await relance(service, "import", str(file), "--json")
+    report = json.loads(again.stdout)
+    assert report["started"] == 0 and report["already_open"] == 2, "importing twice starts nothing new"
+
+    listed = await eventually(lambda: _rows(relance(service, "list", "--debtor", f"DEB-{tag}", "--json")), )
+    assert sorted(r["invoice"] for r in listed) == [f"CLI-{tag}-1", f"CLI-{tag}-2"]
+    assert {r["stage"] for r in listed} == {"preventive"} and all(r["next_action_at"] for r in listed)
+    assert all(r["amount_due"] == 1234.56 for r in listed)
+
+    shown = await relance(service, "status", f"CLI-{tag}-1", "--json")
+    assert shown.returncode == 0, shown.stderr
+    status = json.loads(shown.stdout)
+    assert status["policy_ref"] == "default@v1" and status["next_action"]["step"] == "reminder:preventive-j-10"
+    assert status["audit"][0]["kind"] == "open"
+    text = (await relance(service, "status", f"CLI-{tag}-1")).stdout
+    assert "1\u202f234,56\u00a0€" in text, "French amounts"
+
+    negative = await relance(service, "pay", f"CLI-{tag}-1", "-5")
+    assert negative.returncode == 1 and "must be positive" in negative.stderr
+    dollars = await relance(service, "pay", f"CLI-{tag}-1", "10", "--currency", "USD")
+    assert dollars.returncode == 1 and "kept in EUR" in dollars.stderr
+
+    paid = await relance(service, "pay", f"CLI-{tag}-2", "1 234,56")
+    assert paid.returncode == 0 and "case closed" in paid.stdout
+
+    disputed = await relance(service, "dispute", f"CLI-{tag}-1", "--reason", "Livraison incomplète")
+    assert disputed.returncode == 0 and "EN PAUSE" in disputed.stdout
+    paused = await eventually(lambda: _rows(relance(service, "list", "--paused", "--debtor", f"DEB-{tag}", "--json")))
+    assert [r["invoice"] for r in paused] == [f"CLI-{tag}-1"]
+
+    missing = await relance(service, "status", "NO-SUCH-INVOICE")
+    assert missing.returncode == 1 and "no case for invoice NO-SUCH-INVOICE" in missing.stderr
+
+
+async def _rows(pending):
+    result = await pending
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_rules_check_names_file_line_and_field(tmp_path, rules_dir):
+    broken = tmp_path / "broken.yaml"
+    text = (rules_dir / "default.yaml").read_text().replace("  deadline_days: 8", "  deadline_days: huit")
+    broken.write_text(text)
+    result = subprocess.run([RELANCE, "rules", "check", str(rules_dir / "default.yaml"), str(broken)],
+                            capture_output=True, text=True, timeout=60)
+    line = text.splitlines().index("  deadline_days: huit") + 1
+    assert result.returncode == 1
+    assert f"{broken}:{line}: formal_notice.deadline_days" in result.stderr
+    assert "default.yaml: ok" in result.stdout

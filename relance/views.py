@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from domain.case import Action, CaseStatus
@@ -60,4 +61,4 @@ def list_line(row: dict) -> str:
     nxt = when(row["next_action_at"]) if row.get("next_action_at") else "—"
     paused = " pause" if row.get("paused") else ""
     return (f"{row['invoice']:<16} {row.get('debtor') or '':<12} {STAGE_LABELS.get(row.get('stage'), row.get('stage') or ''):<20}"
-            f" {format_eur(row['amount_due']) if row.get('amount_due') is not None else '':>14}  {nxt}{paused}")
+            f" {format_eur(Decimal(str(row['amount_due']))) if row.get('amount_due') is not None else '':>14}  {nxt}{paused}")

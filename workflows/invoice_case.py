@@ -381,13 +381,21 @@ class InvoiceCase:
             self.s.done.append("thank-you")
 
     def _skip_steps_already_past(self) -> None:
-        """An invoice imported late joins the ladder at its next step, rather than receiving a burst."""
-        now, calendar = workflow.now(), self._policy().calendar
+        """An invoice imported late joins the ladder at its next step, rather than receiving a burst.
+
+        One opened after its whole ladder starts with the last reminder, and the mise en demeure follows
+        at its usual distance: a formal notice never comes out of the blue.
+        """
+        now, calendar, last = workflow.now(), self._policy().calendar, self._policy().reminders[-1]
 
         def past(reminder: Reminder) -> bool:
             return sending_moment(step_day(self.s.invoice, reminder.offset_days, self.s.shift_days), calendar) < now
 
-        self._skip_reminders("Étape déjà passée à l'ouverture du dossier", past)
+        if past(last):
+            self.s.shift_days = (self._today() - self.s.invoice.due_date).days - last.offset_days
+            self._skip_reminders("Dossier ouvert après la fin des relances", lambda r: r is not last)
+        else:
+            self._skip_reminders("Étape déjà passée à l'ouverture du dossier", past)
 
     def _skip_reminders(self, why: str, which: Callable[[Reminder], bool]) -> None:
         for reminder in self._policy().reminders:

@@ -76,3 +76,14 @@ async def test_an_invoice_imported_late_joins_the_ladder_at_its_next_step(harnes
     assert case.emails() == []  # no burst of stale reminders
     assert status.next_action.step == "reminder:amicable-j+30"
     assert status.penalties_due > 0 and status.indemnity_due == Decimal("40.00")
+
+
+async def test_an_invoice_imported_after_its_ladder_starts_at_the_last_reminder(harness, today):
+    case = await Case.open(harness, invoice(today=today, due_date=today - dt.timedelta(days=100)))
+    await case.wait_until(today + dt.timedelta(days=1))
+    status = await case.status()
+
+    assert [a.step for a in status.audit if a.kind == "email"] == ["reminder:amicable-j+45"]
+    assert status.next_action.step == "notice"
+    # The policy puts the notice 15 days after the last reminder (J+60 - J+45): so it does here too.
+    assert dt.timedelta(days=15) <= status.next_action.at - (await case.action("reminder:amicable-j+45")).at <= dt.timedelta(days=18)

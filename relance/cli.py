@@ -18,7 +18,7 @@ from domain.letters import Instalment
 from domain.rule_file import RuleFileError, load_policy_file
 from relance import cases, logs, views
 from relance.config import ROOT, Config, from_env
-from relance.temporal import connect
+from relance.temporal import TemporalUnreachable, connect
 from workflows import visibility
 from workflows.invoice_case import InvoiceCase
 
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     logs.configure(level="WARNING" if args.command not in ("worker", "up") else None)
     try:
         code = asyncio.run(args.run(args, from_env())) or 0
-    except UserError as error:
+    except (UserError, TemporalUnreachable) as error:
         print(f"relance: {error}", file=sys.stderr)
         code = 1
     except KeyboardInterrupt:

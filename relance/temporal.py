@@ -21,10 +21,19 @@ async def connect(settings: TemporalSettings) -> Client:
         )
     elif settings.api_key:
         tls = True  # Temporal Cloud API keys go over TLS
-    return await Client.connect(
-        settings.address, namespace=settings.namespace, tls=tls, api_key=settings.api_key,
-        data_converter=pydantic_data_converter,
-    )
+    try:
+        return await Client.connect(
+            settings.address, namespace=settings.namespace, tls=tls, api_key=settings.api_key,
+            data_converter=pydantic_data_converter,
+        )
+    except RuntimeError as error:
+        raise TemporalUnreachable(
+            f"cannot reach Temporal at {settings.address} (namespace {settings.namespace}): is `make up` running,"
+            f" or TEMPORAL_ADDRESS set? ({error})") from error
+
+
+class TemporalUnreachable(Exception):
+    pass
 
 
 def binary(name: str) -> str:

@@ -10,7 +10,7 @@ import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from domain.case import CloseRequest, DisputeRequest, DisputeResolution, Payment, PlanProposal, ProcedureStep
@@ -232,6 +232,8 @@ async def cmd_rules_check(args, config: Config) -> int:
 async def _query(client, invoice: str):
     try:
         return await cases.status(client, invoice)
+    except WorkflowQueryFailedError as error:
+        raise UserError(f"{invoice}: the case could not answer: {error.message}") from error
     except RPCError as error:
         raise UserError(f"no case for invoice {invoice}: {error.message}") from error
 

@@ -16,9 +16,11 @@ from domain.letters import Instalment, PenaltyLine
 from domain.policy import Stage
 
 EscalationPath = Literal["injonction", "small_claims", "insurer_claim", "ops_review"]
-CourtStepName = Literal["filed", "order_issued", "served", "no_opposition", "opposition", "rejected"]
-SmallClaimsStepName = Literal["sent", "agreed", "refused"]
-InsurerStepName = Literal["acknowledged", "indemnified", "recovered"]
+# The steps ops confirm on each procedure; the workflow, the CLI and simulated debtors share these names.
+COURT_STEPS = ("filed", "order_issued", "served", "no_opposition", "opposition", "rejected")
+SMALL_CLAIMS_STEPS = ("sent", "agreed", "refused")
+INSURER_STEPS = ("extension_granted", "acknowledged", "indemnified", "recovered")
+PROCEDURE_STEPS = {"court": COURT_STEPS, "small_claims": SMALL_CLAIMS_STEPS, "insurer": INSURER_STEPS}
 
 
 class Action(BaseModel):

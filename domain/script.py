@@ -26,11 +26,10 @@ from typing import Callable, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.case import COURT_STEPS, INSURER_STEPS, SMALL_CLAIMS_STEPS
+
 Action = Literal["pay", "dispute", "resolve", "plan", "court", "small_claims", "insurer"]
 
-COURT_STEPS = ("filed", "order_issued", "served", "no_opposition", "opposition", "rejected")
-SMALL_CLAIMS_STEPS = ("sent", "agreed", "refused")
-INSURER_STEPS = ("acknowledged", "indemnified", "recovered")
 
 _EVENT_SEPARATOR = re.compile(r"[;\n]")
 _DAY = re.compile(r"^[+-]?\d+$")

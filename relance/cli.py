@@ -13,7 +13,7 @@ from pathlib import Path
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from domain.case import CloseRequest, DisputeRequest, DisputeResolution, Payment, PlanProposal, ProcedureStep
+from domain.case import PROCEDURE_STEPS, CloseRequest, DisputeRequest, DisputeResolution, Payment, PlanProposal, ProcedureStep
 from domain.letters import Instalment
 from domain.rule_file import RuleFileError, load_policy_file
 from relance import cases, logs, views
@@ -360,12 +360,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--credit", help="credit note amount (partial)")
     c.add_argument("--cancel", action="store_true", help="credit note for the whole balance: closes the case")
     c.add_argument("--note", default="")
-    for procedure, steps in (("court", "filed order_issued served no_opposition opposition rejected"),
-                             ("small-claims", "sent agreed refused"), ("insurer", "acknowledged indemnified recovered")):
-        c = command(procedure, cmd_step, f"confirm a {procedure} step: {steps}")
-        c.set_defaults(procedure=procedure.replace("-", "_"))
+    for procedure, steps in PROCEDURE_STEPS.items():
+        name = procedure.replace("_", "-")
+        c = command(name, cmd_step, f"confirm a {name} step: {', '.join(steps)}")
+        c.set_defaults(procedure=procedure)
         c.add_argument("invoice")
-        c.add_argument("step", choices=steps.split())
+        c.add_argument("step", choices=steps)
         c.add_argument("--date", type=_date)
         c.add_argument("--amount", help="indemnity amount (insurer indemnified)")
     c = command("close", cmd_close, "close a case by hand, with a reason")

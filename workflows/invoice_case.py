@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.contracts import ClaimRequest, DocumentRequest, DossierRequest, OutgoingEmail
     from domain.calendar import add_months, procedural_deadline
     from domain.case import (
+        PROCEDURE_STEPS,
         Action,
         CaseStart,
         CaseState,
@@ -64,9 +65,6 @@ ADAPTER_CALL = dict(
         non_retryable_error_types=["PermanentFailure"],
     ),
 )
-COURT_STEPS = {"filed", "order_issued", "served", "no_opposition", "opposition", "rejected"}
-SMALL_CLAIMS_STEPS = {"sent", "agreed", "refused"}
-INSURER_STEPS = {"acknowledged", "indemnified", "recovered"}
 
 
 @dataclasses.dataclass
@@ -127,7 +125,8 @@ class InvoiceCase:
     def _next_step(self) -> Step | None:
         """What the policy does next. A dispute freezes everything but its own review."""
         if self.s.dispute is not None:
-            return self._dispute_review_step()
+            paused = [self._dispute_review_step(), self._extension_request_step()]
+            return min((step for step in paused if step and step.key not in self.s.done), key=lambda c: c.at, default=None)
         candidates = [*self._follow_up_steps(), *self._plan_steps(), *self._escalation_steps()]
         pending = [c for c in candidates if c.key not in self.s.done]
         return min(pending, key=lambda c: c.at, default=None)
@@ -355,6 +354,22 @@ class InvoiceCase:
 
         return self._step(key, "disputes", "Revue du litige", dispute.review_by, perform)
 
+    def _extension_request_step(self) -> Step | None:
+        """A disputed invoice is not covered until settled: ask the insurer for the extension in time."""
+        policy = self._policy()
+        rule = choose_escalation(policy.escalation, self.s.invoice, self.s.principal)
+        if rule is None or rule.path != "insurer_claim" or self.s.path is not None or self._extension_granted():
+            return None
+        insurer, deadline = policy.insurer, self._insurer_deadline()
+        text = (f"Facture en litige, donc non couverte: demander à {insurer.name} une prorogation de"
+                f" {insurer.extension_days} jours avant le {deadline:%d/%m/%Y}, date limite de la déclaration de menace de sinistre")
+        key = "insurer:extension-request"
+        return self._step(key, rule.id, "Demande de prorogation", deadline - dt.timedelta(days=insurer.file_days_before_deadline),
+                          self._task_step(key, rule.id, text))
+
+    def _extension_granted(self) -> bool:
+        return any(t.name == "extension_granted" for t in self.s.procedure)
+
     def _follow_up_steps(self) -> list[Step]:
         """Things ops asked for through a message that the case acts on at once."""
         steps, now = [], workflow.now()
@@ -530,12 +545,14 @@ class InvoiceCase:
     @record_procedure_step.validator
     def _check_procedure_step(self, step: ProcedureStep) -> None:
         self._require_open()
-        expected = {"court": ("injonction", COURT_STEPS), "small_claims": ("small_claims", SMALL_CLAIMS_STEPS),
-                    "insurer": ("insurer_claim", INSURER_STEPS)}[step.procedure]
-        if self.s.path != expected[0]:
-            raise ValueError(f"this case is on the {self.s.path or 'amicable'} path, not {expected[0]}")
-        if step.step not in expected[1]:
-            raise ValueError(f"unknown {step.procedure} step {step.step!r}; expected one of {', '.join(sorted(expected[1]))}")
+        path = {"court": "injonction", "small_claims": "small_claims", "insurer": "insurer_claim"}[step.procedure]
+        steps = PROCEDURE_STEPS[step.procedure]
+        if step.step not in steps:
+            raise ValueError(f"unknown {step.procedure} step {step.step!r}; expected one of {', '.join(steps)}")
+        # A prorogation is asked before filing, while the case is still amicable or disputed.
+        before_filing = step.step == "extension_granted" and self.s.path is None and self.s.invoice.debtor.insured
+        if self.s.path != path and not before_filing:
+            raise ValueError(f"this case is on the {self.s.path or 'amicable'} path, not {path}")
         if any(t.name == step.step for t in self.s.procedure):
             raise ValueError(f"step {step.step!r} is already recorded")
         if step.step == "served" and not any(t.name == "order_issued" for t in self.s.procedure):
@@ -618,7 +635,9 @@ class InvoiceCase:
         return (invoice.amount_excl_tax * share).quantize(Decimal("0.01"))
 
     def _insurer_deadline(self) -> dt.date:
-        return insurer_filing_deadline(self.s.invoice, self._policy().insurer, self._policy().calendar)
+        insurer = self._policy().insurer
+        deadline = insurer_filing_deadline(self.s.invoice, insurer, self._policy().calendar)
+        return deadline + dt.timedelta(days=insurer.extension_days if self._extension_granted() else 0)
 
     # ------------------------------------------------------------------ adapters
 

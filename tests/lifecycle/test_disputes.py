@@ -64,5 +64,25 @@ async def test_a_disputed_insured_invoice_is_not_claimed_from_the_insurer(harnes
     await case.wait_until_due_plus(140)
     status = await case.status()
     assert status.path is None and "insurer:file" not in [a.step for a in status.audit]
-    assert harness.sent_to("sinistres@assureur.example") == [] or all(
-        m["X-Relance-Key"] != f"{case.invoice.number}:insurer:file" for m in harness.sent_to("sinistres@assureur.example"))
+    assert all(m["X-Relance-Key"] != f"{case.invoice.number}:insurer:file" for m in harness.sent_to("sinistres@assureur.example"))
+
+
+async def test_a_dispute_nearing_the_insurers_deadline_asks_for_a_prorogation(harness, today):
+    from domain.case import ProcedureStep
+
+    case = await Case.open(harness, invoice(today=today, due_in_days=15, amount="20000.00", excl="16666.67",
+                                            insured=True, credit_limit="50000.00"))
+    await case.wait_until_due_plus(50)
+    await case.update(InvoiceCase.open_dispute, DisputeRequest(reason="Qualité contestée",
+                                                                review_by=await case.today() + dt.timedelta(days=150)))
+    await case.wait_until_due_plus(145)
+    status = await case.status()
+    task = next(t for t in status.tasks if t.key == "insurer:extension-request")
+    assert "prorogation de 60 jours" in task.text
+
+    await case.update(InvoiceCase.record_procedure_step, ProcedureStep(procedure="insurer", step="extension_granted"))
+    await case.update(InvoiceCase.resolve_dispute, DisputeResolution(outcome="resume"))
+    await case.wait_until_due_plus(200)
+    filed = await case.action("insurer:file")
+    # Filed after the original deadline (due + 150 days) but within the extension.
+    assert case.invoice.due_date + dt.timedelta(days=150) < case.day_of(filed.at) <= case.invoice.due_date + dt.timedelta(days=210)

@@ -98,7 +98,7 @@ async def test_insured_debtor_is_claimed_from_the_insurer_with_the_expected_inde
     filed = next(a for a in status.audit if a.step == "insurer:file")
     deadline = case.invoice.due_date + dt.timedelta(days=120 + 30)
     assert case.day_of(filed.at) <= deadline - dt.timedelta(days=10)
-    claim = harness.sent_to(POLICY.insurer.claims_email)
+    claim = [m for m in harness.sent_to(POLICY.insurer.claims_email) if m["X-Relance-Key"].startswith(case.invoice.number)]
     assert [m["X-Relance-Key"] for m in claim] == [f"{case.invoice.number}:insurer:file"]
     assert any(ref.endswith(".json") and Path(ref).exists() for ref in filed.refs), "the claim file is written"
 

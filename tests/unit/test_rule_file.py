@@ -230,3 +230,16 @@ def test_load_dir_without_rule_files(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(RuleFileError, match="no such file"):
         load_policy_file(tmp_path / "absent.yaml")
+
+
+def test_import_starts_nothing_under_a_broken_policy(tmp_path):
+    from relance.cli import valid_policies
+
+    good = (ROOT / "rules" / "default.yaml").read_text()
+    (tmp_path / "default.yaml").write_text(good)
+    broken = good.replace("policy_id: default", "policy_id: export").replace("  max_instalments: 6", "  max_instalments: -1")
+    (tmp_path / "export.yaml").write_text(broken)
+    policies, problems = valid_policies(tmp_path)
+    assert set(policies) == {"default"}
+    line = broken.splitlines().index("  max_instalments: -1") + 1
+    assert problems == [p for p in problems if "export.yaml" in p] and any(f"export.yaml:{line}: negotiation.max_instalments" in p for p in problems)

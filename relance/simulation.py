@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.case import CaseStatus
@@ -48,6 +49,12 @@ class SimulationResult:
     ended_on: dt.date
 
 
+def quiet_runtime() -> Runtime:
+    """The test server lacks a capability the SDK core warns about at every start; only errors matter here."""
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(
+        filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+
+
 def rebase(rows: list[LedgerRow], first_due: dt.date) -> list[LedgerRow]:
     """Move every date of the ledger by the same number of days so the earliest due date is `first_due`."""
     delta = first_due - min(row.invoice.due_date for row in rows)
@@ -62,7 +69,8 @@ async def simulate(rows: list[LedgerRow], config: Config, *, horizon_days: int =
     controller = smtp_sink.start(outbox)
     config = dataclasses.replace(config, smtp=dataclasses.replace(config.smtp, host="127.0.0.1", port=controller.port))
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter)
+        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter,
+        runtime=quiet_runtime())
     try:
         await register_search_attributes(env.client)
         task_queue = f"simulation-{uuid.uuid4().hex[:8]}"

@@ -14,10 +14,11 @@ from temporalio.worker import Worker
 from activities.case_activities import CaseActivities
 from activities.court import PaperCourt
 from activities.documents import DocumentStore
+from activities.fleet import FleetActivities
 from activities.insurer import EmailInsurer
 from activities.mail import SentLedger, SmtpMailer
 from activities.rules import RuleDirectory
-from relance import logs
+from relance import logs, policies
 from relance.config import Config, WorkerSettings, from_env
 from relance.temporal import connect
 from workflows import WORKFLOWS
@@ -40,7 +41,7 @@ def build_worker(client: Client, task_queue: str, activities: CaseActivities,
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=activities.all(),
+        activities=[*activities.all(), *FleetActivities(client).all()],
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_task_polls=settings.workflow_pollers,
         max_concurrent_activity_task_polls=settings.activity_pollers,
@@ -49,12 +50,14 @@ def build_worker(client: Client, task_queue: str, activities: CaseActivities,
 
 
 async def run(config: Config, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
     client = await connect(config.temporal)
-    worker = build_worker(client, config.temporal.task_queue, build_activities(config), config.worker)
+    activities = build_activities(config)
+    worker = build_worker(client, config.temporal.task_queue, activities, config.worker)
     log.info("worker.started", address=config.temporal.address, namespace=config.temporal.namespace,
              task_queue=config.temporal.task_queue, rules=str(config.rules_dir))
     async with worker:
-        await (stop or asyncio.Event()).wait()
+        await policies.watch(client, config.temporal.task_queue, activities.rules, config.rules_poll_seconds, stop)
 
 
 def main() -> None:

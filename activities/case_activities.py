@@ -4,7 +4,8 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.contracts import (
-    ClaimReceipt, ClaimRequest, Dossier, DossierRequest, DocumentRef, DocumentRequest, OutgoingEmail, SentEmail,
+    ClaimReceipt, ClaimRequest, Dossier, DossierRequest, DocumentRef, DocumentRequest, OutgoingEmail, PolicyRequest,
+    SentEmail,
 )
 from activities.court import CourtGateway
 from activities.documents import DocumentStore
@@ -25,8 +26,12 @@ class CaseActivities:
         self.insurer = insurer
 
     @activity.defn
-    async def load_policy(self, policy_id: str) -> Policy:
-        return self.rules.get(policy_id)
+    async def load_policy(self, request: PolicyRequest) -> Policy:
+        policy = self.rules.get(request.policy_id)
+        if policy.version < request.at_least_version:
+            # Retried by Temporal, possibly on another worker, until the rule files reach this one.
+            raise LookupError(f"{policy.ref} here; v{request.at_least_version} was published and is not visible yet")
+        return policy
 
     @activity.defn
     async def send_email(self, email: OutgoingEmail) -> SentEmail:

@@ -13,6 +13,11 @@ class PermanentFailure(Exception):
     """An adapter failure that retrying cannot fix (unknown policy, broken template, refused address)."""
 
 
+class PolicyRequest(BaseModel):
+    policy_id: str
+    at_least_version: int = 0  # a case told of a newer version waits until this worker sees it
+
+
 class OutgoingEmail(BaseModel):
     key: str  # business identity (invoice : stage : step): the same key is never sent twice
     to: str

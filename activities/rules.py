@@ -9,7 +9,7 @@ from pathlib import Path
 import structlog
 
 from domain.policy import Policy
-from domain.rule_file import RuleFileError, load_policy_file
+from domain.rule_file import RuleFileError, load_policy_file, policy_files
 
 log = structlog.get_logger(__name__)
 
@@ -28,15 +28,26 @@ class RuleDirectory:
         return policies[policy_id]
 
     def load(self) -> dict[str, Policy]:
-        for path in sorted(self.directory.glob("*.y*ml")):
+        for path in policy_files(self.directory):
             stat = path.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
             if self._stamps.get(path) == stamp:
                 continue
             self._stamps[path] = stamp
             try:
-                self._by_file[path] = load_policy_file(path)
+                policy = load_policy_file(path)
             except RuleFileError as error:
-                log.error("rules.refused", file=str(path), problems=[str(p) for p in error.problems],
-                          kept=self._by_file[path].ref if path in self._by_file else None)
+                self._refuse(path, [str(p) for p in error.problems])
+                continue
+            previous = self._by_file.get(path)
+            if previous and previous.policy_id == policy.policy_id and (
+                    policy.version < previous.version
+                    or (policy.version == previous.version and policy.content_hash != previous.content_hash)):
+                self._refuse(path, [f"{policy.ref} changed or went back without a higher version number"])
+                continue
+            self._by_file[path] = policy
         return {policy.policy_id: policy for policy in self._by_file.values()}
+
+    def _refuse(self, path: Path, problems: list[str]) -> None:
+        kept = self._by_file[path].ref if path in self._by_file else None
+        log.error("rules.refused", file=str(path), problems=problems, kept=kept)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.invoice import Invoice
 from domain.letters import Instalment, PenaltyLine
-from domain.policy import Stage
+from domain.policy import Policy, Stage
 
 EscalationPath = Literal["injonction", "small_claims", "insurer_claim", "ops_review"]
 # The steps ops confirm on each procedure; the workflow, the CLI and simulated debtors share these names.
@@ -103,6 +103,7 @@ class CaseState(BaseModel):
 class CaseStart(BaseModel):
     invoice: Invoice
     carried: CaseState | None = None  # set by continue-as-new
+    policy: Policy | None = None  # likewise: a pinned case keeps the version it opened with
 
 
 class CaseStatus(BaseModel):

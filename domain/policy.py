@@ -102,6 +102,13 @@ class Condition(Rule):
     segments: list[str] | None = None
     countries: list[str] | None = None
 
+    def holds(self, *, insured: bool, amount: Decimal, segment: str, country: str) -> bool:
+        return ((self.insured is None or self.insured == insured)
+                and (self.amount_at_least is None or amount >= self.amount_at_least)
+                and (self.amount_below is None or amount < self.amount_below)
+                and (self.segments is None or segment in self.segments)
+                and (self.countries is None or country in self.countries))
+
 
 class EscalationRule(Rule):
     id: str
@@ -170,6 +177,8 @@ class Creditor(Rule):
 class Policy(Rule):
     policy_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     version: int = Field(gt=0)
+    # adopt: running cases follow a new version from their next step; pin: they keep the version they opened with.
+    adoption: Literal["adopt", "pin"] = "adopt"
     description: str = ""
     language: Literal["fr", "en"] = "fr"
     max_payment_terms_days: int = Field(gt=0)

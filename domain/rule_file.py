@@ -9,15 +9,17 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from domain.policy import Policy
 
 RULE_FILE_SUFFIXES = (".yaml", ".yml")
+ROUTING_FILE = "routing.yaml"  # which policy applies to which invoice; not a policy itself
+M = TypeVar("M", bound=BaseModel)
 _HASH_CHARS = 16
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
 
@@ -80,18 +82,32 @@ def content_hash(text: str) -> str:
 
 
 def _parse(text: str, source: str) -> tuple[Policy, MappingNode]:
+    policy, root = parse_model(text, source, Policy, computed=("content_hash",))
+    return policy.model_copy(update={"content_hash": content_hash(text)}), root
+
+
+def parse_model(text: str, source: str, model: type[M], computed: tuple[str, ...] = ()) -> tuple[M, MappingNode]:
+    """Validate a YAML mapping against `model`; every problem names its file, line and field."""
     root, data = _load_yaml(text, source)
     problems = _structure_problems(root, source)
-    if "content_hash" in data:
-        problems.append(_at(root, ("content_hash",), source, "computed by the loader from the file; remove it"))
-        data = {k: v for k, v in data.items() if k != "content_hash"}
+    for key in computed:
+        if key in data:
+            problems.append(_at(root, (key,), source, "computed by the loader from the file; remove it"))
+            data = {k: v for k, v in data.items() if k != key}
+    instance = None
     try:
-        policy = Policy.model_validate(data)
+        instance = model.model_validate(data)
     except ValidationError as error:
         problems.extend(_validation_problems(error, root, source))
     if problems:
         raise RuleFileError(problems)
-    return policy.model_copy(update={"content_hash": content_hash(text)}), root
+    return instance, root
+
+
+def policy_files(directory: Path) -> list[Path]:
+    """The policy files of a rules folder: every YAML file but the routing table."""
+    return sorted(p for p in directory.iterdir()
+                  if p.suffix in RULE_FILE_SUFFIXES and p.is_file() and p.name != ROUTING_FILE)
 
 
 def _load_yaml(text: str, source: str) -> tuple[MappingNode, dict[str, Any]]:
@@ -238,7 +254,7 @@ def _read(path: Path) -> str:
 def _rule_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         raise RuleFileError([Problem(str(directory), None, "", "not a directory")])
-    files = sorted(p for p in directory.iterdir() if p.suffix in RULE_FILE_SUFFIXES and p.is_file())
+    files = policy_files(directory)
     if not files:
         raise RuleFileError([Problem(str(directory), None, "", "no *.yaml or *.yml rule file")])
     return files

@@ -46,20 +46,8 @@ def insurer_filing_deadline(invoice: Invoice, insurer: Insurer, calendar: Calend
 def choose_escalation(rules: list[EscalationRule], invoice: Invoice, amount_due: Decimal) -> EscalationRule | None:
     """The first rule whose conditions all hold, or None: the caller raises a task for what falls through."""
     debtor = invoice.debtor
-    for rule in rules:
-        when = rule.when
-        if when.insured is not None and when.insured != debtor.insured:
-            continue
-        if when.amount_at_least is not None and amount_due < when.amount_at_least:
-            continue
-        if when.amount_below is not None and amount_due >= when.amount_below:
-            continue
-        if when.segments is not None and debtor.segment not in when.segments:
-            continue
-        if when.countries is not None and debtor.country not in when.countries:
-            continue
-        return rule
-    return None
+    return next((rule for rule in rules if rule.when.holds(
+        insured=debtor.insured, amount=amount_due, segment=debtor.segment, country=debtor.country)), None)
 
 
 def equal_instalments(total: Decimal, count: int, first_due: dt.date, every_days: int) -> list[Instalment]:

@@ -42,6 +42,7 @@ class Config:
     var_dir: Path
     documents_dir: Path
     sent_ledger: Path
+    rules_poll_seconds: float = 10.0
 
 
 def _path(name: str) -> Path | None:
@@ -76,4 +77,5 @@ def from_env() -> Config:
         var_dir=var_dir,
         documents_dir=Path(env("RELANCE_DOCUMENTS_DIR", str(var_dir / "documents"))),
         sent_ledger=Path(env("RELANCE_SENT_LEDGER", str(var_dir / "sent.sqlite3"))),
+        rules_poll_seconds=float(env("RELANCE_RULES_POLL_SECONDS", "10")),
     )

@@ -1,4 +1,5 @@
 """Workflows this package registers."""
 from workflows.invoice_case import InvoiceCase
+from workflows.policy_registry import PolicyRegistry
 
-WORKFLOWS = [InvoiceCase]
+WORKFLOWS = [InvoiceCase, PolicyRegistry]

@@ -21,7 +21,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
-    from activities.contracts import ClaimRequest, DocumentRequest, DossierRequest, OutgoingEmail
+    from activities.contracts import ClaimRequest, DocumentRequest, DossierRequest, OutgoingEmail, PolicyRequest
     from domain.calendar import add_months, procedural_deadline
     from domain.case import (
         PROCEDURE_STEPS,
@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.letters import LetterContext
     from domain.money import Balance, expected_insurer_indemnity, format_eur as eur, impute_payment, penalty_lines
     from domain.policy import Channel, Policy, Reminder, Stage
+    from domain.versions import PolicyNotice
     from domain.schedule import (
         choose_escalation,
         insurer_filing_deadline,
@@ -92,14 +93,13 @@ class InvoiceCase:
         self.policy: Policy | None = None
         self._changed = False
         self._published: dict | None = None
+        self._newer_policy: int | None = None  # a version published since: adopted at the next decision
 
     # ------------------------------------------------------------------ the life of a case
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseStatus:
-        self.policy = await workflow.execute_activity_method(
-            CaseActivities.load_policy, self.s.invoice.policy_id, **ADAPTER_CALL
-        )
+        self.policy = start.policy or await self._load_policy()
         if start.carried is None:
             self._record("open", "case", "policy", f"Dossier ouvert sous {self.policy.ref}")
             self._skip_steps_already_past()
@@ -107,7 +107,9 @@ class InvoiceCase:
         while self.s.stage is not Stage.closed:
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(CaseStart(invoice=self.s.invoice, carried=self.s))
+                workflow.continue_as_new(CaseStart(invoice=self.s.invoice, carried=self.s, policy=self.policy))
+            if self._newer_policy is not None:
+                await self._adopt_newer_policy()
             step = self._next_step()
             self._publish(step)
             if step is None:
@@ -156,6 +158,38 @@ class InvoiceCase:
             last_safe = self._insurer_deadline() - dt.timedelta(days=policy.insurer.file_days_before_deadline)
             escalate_on = min(escalate_on, last_safe)
         return [self._step("escalate", rule.id if rule else "escalation", "Escalade", escalate_on, self._escalate)]
+
+    # ------------------------------------------------------------------ policy versions
+
+    async def _load_policy(self, at_least_version: int = 0) -> Policy:
+        request = PolicyRequest(policy_id=self.s.invoice.policy_id, at_least_version=at_least_version)
+        return await workflow.execute_activity_method(CaseActivities.load_policy, request, **ADAPTER_CALL)
+
+    async def _adopt_newer_policy(self) -> None:
+        """Future steps follow the new version; steps done stay done, and none it dates before today is sent."""
+        target, self._newer_policy = self._newer_policy, None
+        newer = await self._load_policy(at_least_version=target)
+        if newer.version <= self._policy().version:
+            return
+        previous, self.policy = self._policy().ref, newer
+        self._record("policy", f"policy:v{newer.version}", "policy",
+                     f"Nouvelle version adoptée: {newer.ref} (hash {newer.content_hash}), remplace {previous}")
+        today = self._today()
+        self._skip_reminders(f"Étape datée avant l'adoption de {newer.ref}",
+                             lambda r: step_day(self.s.invoice, r.offset_days, self.s.shift_days) < today)
+
+    @workflow.signal
+    def policy_published(self, notice: PolicyNotice) -> None:
+        if self.policy is None or notice.version <= self.policy.version:
+            return
+        if self.policy.adoption == "pin":
+            if f"policy:v{notice.version}:pinned" not in self.s.done:
+                self.s.done.append(f"policy:v{notice.version}:pinned")
+                self._record("policy", f"policy:v{notice.version}:pinned", "policy",
+                             f"Version v{notice.version} publiée, non adoptée: ce dossier reste sous {self.policy.ref} (pin)")
+            return
+        self._newer_policy = max(notice.version, self._newer_policy or 0)
+        self._changed = True
 
     # ------------------------------------------------------------------ reminders and formal notice
 
@@ -725,6 +759,7 @@ class InvoiceCase:
             stage=self.s.stage, debtor=self.s.invoice.debtor.debtor_id,
             amount_due=self.s.principal if self.s.stage is not Stage.closed else Decimal("0"),
             paused=self.s.dispute is not None, next_action_at=step.at if step else None,
+            policy_id=self._policy().policy_id, policy_version=self._policy().version,
         )
         if attributes.values != self._published:
             workflow.upsert_search_attributes(attributes.updates)

@@ -16,7 +16,7 @@ from activities.court import PaperCourt
 from activities.documents import DocumentStore
 from activities.fleet import FleetActivities
 from activities.insurer import EmailInsurer
-from activities.mail import SentLedger, SmtpMailer
+from activities.mail import FileMailer, Mailer, SentLedger, SmtpMailer
 from activities.rules import RuleDirectory
 from relance import logs, policies
 from relance.config import Config, WorkerSettings, from_env
@@ -26,7 +26,9 @@ from workflows import WORKFLOWS
 log = structlog.get_logger(__name__)
 
 
-def build_activities(config: Config, mailer: SmtpMailer | None = None) -> CaseActivities:
+def build_activities(config: Config, mailer: Mailer | None = None) -> CaseActivities:
+    if mailer is None and config.mail_transport == "file":
+        mailer = FileMailer(config.var_dir / "outbox")
     mailer = mailer or SmtpMailer(config.smtp, SentLedger(config.sent_ledger))
     documents = DocumentStore(config.documents_dir)
     return CaseActivities(

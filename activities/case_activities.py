@@ -10,14 +10,14 @@ from activities.contracts import (
 from activities.court import CourtGateway
 from activities.documents import DocumentStore
 from activities.insurer import InsurerGateway
-from activities.mail import SmtpMailer
+from activities.mail import Mailer
 from activities.rendering import render_document, render_email
 from activities.rules import RuleDirectory
 from domain.policy import Policy
 
 
 class CaseActivities:
-    def __init__(self, rules: RuleDirectory, mailer: SmtpMailer, documents: DocumentStore,
+    def __init__(self, rules: RuleDirectory, mailer: Mailer, documents: DocumentStore,
                  court: CourtGateway, insurer: InsurerGateway) -> None:
         self.rules = rules
         self.mailer = mailer

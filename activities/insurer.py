@@ -10,7 +10,7 @@ from typing import Protocol
 
 from activities.contracts import ClaimReceipt, ClaimRequest
 from activities.documents import DocumentStore
-from activities.mail import SmtpMailer
+from activities.mail import Mailer
 from activities.rendering import render_document, render_email
 
 
@@ -19,7 +19,7 @@ class InsurerGateway(Protocol):
 
 
 class EmailInsurer:
-    def __init__(self, documents: DocumentStore, mailer: SmtpMailer) -> None:
+    def __init__(self, documents: DocumentStore, mailer: Mailer) -> None:
         self.documents = documents
         self.mailer = mailer
 

@@ -134,3 +134,10 @@ def available_templates() -> set[str]:
     folder = templates_dir() / FALLBACK_LANGUAGE
     kinds = {path.name.split(".", 1)[0] for path in folder.glob("*.*")} if folder.is_dir() else set()
     return {kind for kind in kinds if template_exists(kind, FALLBACK_LANGUAGE)}
+
+
+def templates_by_channel() -> dict[str, set[str]]:
+    """Kinds that can go out as an email, and kinds that can be printed, whatever the debtor's language."""
+    kinds = available_templates()
+    return {"email": {k for k in kinds if all(_exists(k, FALLBACK_LANGUAGE, part) for part in EMAIL_PARTS)},
+            "letter": {k for k in kinds if _exists(k, FALLBACK_LANGUAGE, DOCUMENT_PART)}}

@@ -75,6 +75,8 @@ class Penalties(Rule):
     fixed_indemnity: Decimal
     days_in_year: int = 365
     ecb_rates: list[EcbRate] = Field(min_length=1)
+    # Taux de l'intérêt légal (professional creditors): a contractual rate must stay above 3 times it.
+    legal_rates: list[EcbRate] = []
 
     @field_validator("ecb_rates")
     @classmethod

@@ -15,8 +15,9 @@ from temporalio.service import RPCError
 
 from domain.case import PROCEDURE_STEPS, CloseRequest, DisputeRequest, DisputeResolution, Payment, PlanProposal, ProcedureStep
 from domain.letters import Instalment
-from domain.rule_file import RuleFileError, load_policy_file
-from relance import cases, logs, views
+from domain.routing import load_routing
+from domain.rule_file import RuleFileError
+from relance import cases, logs, rules_cli, views
 from relance.config import ROOT, Config, from_env
 from relance.temporal import TemporalUnreachable, connect
 from workflows import visibility
@@ -49,11 +50,14 @@ def main(argv: list[str] | None = None) -> None:
 async def cmd_import(args, config: Config) -> int:
     from relance.ledger import LedgerFileError, read_ledger
 
-    policies, problems = valid_policies(config.rules_dir)
+    policies, problems = rules_cli.valid_policies(config.rules_dir)
     for problem in problems:
         print(f"rules: {problem}", file=sys.stderr)
     try:
-        rows, errors = read_ledger(Path(args.file), known_policies=set(policies))
+        routing = load_routing(config.rules_dir)
+        rows, errors = read_ledger(Path(args.file), known_policies=set(policies), route=routing.policy_for)
+    except RuleFileError as error:
+        raise UserError(f"routing refused:\n{error}") from error
     except LedgerFileError as error:
         raise UserError(str(error)) from error
     for error in errors:
@@ -72,18 +76,6 @@ async def cmd_import(args, config: Config) -> int:
         print(f"{summary['started']} case(s) started, {summary['already_open']} already open (nothing new started),"
               f" {summary['rejected_rows']} row(s) rejected, {summary['failed']} failed to start")
     return 1 if errors or report.failed else 0
-
-
-def valid_policies(rules_dir: Path) -> tuple[dict, list[str]]:
-    """Every rule file that validates; a broken one is reported and nothing starts under it."""
-    policies, problems = {}, []
-    for path in sorted(rules_dir.glob("*.y*ml")):
-        try:
-            policy = load_policy_file(path)
-            policies[policy.policy_id] = policy
-        except RuleFileError as error:
-            problems.extend(str(p) for p in error.problems)
-    return policies, problems
 
 
 # ---------------------------------------------------------------- reading cases
@@ -214,16 +206,66 @@ async def cmd_demo(args, config: Config) -> int:
 
 
 async def cmd_rules_check(args, config: Config) -> int:
-    paths = [Path(p) for p in args.paths] or sorted(config.rules_dir.glob("*.y*ml"))
-    failed = 0
-    for path in paths:
-        try:
-            policy = load_policy_file(path)
-            print(f"{path}: ok ({policy.ref}, hash {policy.content_hash})")
-        except RuleFileError as error:
-            failed += 1
-            print(error, file=sys.stderr)
-    return 1 if failed else 0
+    lines, errors = rules_cli.check([Path(p) for p in args.paths] or [config.rules_dir], cases.paris_today())
+    rules_cli.print_findings(lines)
+    return 1 if errors else 0
+
+
+async def cmd_rules_reload(args, config: Config) -> int:
+    from relance import policies
+
+    valid, problems = rules_cli.valid_policies(config.rules_dir)
+    for problem in problems:
+        print(f"refused, the last valid version stays in force: {problem}", file=sys.stderr)
+    client = await connect(config.temporal)
+    answers = await policies.publish(client, config.temporal.task_queue, valid.values(), seen_by="relance rules reload")
+    for ref, answer in answers.items():
+        print(f"{ref}: {answer}")
+    return 1 if problems or any(a.startswith("refused") for a in answers.values()) else 0
+
+
+async def cmd_rules_history(args, config: Config) -> int:
+    from relance import policies
+
+    client = await connect(config.temporal)
+    try:
+        versions = await policies.history(client, args.policy)
+    except RPCError as error:
+        raise UserError(f"no version of {args.policy!r} was ever published: {error.message}") from error
+    if args.json:
+        print(rules_cli.as_json([v.model_dump(mode="json") for v in versions]))
+        return 0
+    for v in versions:
+        notified = "" if v.cases_notified is None else f", {v.cases_notified} running case(s) told"
+        print(f"v{v.version}  hash {v.content_hash}  {v.adoption:<6} first seen {views.when(v.first_seen_at)}"
+              f" by {v.seen_by}{notified}")
+    return 0
+
+
+async def cmd_rules_simulate(args, config: Config) -> int:
+    result = await _simulate(args, Path(args.rules or config.rules_dir), config)
+    print(rules_cli.as_json([s.model_dump(mode="json") for s in result.statuses]) if args.json
+          else rules_cli.simulation_text(result))
+    return 0
+
+
+async def cmd_rules_diff(args, config: Config) -> int:
+    old = await _simulate(args, Path(args.old), config)
+    new = await _simulate(args, Path(args.new), config)
+    report = rules_cli.diff(old, new)
+    print(rules_cli.as_json(report) if args.json else rules_cli.diff_text(report))
+    return 0
+
+
+async def _simulate(args, rules_dir: Path, config: Config):
+    bar = ProgressBar(0, f"simulate {rules_dir}")
+    try:
+        return await rules_cli.run_simulation(Path(args.ledger), rules_dir, config, args.rebase,
+                                              progress=lambda line: print(line, file=sys.stderr) if args.verbose else None)
+    except rules_cli.RulesError as error:
+        raise UserError(str(error)) from error
+    finally:
+        bar.close()
 
 
 # ---------------------------------------------------------------- helpers
@@ -380,8 +422,30 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--ledger", default=str(ROOT / "examples" / "ledger.csv"))
     c.add_argument("--out", default=str(ROOT / "var" / "demo"))
     c.add_argument("--verbose", action="store_true")
-    rules = sub.add_parser("rules", help="rule files").add_subparsers(dest="rules_command", required=True)
-    c = rules.add_parser("check", help="validate rule files (exit 1 on error)")
-    c.set_defaults(run=cmd_rules_check, command="rules")
-    c.add_argument("paths", nargs="*")
+    rules = sub.add_parser("rules", help="rule files: check, preview, compare, publish, audit").add_subparsers(
+        dest="rules_command", required=True)
+
+    def rules_command(name, run, help_text):
+        c = rules.add_parser(name, help=help_text, description=help_text)
+        c.set_defaults(run=run, command="rules")
+        c.add_argument("--json", action="store_true", help="machine-readable output")
+        return c
+
+    c = rules_command("check", cmd_rules_check, "validate rule files: schema, meaning, French practice (exit 1 on error)")
+    c.add_argument("paths", nargs="*", help="files or folders (default: the rules folder)")
+    rules_command("reload", cmd_rules_reload, "publish the rule files' versions now; running cases adopt them")
+    c = rules_command("history", cmd_rules_history, "the versions of a policy seen, with hash and date")
+    c.add_argument("policy")
+    for name, run, help_text in (("simulate", cmd_rules_simulate, "run a ledger through the real workflows, months in seconds"),
+                                 ("diff", cmd_rules_diff, "compare two rule folders on the same ledger")):
+        c = rules_command(name, run, help_text)
+        if name == "diff":
+            c.add_argument("old", help="rules folder in force")
+            c.add_argument("new", help="rules folder proposed")
+        else:
+            c.add_argument("--rules", help="rules folder (default: RELANCE_RULES_DIR)")
+        c.add_argument("--ledger", required=True, help="CSV or JSON ledger; its script column plays debtor behaviour")
+        c.add_argument("--rebase", type=int, metavar="DAYS",
+                       help="move the ledger's dates so the first invoice falls due DAYS after today")
+        c.add_argument("--verbose", action="store_true")
     return p

@@ -43,6 +43,7 @@ class Config:
     documents_dir: Path
     sent_ledger: Path
     rules_poll_seconds: float = 10.0
+    mail_transport: str = "smtp"  # or "file": messages are written to var/outbox, nothing is sent
 
 
 def _path(name: str) -> Path | None:
@@ -78,4 +79,5 @@ def from_env() -> Config:
         documents_dir=Path(env("RELANCE_DOCUMENTS_DIR", str(var_dir / "documents"))),
         sent_ledger=Path(env("RELANCE_SENT_LEDGER", str(var_dir / "sent.sqlite3"))),
         rules_poll_seconds=float(env("RELANCE_RULES_POLL_SECONDS", "10")),
+        mail_transport=env("RELANCE_MAIL_TRANSPORT", "smtp"),
     )

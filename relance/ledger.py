@@ -93,14 +93,17 @@ Record = tuple[int, dict[str, Any]]
 
 
 def read_ledger(
-    path: Path, known_policies: set[str] | None = None
+    path: Path, known_policies: set[str] | None = None, route: Callable[[Invoice], str] | None = None
 ) -> tuple[list[LedgerRow], list[RowError]]:
-    """Good rows and the errors of bad ones; a bad row is skipped, never half-imported."""
+    """Good rows and the errors of bad ones; a bad row is skipped, never half-imported.
+
+    A row that names no policy gets the one `route` chooses (the rules' routing table), if given.
+    """
     records, errors = _records(path)
     rows: list[LedgerRow] = []
     first_row_of: dict[str, int] = {}
     for row, record in records:
-        ledger_row, row_errors = _read_row(row, record, known_policies, first_row_of)
+        ledger_row, row_errors = _read_row(row, record, known_policies, first_row_of, route)
         errors.extend(row_errors)
         if ledger_row is not None:
             rows.append(ledger_row)
@@ -229,15 +232,18 @@ def _unknown_column(row: int, name: str) -> RowError:
 
 
 def _read_row(
-    row: int, record: dict[str, Any], known_policies: set[str] | None, first_row_of: dict[str, int]
+    row: int, record: dict[str, Any], known_policies: set[str] | None, first_row_of: dict[str, int],
+    route: Callable[[Invoice], str] | None = None,
 ) -> tuple[LedgerRow | None, list[RowError]]:
     values, errors = _convert(row, record)
     errors += _duplicate(row, values.get("number"), first_row_of)
-    errors += _policy_errors(row, values.get("policy", "default"), known_policies)
     script, script_errors = _script(row, values.get("script", ""))
     errors += script_errors
     invoice, invoice_errors = _invoice(row, values, skip={error.field for error in errors})
     errors += invoice_errors
+    if invoice is not None and route is not None and not values.get("policy"):
+        invoice = invoice.model_copy(update={"policy_id": route(invoice)})
+    errors += _policy_errors(row, invoice.policy_id if invoice else values.get("policy", "default"), known_policies)
     if errors or invoice is None:
         return None, errors
     return LedgerRow(row=row, invoice=invoice, script=script), []

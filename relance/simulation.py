@@ -5,8 +5,13 @@ date, as ops would record it; months pass in seconds. The demo and rule previews
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +36,7 @@ from workflows.visibility import register_search_attributes
 PARIS = ZoneInfo("Europe/Paris")
 EVENT_HOUR = 12  # debtors act at noon, after the morning's reminders went out
 QUIET_STEP = dt.timedelta(days=30)
+QUERY_CONCURRENCY = 32
 
 
 @dataclasses.dataclass
@@ -47,6 +53,7 @@ class SimulationResult:
     played: list[Played]
     started_on: dt.date
     ended_on: dt.date
+    due_dates: dict[str, dt.date]  # as simulated, after any rebase
 
 
 def quiet_runtime() -> Runtime:
@@ -62,23 +69,50 @@ def rebase(rows: list[LedgerRow], first_due: dt.date) -> list[LedgerRow]:
         "issue_date": row.invoice.issue_date + delta, "due_date": row.invoice.due_date + delta})}) for row in rows]
 
 
-async def simulate(rows: list[LedgerRow], config: Config, *, horizon_days: int = 730,
-                   lead_days: int | None = None, progress: Callable[[str], None] | None = None) -> SimulationResult:
-    """Play `rows` to the end. With `lead_days`, dates are rebased so the first due date is that far ahead."""
-    outbox = smtp_sink.Outbox(config.var_dir / "outbox")
-    controller = smtp_sink.start(outbox)
-    config = dataclasses.replace(config, smtp=dataclasses.replace(config.smtp, host="127.0.0.1", port=controller.port))
+async def simulate(rows: list[LedgerRow], config: Config, *, horizon_days: int = 730, lead_days: int | None = None,
+                   send_mail: bool = True, extra_workers: int = 0,
+                   progress: Callable[[str], None] | None = None) -> SimulationResult:
+    """Play `rows` to the end. With `lead_days`, dates are rebased so the first due date is that far ahead.
+
+    With `send_mail`, messages go through a local SMTP server into var/outbox; without, a preview writes
+    them there as files and nothing is sent anywhere.
+    """
+    controller = None
+    if send_mail:
+        controller = smtp_sink.start(smtp_sink.Outbox(config.var_dir / "outbox"))
+        config = dataclasses.replace(config, smtp=dataclasses.replace(config.smtp, host="127.0.0.1", port=controller.port))
+    else:
+        config = dataclasses.replace(config, mail_transport="file")
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter,
         runtime=quiet_runtime())
+    task_queue = f"simulation-{uuid.uuid4().hex[:8]}"
+    # The worker is the bottleneck of a simulation (one Python process, one core): more share the queue.
+    helpers = [_helper_worker(env, task_queue, config) for _ in range(max(0, extra_workers))]
     try:
         await register_search_attributes(env.client)
-        task_queue = f"simulation-{uuid.uuid4().hex[:8]}"
         async with build_worker(env.client, task_queue, build_activities(config)):
             return await _play(env, task_queue, rows, horizon_days, lead_days, progress or (lambda _: None))
     finally:
+        for helper in helpers:
+            helper.send_signal(signal.SIGINT)
+        for helper in helpers:
+            helper.wait(timeout=30)
         await env.shutdown()
-        controller.stop()
+        if controller:
+            controller.stop()
+
+
+def _helper_worker(env: WorkflowEnvironment, task_queue: str, config: Config) -> subprocess.Popen:
+    environ = {**os.environ, "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+               "TEMPORAL_NAMESPACE": env.client.namespace, "TEMPORAL_TASK_QUEUE": task_queue,
+               "RELANCE_RULES_DIR": str(config.rules_dir), "RELANCE_VAR": str(config.var_dir),
+               "RELANCE_DOCUMENTS_DIR": str(config.documents_dir), "RELANCE_SENT_LEDGER": str(config.sent_ledger),
+               "RELANCE_MAIL_TRANSPORT": config.mail_transport, "SMTP_HOST": config.smtp.host,
+               "SMTP_PORT": str(config.smtp.port), "RELANCE_RULES_POLL_SECONDS": "86400",
+               "RELANCE_LOG_LEVEL": "ERROR"}
+    return subprocess.Popen([sys.executable, "-m", "worker"], env=environ, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
 
 
 async def _play(env: WorkflowEnvironment, task_queue: str, rows: list[LedgerRow], horizon_days: int,
@@ -104,7 +138,8 @@ async def _play(env: WorkflowEnvironment, task_queue: str, rows: list[LedgerRow]
     while any(s.next_action for s in statuses) and _paris_day(await env.get_current_time()) < end:
         await env.sleep(QUIET_STEP)
         statuses = await _statuses(env, rows)
-    return SimulationResult(statuses, played, started_on, _paris_day(await env.get_current_time()))
+    return SimulationResult(statuses, played, started_on, _paris_day(await env.get_current_time()),
+                            {row.invoice.number: row.invoice.due_date for row in rows})
 
 
 async def _try(env: WorkflowEnvironment, invoice: Invoice, event: ScriptEvent, today: dt.date) -> str:
@@ -116,8 +151,14 @@ async def _try(env: WorkflowEnvironment, invoice: Invoice, event: ScriptEvent, t
 
 
 async def _statuses(env: WorkflowEnvironment, rows: list[LedgerRow]) -> list[CaseStatus]:
-    today = _paris_day(await env.get_current_time())
-    return [await cases.handle(env.client, row.invoice.number).query(InvoiceCase.status, today) for row in rows]
+    today, gate = _paris_day(await env.get_current_time()), asyncio.Semaphore(QUERY_CONCURRENCY)
+
+    async def one(number: str) -> CaseStatus:
+        async with gate:
+            return await cases.handle(env.client, number).query(InvoiceCase.status, today)
+
+    with env.auto_time_skipping_disabled():
+        return list(await asyncio.gather(*(one(row.invoice.number) for row in rows)))
 
 
 async def _sleep_until(env: WorkflowEnvironment, moment: dt.datetime) -> None:

@@ -10,23 +10,33 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
+_KEY = re.compile(rb"^X-Relance-Key: (\S+)", re.MULTILINE)
+
 
 class Outbox:
     """aiosmtpd handler: each message is kept in memory and, when a folder is given, written as .eml."""
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder
-        self.messages: list[EmailMessage] = []
+        self._raw: list[bytes] = []
+        self._parsed: list[EmailMessage] = []
         if folder:
             folder.mkdir(parents=True, exist_ok=True)
 
     async def handle_DATA(self, server, session, envelope) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(message)
+        # Kept raw: parsing is slow and most runs never read the messages back.
+        self._raw.append(envelope.content)
         if self.folder:
-            stem = re.sub(r"[^A-Za-z0-9._+-]+", "_", message.get("X-Relance-Key", "") or f"message-{len(self.messages)}")
-            (self.folder / f"{len(self.messages):05d}-{stem}.eml").write_bytes(envelope.content)
+            key = _KEY.search(envelope.content)
+            stem = re.sub(r"[^A-Za-z0-9._+-]+", "_", key.group(1).decode() if key else f"message-{len(self._raw)}")
+            (self.folder / f"{len(self._raw):05d}-{stem}.eml").write_bytes(envelope.content)
         return "250 Message accepted for delivery"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        for raw in self._raw[len(self._parsed):]:
+            self._parsed.append(email.message_from_bytes(raw, policy=email.policy.default))
+        return self._parsed
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if m["To"] == address]

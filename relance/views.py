@@ -17,6 +17,10 @@ STAGE_LABELS = {
 }
 
 
+def paris_date(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(PARIS).date()
+
+
 def when(moment: dt.datetime) -> str:
     local = moment.astimezone(PARIS)
     return f"{format_date_fr(local.date())} {local:%H:%M}"

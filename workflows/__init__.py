@@ -1,5 +1,14 @@
-"""Workflows this package registers."""
-from workflows.invoice_case import InvoiceCase
-from workflows.policy_registry import PolicyRegistry
+"""Workflows this package registers.
 
-WORKFLOWS = [InvoiceCase, PolicyRegistry]
+Resolved on first use, not at import: activities import `workflows.visibility`, and an eager import of
+the workflow modules here would loop back into them.
+"""
+
+
+def __getattr__(name: str):
+    if name == "WORKFLOWS":
+        from workflows.invoice_case import InvoiceCase
+        from workflows.policy_registry import PolicyRegistry
+
+        return [InvoiceCase, PolicyRegistry]
+    raise AttributeError(f"module 'workflows' has no attribute {name!r}")

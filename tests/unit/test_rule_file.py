@@ -233,7 +233,7 @@ def test_missing_file(tmp_path):
 
 
 def test_import_starts_nothing_under_a_broken_policy(tmp_path):
-    from relance.cli import valid_policies
+    from relance.rules_cli import valid_policies
 
     good = (ROOT / "rules" / "default.yaml").read_text()
     (tmp_path / "default.yaml").write_text(good)

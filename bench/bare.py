@@ -1,0 +1,146 @@
+"""The floor relance is measured against: a workflow that does only what a case needs of Temporal.
+
+`BareCase` receives the same invoice as `InvoiceCase`, then plays a list of operations: run an activity,
+sleep until a moment, or sleep until a moment unless a message (an update) comes first. Its activity does
+nothing. For each relance outcome the operations are derived from relance's own history (`ops_from_history`):
+the same activities, the same timers firing at the same moments, the same messages, so the two workflows
+do the same amount of Temporal work and any difference is relance's own cost.
+
+Operations, as short strings to keep the start payload small:
+
+    "a"              run `bare_step` (trivial)
+    "t<epoch>"       sleep until that moment (seconds since 1970, UTC)
+    "w<epoch>"       sleep until that moment, or until the next message, whichever comes first
+    "u"              wait for the next message, no timer
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from pydantic import BaseModel
+from temporalio import activity, workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from domain.invoice import Invoice
+
+# The options relance's workflow gives every adapter call: same retry policy, same timeout.
+BARE_CALL = dict(
+    start_to_close_timeout=dt.timedelta(seconds=60),
+    retry_policy=RetryPolicy(
+        initial_interval=dt.timedelta(seconds=1),
+        maximum_interval=dt.timedelta(minutes=10),
+        non_retryable_error_types=["PermanentFailure"],
+    ),
+)
+
+
+class BareStart(BaseModel):
+    invoice: Invoice
+    ops: list[str]
+
+
+@activity.defn
+async def bare_step(key: str) -> str:
+    return key
+
+
+@workflow.defn
+class BareCase:
+    def __init__(self) -> None:
+        self.messages = 0
+
+    @workflow.run
+    async def run(self, start: BareStart) -> int:
+        expected = 0
+        for n, op in enumerate(start.ops):
+            kind = op[0]
+            if kind == "a":
+                await workflow.execute_activity(bare_step, f"{start.invoice.number}:{n}", **BARE_CALL)
+            elif kind == "t":
+                remaining = float(op[1:]) - workflow.now().timestamp()
+                if remaining > 0:
+                    await asyncio.sleep(remaining)
+            elif kind in "wu":
+                expected += 1
+                target = expected
+                remaining = float(op[1:]) - workflow.now().timestamp() if kind == "w" else 0
+                if remaining > 0:
+                    try:
+                        await workflow.wait_condition(lambda: self.messages >= target, timeout=remaining)
+                    except asyncio.TimeoutError:
+                        pass
+                await workflow.wait_condition(lambda: self.messages >= target)
+            else:
+                raise ValueError(f"unknown bare operation {op!r}")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return len(start.ops)
+
+    @workflow.update
+    def message(self, text: str) -> str:
+        self.messages += 1
+        return text
+
+
+def build_bare_worker(client, task_queue: str, settings):
+    """The same worker settings as `worker.build_worker` (pollers, cache, activity slots), bare workflow."""
+    from temporalio.worker import Worker
+
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[BareCase],
+        activities=[bare_step],
+        max_cached_workflows=settings.max_cached_workflows,
+        max_concurrent_workflow_task_polls=settings.workflow_pollers,
+        max_concurrent_activity_task_polls=settings.activity_pollers,
+        max_concurrent_activities=settings.max_concurrent_activities,
+    )
+
+
+def sleeping_ops(first_step: dt.datetime) -> list[str]:
+    """A freshly opened case: one activity (relance loads its policy), then asleep until its first step."""
+    return ["a", f"t{first_step.timestamp():.3f}"]
+
+
+def ops_from_history(history) -> list[str]:
+    """The bare operations doing the Temporal work a relance history shows, in its order.
+
+    Every activity scheduled becomes "a"; every timer that fired becomes "t" at its moment; every update
+    accepted becomes "w" at the moment of the timer it interrupted (relance cancels its pending timer on a
+    message and replans), or "u" when no timer was pending. Timers relance cancels are not copied: the "w"
+    of the message that cancelled them starts and cancels one timer, which is the floor for a case that
+    sleeps until its next step unless a message comes first.
+    """
+    from temporalio.api.enums.v1 import EventType
+
+    ops: list[str] = []
+    pending: dict[str, float] = {}  # timer id -> fire moment
+    for event in history.events:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            ops.append("a")
+        elif kind == EventType.EVENT_TYPE_TIMER_STARTED:
+            attrs = event.timer_started_event_attributes
+            start = event.event_time.ToDatetime(tzinfo=dt.timezone.utc)
+            pending[attrs.timer_id] = (start + attrs.start_to_fire_timeout.ToTimedelta()).timestamp()
+        elif kind == EventType.EVENT_TYPE_TIMER_FIRED:
+            ops.append(f"t{pending.pop(event.timer_fired_event_attributes.timer_id):.3f}")
+        elif kind == EventType.EVENT_TYPE_TIMER_CANCELED:
+            pending.pop(event.timer_canceled_event_attributes.timer_id, None)
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            ops.append(f"w{min(pending.values()):.3f}" if pending else "u")
+    return ops
+
+
+def floor_events(ops: list[str]) -> int:
+    """Events of the smallest history for `ops`, if no two things share a workflow task.
+
+    Start: started + one workflow task (3) = 4; an activity: scheduled, started, completed + a workflow task
+    = 6; a timer: started, fired + a workflow task = 5; a message: accepted, completed + a workflow task = 5,
+    plus the timer it interrupts (started, cancelled) = 7 for "w"; the end: completed = 1.
+    A 6-step lifecycle (timer then activity, six times) is 4 + 6 * 11 + 1 = 71.
+    """
+    cost = {"a": 6, "t": 5, "w": 7, "u": 5}
+    return 4 + sum(cost[op[0]] for op in ops) + 1

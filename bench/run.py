@@ -1,0 +1,331 @@
+"""`make bench`: what one case costs in relance, against a bare workflow doing the same Temporal work.
+
+Every run is a child process (`bench.child`) with its own servers and worker process, started from here, so
+the whole benchmark is one process tree and one command. Relance and bare runs alternate (their order flips
+each repeat), figures are medians over the repeats with min-max, and the ratios relance/bare are the figures
+that count: they carry over to another machine, the absolute numbers do not.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.procs import ROOT
+from bench.scenarios import OUTCOMES
+
+TARGETS = {  # ratio relance/bare: ">=" for throughput, "<=" for costs
+    "ingest": (">=", 0.9), "lifecycle": (">=", 0.8), "history": ("<=", 1.2), "sleeping": ("<=", 1.2),
+}
+KB = 1024
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--invoices", type=int, default=2000, help="cases started per ingest and sleeping run (2000)")
+    p.add_argument("--lifecycles", type=int, default=1000, help="cases played to the end per lifecycle run (1000)")
+    p.add_argument("--repeats", type=int, default=3, help="runs of each measurement; medians are reported (3)")
+    p.add_argument("--bounded-cache", type=int, default=100,
+                   help="RELANCE_MAX_CACHED_WORKFLOWS of the bounded-cache sleeping runs (100)")
+    p.add_argument("--only", default="ingest,sleeping,lifecycle,decision",
+                   help="comma-separated subset of ingest,sleeping,lifecycle,decision (history comes with lifecycle)")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json", help="results file")
+    p.add_argument("--no-bytecode-cache", action="store_true",
+                   help="run workers as PYTHONDONTWRITEBYTECODE=1 leaves them: the sandbox recompiles workflow "
+                        "modules for every new workflow (default: a private bytecode cache, as an installed app has)")
+    p.add_argument("--pause", type=float, default=1.0,
+                   help="seconds to let processes settle before the memory readings (twice that after)")
+    p.add_argument("--decision-budget", type=float, default=0.2, help="seconds per timeit repeat (0.2)")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds allowed to one run before it is stopped")
+    args = p.parse_args(argv)
+    args.only = {part.strip() for part in args.only.split(",") if part.strip()}
+    unknown = args.only - {"ingest", "sleeping", "lifecycle", "decision", "history"}
+    if unknown:
+        p.error(f"unknown measurement(s): {', '.join(sorted(unknown))}")
+    if "history" in args.only:
+        args.only.add("lifecycle")
+    return args
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.began = time.monotonic()
+        self.work = Path(tempfile.mkdtemp(prefix="relance-bench-"))
+        self.env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        if args.no_bytecode_cache:
+            self.env["PYTHONDONTWRITEBYTECODE"] = "1"
+        else:
+            self.env["PYTHONPYCACHEPREFIX"] = str(self.work / "pycache")
+        self.env["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+        self.runs: list[dict] = []
+        self.count = 0
+
+    def say(self, text: str) -> None:
+        print(f"[{time.monotonic() - self.began:6.1f}s] {text}", flush=True)
+
+    def child(self, task: str, params: dict, label: str) -> dict:
+        self.count += 1
+        params_file, result_file = self.work / f"{self.count}-params.json", self.work / f"{self.count}-result.json"
+        params_file.write_text(json.dumps(params))
+        began = time.monotonic()
+        try:
+            done = subprocess.run([sys.executable, "-m", "bench.child", task, str(params_file), str(result_file)],
+                                  cwd=str(ROOT), env=self.env, timeout=self.args.timeout)
+        except subprocess.TimeoutExpired:
+            raise SystemExit(f"bench: {label} took more than {self.args.timeout:.0f}s; stopped") from None
+        if done.returncode != 0 or not result_file.exists():
+            raise SystemExit(f"bench: {label} failed (exit status {done.returncode}); its error is above")
+        result = json.loads(result_file.read_text())
+        result["label"], result["wall_seconds"] = label, time.monotonic() - began
+        return result
+
+    def close(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def order(repeat: int) -> list[str]:
+    return ["relance", "bare"] if repeat % 2 == 0 else ["bare", "relance"]
+
+
+def measure(args: argparse.Namespace) -> dict:
+    bench = Bench(args)
+    runs = {"ingest_memory": [], "sqlite_default": [], "sqlite_bounded": [], "lifecycle": []}
+    decision = None
+    try:
+        bench.say(f"relance bench: {args.invoices} invoices (ingest, sleeping), {args.lifecycles} lifecycles,"
+                  f" {args.repeats} repeat(s); scratch space {bench.work}")
+        n = args.invoices
+        for r in range(args.repeats):
+            tag = f"{r + 1}/{args.repeats}"
+            if "ingest" in args.only:
+                for impl in order(r):
+                    out = bench.child("ingest", {"impl": impl, "store": "memory", "n": n, "pause": args.pause}, f"ingest memory {impl} {tag}")
+                    runs["ingest_memory"].append(out)
+                    bench.say(f"ingest, in memory, {impl:7} {tag}: {out['starts_per_second']:7.1f} starts/s"
+                              f" ({out['import_seconds']:.1f}s for {n})")
+            if args.only & {"ingest", "sleeping"}:
+                for impl in order(r):
+                    sleeping = "sleeping" in args.only
+                    out = bench.child("ingest", {"impl": impl, "store": "sqlite", "n": n, "settle": sleeping,
+                                              "pause": args.pause},
+                                      f"ingest sqlite {impl} {tag}")
+                    runs["sqlite_default"].append(out)
+                    bench.say(f"ingest, SQLite WAL, {impl:7} {tag}: {out['starts_per_second']:7.1f} starts/s"
+                              + (f"; asleep after {out['asleep_seconds']:.1f}s: worker"
+                                 f" {out['worker_rss_per_1000'] / 1000 / KB:.0f} KB/case,"
+                                 f" SQLite {out['sqlite_bytes_per_1000'] / 1000 / KB:.1f} KB/case" if sleeping else ""))
+            if "sleeping" in args.only:
+                for impl in order(r):
+                    out = bench.child("ingest", {"impl": impl, "store": "sqlite", "n": n, "settle": True,
+                                                 "max_cached": args.bounded_cache, "pause": args.pause},
+                                      f"sleeping bounded cache {impl} {tag}")
+                    runs["sqlite_bounded"].append(out)
+                    bench.say(f"sleeping, cache {args.bounded_cache}, {impl:7} {tag}: worker"
+                              f" {out['worker_rss_per_1000'] / 1000 / KB:.0f} KB/case,"
+                              f" server {out['server_rss_per_1000'] / 1000 / KB:.0f} KB/case,"
+                              f" SQLite {out['sqlite_bytes_per_1000'] / 1000 / KB:.1f} KB/case")
+            if "lifecycle" in args.only:
+                rel = bench.child("lifecycle", {"impl": "relance", "n": args.lifecycles}, f"lifecycle relance {tag}")
+                bench.say(f"lifecycles, relance {tag}: {rel['lifecycles_per_second']:7.1f} /s ({rel['seconds']:.1f}s,"
+                          f" {rel['messages']} messages, {rel['simulated_days']} simulated days, {rel['refused']} refused)")
+                plans = {klass: c["ops"] for klass, c in rel["classes"].items()}
+                bare = bench.child("lifecycle", {"impl": "bare", "n": args.lifecycles, "today": rel["today"],
+                                                 "plans": plans}, f"lifecycle bare {tag}")
+                bench.say(f"lifecycles, bare    {tag}: {bare['lifecycles_per_second']:7.1f} /s ({bare['seconds']:.1f}s)")
+                runs["lifecycle"] += [rel, bare]
+        if "decision" in args.only:
+            decision = bench.child("decision", {"repeats": max(3, args.repeats), "budget": args.decision_budget}, "decision")
+            decision = {name: d for name, d in decision.items() if isinstance(d, dict)}
+            bench.say("decision cost: " + ", ".join(f"{k} {v['us_median']:.1f} µs" for k, v in decision.items()))
+    finally:
+        bench.close()
+    return {"runs": runs, "decision": decision, "seconds": time.monotonic() - bench.began}
+
+
+# ---------------------------------------------------------------------------------------------- figures
+
+
+def stats(values: list[float]) -> dict | None:
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
+
+
+def compare(name: str, unit: str, runs: list[dict], key, kind: str | None, scale: float = 1.0,
+            note: str = "") -> dict | None:
+    """One row: relance and bare over the repeats, and their ratio paired repeat by repeat."""
+    relance = [key(r) * scale for r in runs if r["impl"] == "relance"]
+    bare = [key(r) * scale for r in runs if r["impl"] == "bare"]
+    if not relance or not bare:
+        return None
+    ratios = [a / b for a, b in zip(relance, bare) if b]
+    row = {"name": name, "unit": unit, "relance": stats(relance), "bare": stats(bare), "ratio": stats(ratios),
+           "note": note}
+    if kind:
+        op, target = TARGETS[kind]
+        value = row["ratio"]["median"]
+        row.update(target=f"{op} {target}", passed=value >= target if op == ">=" else value <= target)
+    return row
+
+
+def figures(args: argparse.Namespace, measured: dict) -> dict:
+    runs, rows = measured["runs"], []
+    n = args.invoices
+
+    def add(row):
+        if row:
+            rows.append(row)
+
+    add(compare("ingest, dev server in memory", "starts/s", runs["ingest_memory"], lambda r: r["starts_per_second"],
+                "ingest"))
+    add(compare("ingest, dev server SQLite (WAL)", "starts/s", runs["sqlite_default"],
+                lambda r: r["starts_per_second"], "ingest"))
+    if runs["sqlite_default"] and "asleep_seconds" in runs["sqlite_default"][0]:
+        add(compare("ingest to asleep, SQLite (WAL)", "cases/s", runs["sqlite_default"],
+                    lambda r: r["n"] / r["asleep_seconds"], None, note="first activity done, asleep on first timer"))
+    lifecycles = runs["lifecycle"]
+    add(compare("lifecycles, time-skipping server", "lifecycles/s", lifecycles, lambda r: r["lifecycles_per_second"],
+                "lifecycle"))
+    add(compare("  worker CPU per lifecycle", "ms", lifecycles, lambda r: r["worker_cpu_seconds"] / r["n"], None, 1000))
+    add(compare("  server CPU per lifecycle", "ms", lifecycles, lambda r: (r["server_cpu_seconds"] or 0) / r["n"],
+                None, 1000))
+    for label, key, cache in (("default cache", "sqlite_default", "default"),
+                              (f"cache {args.bounded_cache}", "sqlite_bounded", args.bounded_cache)):
+        sleeping = [r for r in runs[key] if "worker_rss_per_1000" in r]
+        note = f"{n} cases asleep, worker max_cached_workflows {cache}"
+        add(compare(f"sleeping, {label}: worker RSS", "KB/case", sleeping, lambda r: r["worker_rss_per_1000"],
+                    "sleeping", 1 / 1000 / KB, note))
+        add(compare(f"sleeping, {label}: server RSS", "KB/case", sleeping, lambda r: r["server_rss_per_1000"],
+                    "sleeping", 1 / 1000 / KB, note))
+        add(compare(f"sleeping, {label}: SQLite", "KB/case", sleeping, lambda r: r["sqlite_bytes_per_1000"],
+                    "sleeping", 1 / 1000 / KB, note))
+
+    history = {}
+    if lifecycles:
+        rel = [r for r in lifecycles if r["impl"] == "relance"]
+        bare = [r for r in lifecycles if r["impl"] == "bare"]
+        for outcome in OUTCOMES:
+            klass = f"{outcome.name}@0"
+            rel_events = [r["classes"][klass]["events"] for r in rel]
+            bare_events = [r["classes"][klass]["events"] for r in bare]
+            rel_bytes = [r["classes"][klass]["bytes"] for r in rel]
+            bare_bytes = [r["classes"][klass]["bytes"] for r in bare]
+            ratio = statistics.median(rel_events) / statistics.median(bare_events)
+            history[outcome.name] = {
+                "script": outcome.script, "relance_events": stats(rel_events), "bare_events": stats(bare_events),
+                "ratio": ratio, "target": f"<= {TARGETS['history'][1]}", "passed": ratio <= TARGETS["history"][1],
+                "relance_bytes": stats(rel_bytes), "bare_bytes": stats(bare_bytes),
+                "bytes_ratio": statistics.median(rel_bytes) / statistics.median(bare_bytes),
+                "bare_ops": bare[0]["classes"][klass]["ops"] if bare else None,
+                "floor_events": bare[0]["classes"][klass]["floor_events"] if bare else None,
+            }
+        for outcome in OUTCOMES:
+            h = history[outcome.name]
+            rows.append({"name": f"history: {outcome.name}", "unit": "events", "relance": h["relance_events"],
+                         "bare": h["bare_events"], "ratio": stats([h["ratio"]]), "target": h["target"],
+                         "passed": h["passed"], "note": f"{h['relance_bytes']['median'] / KB:.1f} KB vs"
+                                                        f" {h['bare_bytes']['median'] / KB:.1f} KB of history"})
+    closed = {}
+    for r in lifecycles:
+        for outcome, reasons in (r.get("closed") or {}).items():
+            for reason, count in reasons.items():
+                closed.setdefault(outcome, {}).setdefault(reason, 0)
+                closed[outcome][reason] += count
+    return {
+        "meta": meta(args, measured["seconds"]),
+        "rows": rows,
+        "history": history,
+        "decision": measured["decision"],
+        "lifecycle_mix": {o.name: o.script for o in OUTCOMES},
+        "lifecycle_closed_reasons": closed,
+        "runs": {k: [{kk: vv for kk, vv in r.items() if kk != "classes"} | (
+            {"classes": {c: {x: y for x, y in v.items() if x != "ops"} for c, v in r["classes"].items()}}
+            if "classes" in r else {}) for r in v] for k, v in runs.items()},
+        "passed": all(row.get("passed", True) for row in rows),
+    }
+
+
+def meta(args: argparse.Namespace, seconds: float) -> dict:
+    import psutil
+    import temporalio
+
+    def git(*command: str) -> str:
+        try:
+            return subprocess.run(["git", *command], cwd=str(ROOT), capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return ""
+
+    dirty = [line[3:] for line in git("status", "--porcelain").splitlines() if not line[3:].startswith("bench/")]
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "commit": git("rev-parse", "HEAD"), "uncommitted_changes": dirty,
+        "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+                    "platform": platform.platform(), "python": platform.python_version()},
+        "temporalio": temporalio.__version__,
+        "invoices": args.invoices, "lifecycles": args.lifecycles, "repeats": args.repeats,
+        "bounded_cache": args.bounded_cache, "bytecode_cache": not args.no_bytecode_cache,
+        "seconds": round(seconds, 1),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- output
+
+
+def number(value: float) -> str:
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def cell(s: dict | None) -> str:
+    if not s:
+        return "-"
+    if len(s["runs"]) == 1 or s["min"] == s["max"]:
+        return number(s["median"])
+    return f"{number(s['median'])} [{number(s['min'])}-{number(s['max'])}]"
+
+
+def table(results: dict) -> str:
+    m = results["meta"]
+    lines = [f"relance bench, {m['date']}: {m['invoices']} invoices (ingest, sleeping), {m['lifecycles']} lifecycles,"
+             f" {m['repeats']} repeat(s); median [min-max]; ratio = relance / bare",
+             ""]
+    head = f"{'measure':40} {'unit':13} {'relance':>22} {'bare':>22} {'ratio':>18} {'target':>7}"
+    lines += [head, "-" * len(head)]
+    for row in results["rows"]:
+        verdict = "" if "passed" not in row else ("pass" if row["passed"] else "FAIL")
+        lines.append(f"{row['name'][:40]:40} {row['unit']:13} {cell(row['relance']):>22} {cell(row['bare']):>22}"
+                     f" {cell(row['ratio']):>18} {row.get('target', ''):>7} {verdict}")
+    if results["decision"]:
+        lines += ["", "decision cost (pure functions, timeit), microseconds per call:"]
+        for name, d in results["decision"].items():
+            lines.append(f"  {name:26} {d['us_median']:8.2f} [{d['us_min']:.2f}-{d['us_max']:.2f}]  {d['what']}")
+    failed = [row["name"] for row in results["rows"] if row.get("passed") is False]
+    lines += ["", f"targets: {'all met' if not failed else 'missed by ' + ', '.join(failed)}"
+                  f"  ({m['seconds']:.0f}s)"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    measured = measure(args)
+    results = figures(args, measured)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    print()
+    print(table(results))
+    print(f"\nwritten to {args.out}")
+    return 0

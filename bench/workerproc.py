@@ -1,0 +1,58 @@
+"""A worker in its own process, so its memory is measured alone: `python -m bench.workerproc IMPL ADDRESS QUEUE`.
+
+IMPL is `relance` (the real `worker.build_worker` with `worker.build_activities`, configured from the
+environment like `relance worker`) or `bare` (`bench.bare`, with the same `WorkerSettings`). Prints `ready`
+once polling, stops cleanly on SIGTERM.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+
+async def serve(impl: str, address: str, task_queue: str) -> None:
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from relance import logs
+    from relance.config import from_env
+
+    logs.configure()
+    config = from_env()
+    client = await Client.connect(address, namespace=config.temporal.namespace, data_converter=pydantic_data_converter)
+    if impl == "relance":
+        import workflows  # noqa: F401  `import worker` first is circular today (activities.fleet <-> workflows)
+        from worker import build_activities, build_worker
+
+        worker = build_worker(client, task_queue, build_activities(config), config.worker)
+    elif impl == "bare":
+        from bench.bare import build_bare_worker
+
+        worker = build_bare_worker(client, task_queue, config.worker)
+    else:
+        raise SystemExit(f"unknown worker {impl!r}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        print("ready", flush=True)
+        await stop.wait()
+
+
+def main() -> None:
+    code = 0
+    try:
+        asyncio.run(serve(*sys.argv[1:4]))
+    except BaseException as error:  # reported, then the hard exit below
+        print(f"worker failed: {error!r}", file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # the Temporal core can abort at interpreter exit
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""What `relance rules check` says about a policy beyond its schema: meaning, coverage and French practice."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+from decimal import Decimal
+from typing import Literal
+
+from domain.policy import Channel, Policy
+
+CENT = Decimal("0.01")
+# Kinds the workflow renders itself, whatever the ladder says.
+FIXED_TEMPLATES = {"email": {"plan_accepted", "ops_task", "insurer_claim"},
+                   "letter": {"injonction_request", "small_claims_request", "insurer_claim"}}
+MIN_DAYS_BETWEEN_REMINDERS = 3  # closer than this reads as harassment, which French law punishes
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    level: Literal["error", "warning"]
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.field}: {self.message}"
+
+
+def check_policy(policy: Policy, templates: dict[str, set[str]], today: dt.date) -> list[Finding]:
+    return [*_templates(policy, templates), *_escalation_coverage(policy), *_rates(policy, today), *_practice(policy, today)]
+
+
+def _templates(policy: Policy, templates: dict[str, set[str]]) -> list[Finding]:
+    wanted = [(f"reminders.{n}.template", r.template, c) for n, r in enumerate(policy.reminders) for c in r.channels]
+    wanted += [("formal_notice.template", policy.formal_notice.template, c) for c in policy.formal_notice.channels]
+    wanted += [("negotiation.template", policy.negotiation.template, Channel.email)]
+    if policy.payments.thank_you_template:
+        wanted.append(("payments.thank_you_template", policy.payments.thank_you_template, Channel.email))
+    wanted += [("(built in)", kind, Channel(channel)) for channel, kinds in FIXED_TEMPLATES.items() for kind in kinds]
+    return [Finding("error", field, f"no {channel.value} template {kind!r} under templates/fr/")
+            for field, kind, channel in wanted if channel is not Channel.phone and kind not in templates[channel.value]]
+
+
+def _escalation_coverage(policy: Policy) -> list[Finding]:
+    """Try one debtor of every kind the conditions tell apart; say which kinds no rule takes."""
+    rules = policy.escalation
+    thresholds = sorted({t for r in rules for t in (r.when.amount_at_least, r.when.amount_below) if t is not None})
+    amounts = sorted({CENT, *thresholds, *(t - CENT for t in thresholds if t > CENT)})
+    segments = sorted({s for r in rules for s in r.when.segments or []}) + ["(other)"]
+    countries = sorted({c for r in rules for c in r.when.countries or []} | {"FR"}) + ["(other)"]
+    gaps = []
+    for insured, amount, segment, country in itertools.product((True, False), amounts, segments, countries):
+        if not any(r.when.holds(insured=insured, amount=amount, segment=segment, country=country) for r in rules):
+            gaps.append(f"insured={str(insured).lower()}, amount {amount} EUR, segment {segment}, country {country}")
+    findings = [Finding("warning", "escalation", f"no rule for: {gap} (such a case gets an ops task)") for gap in gaps[:10]]
+    if len(gaps) > 10:
+        findings.append(Finding("warning", "escalation", f"... and {len(gaps) - 10} more kinds of debtor"))
+    for n, rule in enumerate(rules):
+        below = rule.when.amount_below
+        if rule.path == "small_claims" and (below is None or below > policy.small_claims.max_amount):
+            findings.append(Finding("error", f"escalation.{n}.when", f"rule {rule.id!r} sends claims above the"
+                                    f" {policy.small_claims.max_amount} EUR small-claims ceiling there"))
+    return findings
+
+
+def _rates(policy: Policy, today: dt.date) -> list[Finding]:
+    """Every half-year from the first rate to today's needs its ECB rate: the law takes the 1 Jan / 1 Jul one."""
+    have = {r.effective for r in policy.penalties.ecb_rates}
+    findings = [Finding("error", "penalties.ecb_rates", f"{day} is not 1 January or 1 July")
+                for day in sorted(have) if (day.month, day.day) not in ((1, 1), (7, 1))]
+    start = min(have)
+    current = dt.date(today.year, 1 if today.month <= 6 else 7, 1)
+    half = dt.date(start.year, 1 if start.month <= 6 else 7, 1)
+    while half <= current:
+        if half not in have:
+            level = "warning" if half == current else "error"
+            findings.append(Finding(level, "penalties.ecb_rates", f"no ECB rate for the half-year starting {half}"
+                                    " (the previous one would be applied)"))
+        half = dt.date(half.year + (half.month == 7), 7 if half.month == 1 else 1, 1)
+    return findings
+
+
+def _latest(rates, today: dt.date) -> Decimal:
+    return max((r for r in rates if r.effective <= today), key=lambda r: r.effective, default=rates[0]).rate_percent
+
+
+def _practice(policy: Policy, today: dt.date) -> list[Finding]:
+    findings = []
+    if policy.max_payment_terms_days > 60:
+        findings.append(Finding("warning", "max_payment_terms_days",
+                                f"{policy.max_payment_terms_days} days exceeds the 60 days of Code de commerce L441-10"))
+    if not policy.calendar.business_days_only:
+        findings.append(Finding("warning", "calendar.business_days_only",
+                                "reminders may go out on weekends and French public holidays"))
+    if policy.penalties.legal_rates:
+        rate = _latest(policy.penalties.ecb_rates, today) + policy.penalties.points_over_ecb
+        floor = 3 * _latest(policy.penalties.legal_rates, today)
+        if rate < floor:
+            findings.append(Finding("warning", "penalties.points_over_ecb", f"a penalty rate of {rate} % today is"
+                                    f" below 3 × the legal interest rate ({floor} %), the floor of L441-10"))
+    offsets = [r.offset_days for r in policy.reminders]
+    for before, after in zip(offsets, offsets[1:]):
+        if after - before < MIN_DAYS_BETWEEN_REMINDERS:
+            findings.append(Finding("warning", "reminders", f"reminders {before:+d} and {after:+d} days are less than"
+                                    f" {MIN_DAYS_BETWEEN_REMINDERS} days apart: reminding too often is harassment"))
+    return findings

@@ -218,7 +218,10 @@ async def cmd_rules_reload(args, config: Config) -> int:
     for problem in problems:
         print(f"refused, the last valid version stays in force: {problem}", file=sys.stderr)
     client = await connect(config.temporal)
-    answers = await policies.publish(client, config.temporal.task_queue, valid.values(), seen_by="relance rules reload")
+    try:
+        answers = await policies.publish(client, config.temporal.task_queue, valid.values(), seen_by="relance rules reload")
+    except policies.NoWorker as error:
+        raise UserError(str(error)) from error
     for ref, answer in answers.items():
         print(f"{ref}: {answer}")
     return 1 if problems or any(a.startswith("refused") for a in answers.values()) else 0
@@ -229,7 +232,7 @@ async def cmd_rules_history(args, config: Config) -> int:
 
     client = await connect(config.temporal)
     try:
-        versions = await policies.history(client, args.policy)
+        versions = await policies.history(client, config.temporal.task_queue, args.policy)
     except RPCError as error:
         raise UserError(f"no version of {args.policy!r} was ever published: {error.message}") from error
     if args.json:

@@ -15,6 +15,7 @@ from domain.versions import PolicySeen, PolicyVersion, RegistryState
 from workflows.policy_registry import PolicyRegistry, registry_id
 
 log = structlog.get_logger(__name__)
+ANSWER_SECONDS = 30.0
 
 
 async def publish(client: Client, task_queue: str, policies: Iterable[Policy], seen_by: str) -> dict[str, str]:
@@ -22,19 +23,27 @@ async def publish(client: Client, task_queue: str, policies: Iterable[Policy], s
     answers = {}
     for policy in policies:
         registry = await client.start_workflow(
-            PolicyRegistry.run, RegistryState(policy_id=policy.policy_id), id=registry_id(policy.policy_id),
+            PolicyRegistry.run, RegistryState(policy_id=policy.policy_id), id=registry_id(task_queue, policy.policy_id),
             task_queue=task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
         seen = PolicySeen(policy_id=policy.policy_id, version=policy.version, content_hash=policy.content_hash,
                           adoption=policy.adoption, seen_by=seen_by)
         try:
-            answers[policy.ref] = await registry.execute_update(PolicyRegistry.observe, seen)
+            answers[policy.ref] = await asyncio.wait_for(
+                registry.execute_update(PolicyRegistry.observe, seen), timeout=ANSWER_SECONDS)
         except WorkflowUpdateFailedError as refused:
             answers[policy.ref] = f"refused: {refused.cause.message if refused.cause else refused}"
+        except asyncio.TimeoutError:
+            raise NoWorker(f"no worker answered on task queue {task_queue!r} within {ANSWER_SECONDS:.0f}s:"
+                           " is `relance worker` (or `make up`) running?") from None
     return answers
 
 
-async def history(client: Client, policy_id: str) -> list[PolicyVersion]:
-    return await client.get_workflow_handle(registry_id(policy_id)).query(PolicyRegistry.history)
+async def history(client: Client, task_queue: str, policy_id: str) -> list[PolicyVersion]:
+    return await client.get_workflow_handle(registry_id(task_queue, policy_id)).query(PolicyRegistry.history)
+
+
+class NoWorker(Exception):
+    pass
 
 
 async def watch(client: Client, task_queue: str, rules: RuleDirectory, every_seconds: float,

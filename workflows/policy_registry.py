@@ -15,8 +15,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.versions import NotifyRequest, PolicySeen, PolicyVersion, RegistryState
 
 
-def registry_id(policy_id: str) -> str:
-    return f"policy-{policy_id}"
+def registry_id(task_queue: str, policy_id: str) -> str:
+    """One registry per policy and deployment: two installations may share a namespace, not a task queue."""
+    return f"relance-policy/{task_queue}/{policy_id}"
 
 
 @workflow.defn
@@ -51,10 +52,11 @@ class PolicyRegistry:
         version = PolicyVersion(version=seen.version, content_hash=seen.content_hash, adoption=seen.adoption,
                                 first_seen_at=workflow.now(), seen_by=seen.seen_by)
         self.state.versions.append(version)
-        if seen.adoption == "adopt" and latest is not None:
+        # Even the first version recorded: cases may have opened under an older file before any report.
+        if seen.adoption == "adopt":
             self._to_notify.append(version)
             return f"{seen.policy_id}@v{seen.version} recorded; running cases will adopt it"
-        return f"{seen.policy_id}@v{seen.version} recorded"
+        return f"{seen.policy_id}@v{seen.version} recorded; pinned, running cases keep their version"
 
     @observe.validator
     def _check(self, seen: PolicySeen) -> None:

@@ -10,58 +10,15 @@ import sys
 import uuid
 from pathlib import Path
 
-import pytest
-import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
+from tests.service.conftest import RELANCE, eventually, relance
 
-from relance.temporal import binary
-from worker import build_activities, build_worker
-from workflows.visibility import dev_server_flags
-
-RELANCE = str(Path(sys.executable).parent / "relance")
 HEADER = "number;issue_date;due_date;debtor_id;debtor_name;debtor_email;amount_incl_tax;insured\n"
-
-
-@pytest_asyncio.fixture(scope="module")
-async def dev_server():
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"), dev_server_extra_args=dev_server_flags(),
-        data_converter=pydantic_data_converter, ui=False)
-    yield env
-    await env.shutdown()
-
-
-@pytest_asyncio.fixture
-async def service(dev_server, config):
-    task_queue = f"cli-{uuid.uuid4().hex[:8]}"
-    async with build_worker(dev_server.client, task_queue, build_activities(config)):
-        yield {**os.environ, "TEMPORAL_ADDRESS": dev_server.client.service_client.config.target_host,
-               "TEMPORAL_TASK_QUEUE": task_queue, "RELANCE_LOG_FORMAT": "json"}
-
-
-async def relance(env: dict, *args: str) -> subprocess.CompletedProcess:
-    """Run the CLI without blocking the event loop: the worker answering its queries lives on it."""
-    process = await asyncio.create_subprocess_exec(RELANCE, *args, env=env, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    return subprocess.CompletedProcess(args, process.returncode, out.decode(), err.decode())
 
 
 def ledger(tmp_path: Path, rows: list[str]) -> Path:
     path = tmp_path / "invoices.csv"
     path.write_text(HEADER + "".join(row + "\n" for row in rows), encoding="utf-8")
     return path
-
-
-async def eventually(check, seconds: float = 15):
-    """Visibility is eventually consistent: ask again until it agrees."""
-    for _ in range(int(seconds * 4)):
-        result = await check()
-        if result:
-            return result
-        await asyncio.sleep(0.25)
-    return await check()
 
 
 async def test_import_list_status_and_ops_messages(service, tmp_path):

@@ -59,7 +59,10 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
     log.info("worker.started", address=config.temporal.address, namespace=config.temporal.namespace,
              task_queue=config.temporal.task_queue, rules=str(config.rules_dir))
     async with worker:
-        await policies.watch(client, config.temporal.task_queue, activities.rules, config.rules_poll_seconds, stop)
+        if config.rules_poll_seconds > 0:
+            await policies.watch(client, config.temporal.task_queue, activities.rules, config.rules_poll_seconds, stop)
+        else:
+            await stop.wait()
 
 
 def main() -> None:

@@ -20,6 +20,9 @@ def main() -> None:
     task, params_file, result_file = sys.argv[1:4]
     params = json.loads(Path(params_file).read_text())
     code = 0
+    from bench.procs import TreeCpu
+
+    tree = TreeCpu()
     try:
         keep = os.environ.get("BENCH_KEEP")  # keep the run's folder (server and worker logs) for a post-mortem
         with (contextlib.nullcontext(tempfile.mkdtemp(prefix=f"relance-bench-{task}-")) if keep
@@ -38,6 +41,7 @@ def main() -> None:
                 result = decision.run(params)
             else:
                 raise SystemExit(f"unknown task {task!r}")
+        result["tree_cpu_seconds"] = tree.stop()
         Path(result_file).write_text(json.dumps(result, indent=1, default=str))
     except BaseException:
         traceback.print_exc()

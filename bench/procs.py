@@ -68,6 +68,38 @@ def cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
+class TreeCpu:
+    """CPU seconds used by this process and all its descendants, sampled in a thread so that processes that
+    end (or are never reaped, like the test server the SDK core starts) are still counted."""
+
+    def __init__(self, every: float = 0.25) -> None:
+        import threading
+
+        self.every, self.seen = every, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        for process in [me, *me.children(recursive=True)]:
+            try:
+                times = process.cpu_times()
+                self.seen[process.pid] = times.user + times.system
+            except psutil.Error:
+                pass
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        return sum(self.seen.values())
+
+
 def rss(pid: int) -> int:
     return psutil.Process(pid).memory_info().rss
 

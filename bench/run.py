@@ -45,6 +45,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--pause", type=float, default=1.0,
                    help="seconds to let processes settle before the memory readings (twice that after)")
     p.add_argument("--decision-budget", type=float, default=0.2, help="seconds per timeit repeat (0.2)")
+    p.add_argument("--noise", type=float, default=0.15,
+                   help="share of the CPUs other processes may use during a run before it is run again (0.15)")
+    p.add_argument("--no-retry-noisy", dest="retry_noisy", action="store_false",
+                   help="keep a run even if other processes loaded the machine meanwhile")
+    p.add_argument("--quiet-wait", type=float, default=120,
+                   help="seconds to wait at most for a quiet machine before each run (120)")
     p.add_argument("--timeout", type=float, default=1800, help="seconds allowed to one run before it is stopped")
     args = p.parse_args(argv)
     args.only = {part.strip() for part in args.only.split(",") if part.strip()}
@@ -74,23 +80,70 @@ class Bench:
         print(f"[{time.monotonic() - self.began:6.1f}s] {text}", flush=True)
 
     def child(self, task: str, params: dict, label: str) -> dict:
+        """Run one measurement; once more if other processes took much of the machine meanwhile."""
+        result = self._child(task, params, label)
+        if result["foreign_cpu_share"] > self.args.noise and self.args.retry_noisy:
+            self.say(f"{label}: other processes used {result['foreign_cpu_share']:.0%} of the CPUs; running it again")
+            again = self._child(task, params, label)
+            again["retried"] = True
+            result = min(result, again, key=lambda r: r["foreign_cpu_share"])
+        return result
+
+    def _child(self, task: str, params: dict, label: str) -> dict:
         self.count += 1
         params_file, result_file = self.work / f"{self.count}-params.json", self.work / f"{self.count}-result.json"
         params_file.write_text(json.dumps(params))
-        began = time.monotonic()
+        waited = wait_for_quiet(self.args.noise, self.args.quiet_wait)
+        busy_before, ours_before, began = busy_cpu_seconds(), children_cpu_seconds(), time.monotonic()
         try:
             done = subprocess.run([sys.executable, "-m", "bench.child", task, str(params_file), str(result_file)],
                                   cwd=str(ROOT), env=self.env, timeout=self.args.timeout)
         except subprocess.TimeoutExpired:
             raise SystemExit(f"bench: {label} took more than {self.args.timeout:.0f}s; stopped") from None
+        wall = time.monotonic() - began
+        busy, ours = busy_cpu_seconds() - busy_before, children_cpu_seconds() - ours_before
         if done.returncode != 0 or not result_file.exists():
             raise SystemExit(f"bench: {label} failed (exit status {done.returncode}); its error is above")
         result = json.loads(result_file.read_text())
-        result["label"], result["wall_seconds"] = label, time.monotonic() - began
+        foreign = busy - max(ours, result.get("tree_cpu_seconds", 0.0))
+        result.update(label=label, wall_seconds=wall, waited_for_quiet_seconds=waited,
+                      foreign_cpu_share=max(0.0, foreign) / (wall * (os.cpu_count() or 1)))
         return result
 
     def close(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine spent busy since boot, all processes."""
+    import psutil
+
+    t = psutil.cpu_times()
+    return t.user + t.system + getattr(t, "nice", 0) + getattr(t, "irq", 0) + getattr(t, "softirq", 0)
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds of this process's finished children and their reaped descendants: the benchmark's runs."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wait_for_quiet(threshold: float, patience: float) -> float:
+    """Wait (at most `patience` seconds) until other processes use under `threshold` of the CPUs for a second."""
+    import psutil
+
+    began = time.monotonic()
+    while time.monotonic() - began < patience:
+        if psutil.cpu_percent(interval=1.0) / 100 < threshold:
+            break
+    return time.monotonic() - began
+
+
+def noise(out: dict) -> str:
+    share = out.get("foreign_cpu_share", 0.0)
+    return f" [other processes: {share:.0%} CPU]" if share >= 0.05 else ""
 
 
 def order(repeat: int) -> list[str]:
@@ -112,7 +165,7 @@ def measure(args: argparse.Namespace) -> dict:
                     out = bench.child("ingest", {"impl": impl, "store": "memory", "n": n, "pause": args.pause}, f"ingest memory {impl} {tag}")
                     runs["ingest_memory"].append(out)
                     bench.say(f"ingest, in memory, {impl:7} {tag}: {out['starts_per_second']:7.1f} starts/s"
-                              f" ({out['import_seconds']:.1f}s for {n})")
+                              f" ({out['import_seconds']:.1f}s for {n})" + noise(out))
             if args.only & {"ingest", "sleeping"}:
                 for impl in order(r):
                     sleeping = "sleeping" in args.only
@@ -123,7 +176,8 @@ def measure(args: argparse.Namespace) -> dict:
                     bench.say(f"ingest, SQLite WAL, {impl:7} {tag}: {out['starts_per_second']:7.1f} starts/s"
                               + (f"; asleep after {out['asleep_seconds']:.1f}s: worker"
                                  f" {out['worker_rss_per_1000'] / 1000 / KB:.0f} KB/case,"
-                                 f" SQLite {out['sqlite_bytes_per_1000'] / 1000 / KB:.1f} KB/case" if sleeping else ""))
+                                 f" SQLite {out['sqlite_bytes_per_1000'] / 1000 / KB:.1f} KB/case" if sleeping else "")
+                              + noise(out))
             if "sleeping" in args.only:
                 for impl in order(r):
                     out = bench.child("ingest", {"impl": impl, "store": "sqlite", "n": n, "settle": True,
@@ -133,15 +187,17 @@ def measure(args: argparse.Namespace) -> dict:
                     bench.say(f"sleeping, cache {args.bounded_cache}, {impl:7} {tag}: worker"
                               f" {out['worker_rss_per_1000'] / 1000 / KB:.0f} KB/case,"
                               f" server {out['server_rss_per_1000'] / 1000 / KB:.0f} KB/case,"
-                              f" SQLite {out['sqlite_bytes_per_1000'] / 1000 / KB:.1f} KB/case")
+                              f" SQLite {out['sqlite_bytes_per_1000'] / 1000 / KB:.1f} KB/case" + noise(out))
             if "lifecycle" in args.only:
                 rel = bench.child("lifecycle", {"impl": "relance", "n": args.lifecycles}, f"lifecycle relance {tag}")
                 bench.say(f"lifecycles, relance {tag}: {rel['lifecycles_per_second']:7.1f} /s ({rel['seconds']:.1f}s,"
-                          f" {rel['messages']} messages, {rel['simulated_days']} simulated days, {rel['refused']} refused)")
+                          f" {rel['messages']} messages, {rel['simulated_days']} simulated days, {rel['refused']} refused)"
+                          + noise(rel))
                 plans = {klass: c["ops"] for klass, c in rel["classes"].items()}
                 bare = bench.child("lifecycle", {"impl": "bare", "n": args.lifecycles, "today": rel["today"],
                                                  "plans": plans}, f"lifecycle bare {tag}")
-                bench.say(f"lifecycles, bare    {tag}: {bare['lifecycles_per_second']:7.1f} /s ({bare['seconds']:.1f}s)")
+                bench.say(f"lifecycles, bare    {tag}: {bare['lifecycles_per_second']:7.1f} /s ({bare['seconds']:.1f}s)"
+                          + noise(bare))
                 runs["lifecycle"] += [rel, bare]
         if "decision" in args.only:
             decision = bench.child("decision", {"repeats": max(3, args.repeats), "budget": args.decision_budget}, "decision")

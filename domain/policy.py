@@ -36,11 +36,11 @@ class Stage(StrEnum):
 class Reminder(Rule):
     """One step of the reminder ladder, dated from the invoice due date (J-10 is -10, J+30 is 30)."""
 
-    id: str
-    offset_days: int
-    channels: list[Channel] = Field(min_length=1)
-    template: str
-    note: str = ""
+    id: str = Field(description="Rule id, written in the audit trail of every action it causes.")
+    offset_days: int = Field(description="Days from the due date: -10 is J-10 (before), 30 is J+30 (after).")
+    channels: list[Channel] = Field(min_length=1, description="email, phone (a call task for ops), letter (a printable document).")
+    template: str = Field(description="Template kind under templates/<language>/ (e.g. reminder_overdue).")
+    note: str = Field(default="", description="Text of the ops task for the phone channel.")
 
     @property
     def stage(self) -> Stage:
@@ -48,35 +48,35 @@ class Reminder(Rule):
 
 
 class Calendar(Rule):
-    business_days_only: bool = True
-    country: Literal["FR"] = "FR"
-    extra_closed_days: list[dt.date] = []
-    send_hour: int = Field(default=9, ge=0, le=23)  # local time at which a dated step goes out
-    timezone: str = "Europe/Paris"
+    business_days_only: bool = Field(default=True, description="Move every sending to the next working day (no weekend, no French public holiday).")
+    country: Literal["FR"] = Field(default="FR", description="Public-holiday calendar.")
+    extra_closed_days: list[dt.date] = Field(default=[], description="Company closures, as dates: nothing goes out then.")
+    send_hour: int = Field(default=9, ge=0, le=23, description="Local hour at which a dated step goes out.")
+    timezone: str = Field(default="Europe/Paris", description="Time zone of the dates and the sending hour.")
 
 
 class FormalNotice(Rule):
-    id: str = "mise-en-demeure"
-    offset_days: int = Field(gt=0)
-    deadline_days: int = Field(gt=0)
-    channels: list[Channel] = Field(min_length=1)
-    template: str = "mise_en_demeure"
+    id: str = Field(default="mise-en-demeure", description="Rule id of the mise en demeure.")
+    offset_days: int = Field(gt=0, description="Days after the due date (typically 60).")
+    deadline_days: int = Field(gt=0, description="Days the debtor is given to pay (8 to 15), counted per CPC 641-642.")
+    channels: list[Channel] = Field(min_length=1, description="email and/or letter (LRAR is sent by ops from the printable letter).")
+    template: str = Field(default="mise_en_demeure", description="Template kind of the notice.")
 
 
 class EcbRate(Rule):
-    effective: dt.date
-    rate_percent: Decimal
+    effective: dt.date = Field(description="1 January or 1 July of the half-year.")
+    rate_percent: Decimal = Field(description="Rate in percent, e.g. \"2.15\".")
 
 
 class Penalties(Rule):
     """Code de commerce L441-10 and D441-5: ECB refinancing rate + points, and the fixed indemnity."""
 
-    points_over_ecb: Decimal
-    fixed_indemnity: Decimal
-    days_in_year: int = 365
-    ecb_rates: list[EcbRate] = Field(min_length=1)
+    points_over_ecb: Decimal = Field(description="Points added to the ECB rate (L441-10: 10 unless the contract says otherwise).")
+    fixed_indemnity: Decimal = Field(description="Fixed recovery indemnity per invoice paid late (D441-5: 40.00).")
+    days_in_year: int = Field(default=365, description="Day count of the penalty formula: amount × rate × days / this.")
+    ecb_rates: list[EcbRate] = Field(min_length=1, description="ECB main refinancing rate in force on each 1 January and 1 July.")
     # Taux de l'intérêt légal (professional creditors): a contractual rate must stay above 3 times it.
-    legal_rates: list[EcbRate] = []
+    legal_rates: list[EcbRate] = Field(default=[], description="Taux de l'intérêt légal per half-year, to check the 3× floor of a contractual rate.")
 
     @field_validator("ecb_rates")
     @classmethod
@@ -85,24 +85,24 @@ class Penalties(Rule):
 
 
 class Negotiation(Rule):
-    id: str = "payment-plan"
-    max_instalments: int = Field(gt=0)
-    min_instalment: Decimal = Field(ge=0)
-    max_duration_days: int = Field(gt=0)
-    reminder_days_before: int = Field(ge=0)
-    grace_days: int = Field(ge=0)
-    on_missed_instalment: Literal["formal_notice", "resume_reminders"]
-    template: str = "instalment_reminder"
+    id: str = Field(default="payment-plan", description="Rule id of payment-plan decisions.")
+    max_instalments: int = Field(gt=0, description="Most instalments a plan may have.")
+    min_instalment: Decimal = Field(ge=0, description="Smallest instalment, except the last one.")
+    max_duration_days: int = Field(gt=0, description="Days from acceptance to the last instalment.")
+    reminder_days_before: int = Field(ge=0, description="Days before each instalment that its reminder goes out.")
+    grace_days: int = Field(ge=0, description="Days after an instalment's due date before it counts as missed.")
+    on_missed_instalment: Literal["formal_notice", "resume_reminders"] = Field(description="formal_notice: straight to the mise en demeure; resume_reminders: the ladder resumes, shifted.")
+    template: str = Field(default="instalment_reminder", description="Template kind of instalment reminders.")
 
 
 class Condition(Rule):
     """All given fields must hold. Amounts compare the principal still due, tax included."""
 
-    insured: bool | None = None
-    amount_at_least: Decimal | None = None
-    amount_below: Decimal | None = None
-    segments: list[str] | None = None
-    countries: list[str] | None = None
+    insured: bool | None = Field(default=None, description="Debtor insured by the credit insurer (true/false).")
+    amount_at_least: Decimal | None = Field(default=None, description="Principal due ≥ this (EUR, tax included).")
+    amount_below: Decimal | None = Field(default=None, description="Principal due < this.")
+    segments: list[str] | None = Field(default=None, description="Debtor segment is one of these.")
+    countries: list[str] | None = Field(default=None, description="Debtor country is one of these.")
 
     def holds(self, *, insured: bool, amount: Decimal, segment: str, country: str) -> bool:
         return ((self.insured is None or self.insured == insured)
@@ -113,91 +113,91 @@ class Condition(Rule):
 
 
 class EscalationRule(Rule):
-    id: str
-    when: Condition = Condition()
-    path: Literal["injonction", "small_claims", "insurer_claim", "ops_review"]
+    id: str = Field(description="Rule id.")
+    when: Condition = Field(default=Condition(), description="Conditions that must all hold.")
+    path: Literal["injonction", "small_claims", "insurer_claim", "ops_review"] = Field(description="insurer_claim, injonction, small_claims or ops_review.")
 
 
 class Injonction(Rule):
     """CPC 1405 and following: the order lapses if not served within 6 months; 1 month for opposition."""
 
-    serve_within_months: int = Field(gt=0)
-    opposition_months: int = Field(gt=0)
-    task_days_before_deadline: int = Field(ge=0)
-    court_fee: Decimal = Field(ge=0)
+    serve_within_months: int = Field(gt=0, description="The order lapses unless served within this (CPC 1411: 6).")
+    opposition_months: int = Field(gt=0, description="Debtor's time to oppose after service (CPC 1416: 1).")
+    task_days_before_deadline: int = Field(ge=0, description="Ops get a task this many days before the service deadline.")
+    court_fee: Decimal = Field(ge=0, description="Court fee, for the breakdown (EUR).")
 
 
 class SmallClaims(Rule):
-    max_amount: Decimal = Field(gt=0)
-    response_months: int = Field(gt=0)
+    max_amount: Decimal = Field(gt=0, description="Ceiling of the simplified procedure, interest included (5000.00).")
+    response_months: int = Field(gt=0, description="Debtor's time to answer the commissaire de justice.")
 
 
 class Insurer(Rule):
     """Credit-insurer policy terms: the DMS must be filed before max credit period + filing window."""
 
-    name: str
-    claims_email: str
-    max_credit_period_days: int = Field(gt=0)
-    filing_window_days: int = Field(gt=0)
-    extension_days: int = Field(ge=0)  # prorogation granted on request
-    file_days_before_deadline: int = Field(ge=0)
-    cover_percent: Decimal = Field(gt=0, le=100)
-    deductible: Decimal = Field(ge=0)
-    waiting_period_months: int = Field(gt=0)
+    name: str = Field(description="Insurer's name in letters.")
+    claims_email: str = Field(description="Where the threat-of-loss notice is sent.")
+    max_credit_period_days: int = Field(gt=0, description="Maximum credit period of the policy, from the due date.")
+    filing_window_days: int = Field(gt=0, description="Days after it to file the DMS (déclaration de menace de sinistre).")
+    extension_days: int = Field(ge=0, description="Prorogation the insurer grants on request.")
+    file_days_before_deadline: int = Field(ge=0, description="Safety margin: file at the latest this many days before the deadline.")
+    cover_percent: Decimal = Field(gt=0, le=100, description="Quotité garantie, e.g. 90.")
+    deductible: Decimal = Field(ge=0, description="Franchise per claim (EUR).")
+    waiting_period_months: int = Field(gt=0, description="Délai constitutif de sinistre: ops get a task when it ends.")
 
 
 class Disputes(Rule):
     default_review_days: int = Field(gt=0)
-    on_resume: Literal["shift", "keep"]
+    on_resume: Literal["shift", "keep"] = Field(description="shift: the schedule moves by the days paused; keep: it does not.")
 
 
 class Payments(Rule):
-    currency: Literal["EUR"] = "EUR"
-    impute: Literal["penalties_first", "principal_first"] = "penalties_first"
-    close_below: Decimal = Field(ge=0)  # a remainder this small is written off and the case closes
+    currency: Literal["EUR"] = Field(default="EUR", description="Currency of the ledger.")
+    impute: Literal["penalties_first", "principal_first"] = Field(default="penalties_first", description="penalties_first (Code civil 1343-1) or principal_first.")
+    close_below: Decimal = Field(ge=0, description="A remainder this small is written off and the case closes.")
     # invoice_amount_paid: receiving the invoice amount closes the case and waives accrued penalties;
     # all_paid: penalties must be paid too.
-    close_when: Literal["invoice_amount_paid", "all_paid"] = "invoice_amount_paid"
-    thank_you_template: str | None = None
+    close_when: Literal["invoice_amount_paid", "all_paid"] = Field(default="invoice_amount_paid", description="invoice_amount_paid (penalties waived on full payment) or all_paid.")
+    thank_you_template: str | None = Field(default=None, description="Template kind of the thank-you email; empty for none.")
 
 
 class Ops(Rule):
-    email: str
+    email: str = Field(description="Mailbox that receives ops tasks.")
 
 
 class Creditor(Rule):
     """The supplier: named in every letter, required in a mise en demeure and a court request."""
 
-    name: str
-    address: str
-    siren: str
-    email: str
-    phone: str = ""
-    iban: str = ""
+    name: str = Field(description="Your company, as named in letters.")
+    address: str = Field(description="Registered address.")
+    siren: str = Field(description="SIREN number.")
+    email: str = Field(description="Contact address in letters.")
+    phone: str = Field(default="", description="Contact phone.")
+    iban: str = Field(default="", description="Where debtors pay.")
 
 
 class Policy(Rule):
-    policy_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    version: int = Field(gt=0)
+    policy_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Identifier; invoices name it in the ledger's policy column.")
+    version: int = Field(gt=0, description="Raise it at every change: cases record which version decided each action.")
     # adopt: running cases follow a new version from their next step; pin: they keep the version they opened with.
-    adoption: Literal["adopt", "pin"] = "adopt"
-    description: str = ""
-    language: Literal["fr", "en"] = "fr"
-    max_payment_terms_days: int = Field(gt=0)
-    calendar: Calendar = Calendar()
-    reminders: list[Reminder] = Field(min_length=1)
-    formal_notice: FormalNotice
-    negotiation: Negotiation
-    escalation: list[EscalationRule] = Field(min_length=1)
-    injonction: Injonction
-    small_claims: SmallClaims
-    insurer: Insurer
-    disputes: Disputes
-    payments: Payments
-    penalties: Penalties
-    ops: Ops
-    creditor: Creditor
-    content_hash: str = ""  # set by the loader from the file bytes, never written by admins
+    adoption: Literal["adopt", "pin"] = Field(default="adopt", description="adopt: running cases follow a new version from their next step; pin: they keep theirs.")
+    description: str = Field(default="", description="Free text.")
+    language: Literal["fr", "en"] = Field(default="fr", description="Default language of letters (a debtor's own language wins).")
+    max_payment_terms_days: int = Field(gt=0, description="Longest payment terms the policy expects (L441-10 caps at 60).")
+    calendar: Calendar = Field(default=Calendar(), description="When things may go out.")
+    reminders: list[Reminder] = Field(min_length=1, description="The reminder ladder, in increasing offset_days.")
+    formal_notice: FormalNotice = Field(description="The mise en demeure.")
+    negotiation: Negotiation = Field(description="Bounds of an acceptable payment plan.")
+    escalation: list[EscalationRule] = Field(min_length=1, description="Ordered rules choosing the path after the notice; the first that matches wins.")
+    injonction: Injonction = Field(description="Injonction de payer deadlines.")
+    small_claims: SmallClaims = Field(description="Small-claims procedure.")
+    insurer: Insurer = Field(description="Credit-insurance policy terms.")
+    disputes: Disputes = Field(description="Disputed invoices.")
+    payments: Payments = Field(description="Payments and closing.")
+    penalties: Penalties = Field(description="Late-payment penalties and the fixed indemnity.")
+    ops: Ops = Field(description="The ops team.")
+    creditor: Creditor = Field(description="Your company.")
+    content_hash: str = Field(default="", description="Computed by the loader from the file; never written by admins.")
 
     @model_validator(mode="after")
     def _coherent(self) -> "Policy":

@@ -245,6 +245,17 @@ async def cmd_rules_history(args, config: Config) -> int:
     return 0
 
 
+async def cmd_rules_schema(args, config: Config) -> int:
+    from relance import schema_doc
+
+    if args.write:
+        schema_doc.write()
+        print(f"wrote {schema_doc.REFERENCE_PATH}")
+    else:
+        print(schema_doc.reference())
+    return 0
+
+
 async def cmd_rules_simulate(args, config: Config) -> int:
     result = await _simulate(args, Path(args.rules or config.rules_dir), config)
     print(rules_cli.as_json([s.model_dump(mode="json") for s in result.statuses]) if args.json
@@ -436,6 +447,9 @@ def parser() -> argparse.ArgumentParser:
 
     c = rules_command("check", cmd_rules_check, "validate rule files: schema, meaning, French practice (exit 1 on error)")
     c.add_argument("paths", nargs="*", help="files or folders (default: the rules folder)")
+    c = rules.add_parser("schema", help="the rule-file reference, generated from the models (docs/rules.md)")
+    c.set_defaults(run=cmd_rules_schema, command="rules")
+    c.add_argument("--write", action="store_true", help="rewrite docs/rules.md")
     rules_command("reload", cmd_rules_reload, "publish the rule files' versions now; running cases adopt them")
     c = rules_command("history", cmd_rules_history, "the versions of a policy seen, with hash and date")
     c.add_argument("policy")

@@ -42,7 +42,7 @@ class Config:
     var_dir: Path
     documents_dir: Path
     sent_ledger: Path
-    rules_poll_seconds: float = 10.0
+    rules_poll_seconds: float = 10.0  # 0: this worker does not watch the rule files
     mail_transport: str = "smtp"  # or "file": messages are written to var/outbox, nothing is sent
 
 

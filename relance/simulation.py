@@ -109,7 +109,7 @@ def _helper_worker(env: WorkflowEnvironment, task_queue: str, config: Config) ->
                "RELANCE_RULES_DIR": str(config.rules_dir), "RELANCE_VAR": str(config.var_dir),
                "RELANCE_DOCUMENTS_DIR": str(config.documents_dir), "RELANCE_SENT_LEDGER": str(config.sent_ledger),
                "RELANCE_MAIL_TRANSPORT": config.mail_transport, "SMTP_HOST": config.smtp.host,
-               "SMTP_PORT": str(config.smtp.port), "RELANCE_RULES_POLL_SECONDS": "86400",
+               "SMTP_PORT": str(config.smtp.port), "RELANCE_RULES_POLL_SECONDS": "0",
                "RELANCE_LOG_LEVEL": "ERROR"}
     return subprocess.Popen([sys.executable, "-m", "worker"], env=environ, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

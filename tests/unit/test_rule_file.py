@@ -243,3 +243,11 @@ def test_import_starts_nothing_under_a_broken_policy(tmp_path):
     assert set(policies) == {"default"}
     line = broken.splitlines().index("  max_instalments: -1") + 1
     assert problems == [p for p in problems if "export.yaml" in p] and any(f"export.yaml:{line}: negotiation.max_instalments" in p for p in problems)
+
+
+def test_the_admins_reference_matches_the_models():
+    from relance import schema_doc
+
+    assert schema_doc.REFERENCE_PATH.read_text(encoding="utf-8") == schema_doc.reference(), (
+        "docs/rules.md is stale: run `relance rules schema --write`")
+    assert "| `offset_days` |" in schema_doc.reference()

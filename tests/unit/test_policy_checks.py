@@ -1,0 +1,59 @@
+"""`relance rules check` beyond the schema: templates, escalation coverage, rate table, French practice."""
+import datetime as dt
+
+from activities.rendering import templates_by_channel
+from domain.policy_checks import check_policy
+from domain.rule_file import parse_policy
+from relance.config import ROOT
+
+DEFAULT = (ROOT / "rules" / "default.yaml").read_text(encoding="utf-8")
+TODAY = dt.date(2026, 11, 24)
+
+
+def findings(text: str, today: dt.date = TODAY) -> list[str]:
+    return [str(f) for f in check_policy(parse_policy(text, "p.yaml"), templates_by_channel(), today)]
+
+
+def test_the_shipped_policy_is_clean():
+    assert findings(DEFAULT) == []
+
+
+def test_a_missing_template_is_an_error_for_its_channel():
+    text = DEFAULT.replace("template: reminder_last", "template: reminder_lats")
+    assert any("error: reminders.4.template: no email template 'reminder_lats'" in f for f in findings(text))
+    # A reminder sent as a letter needs a printable version, which reminders do not have.
+    text = DEFAULT.replace("    channels: [email]\n    template: reminder_overdue", "    channels: [letter]\n    template: reminder_overdue")
+    assert any("no letter template 'reminder_overdue'" in f for f in findings(text))
+
+
+def test_escalation_that_leaves_debtors_uncovered_says_which():
+    text = DEFAULT.replace('    when: {insured: false, amount_below: "5000.00"}\n    path: small_claims',
+                           '    when: {insured: false, amount_below: "1000.00"}\n    path: small_claims')
+    gaps = [f for f in findings(text) if f.startswith("warning: escalation")]
+    assert any("insured=false, amount 1000.00 EUR" in f for f in gaps)
+    assert not any("insured=true" in f for f in gaps)
+
+
+def test_small_claims_above_the_legal_ceiling_is_an_error():
+    text = DEFAULT.replace('    when: {insured: false, amount_below: "5000.00"}\n    path: small_claims',
+                           '    when: {insured: false, amount_below: "9000.00"}\n    path: small_claims')
+    assert any("error: escalation.2.when" in f and "ceiling" in f for f in findings(text))
+
+
+def test_a_missing_half_year_rate_is_caught():
+    text = DEFAULT.replace('    - {effective: 2025-07-01, rate_percent: "2.15"}\n', "")
+    assert "error: penalties.ecb_rates: no ECB rate for the half-year starting 2025-07-01 (the previous one would be applied)" in findings(text)
+    # The current half-year not entered yet is a warning: admins add it when the ECB rate is known.
+    assert any(f.startswith("warning: penalties.ecb_rates") and "2027-01-01" in f for f in findings(DEFAULT, dt.date(2027, 2, 1)))
+
+
+def test_french_practice_warnings():
+    text = DEFAULT.replace("max_payment_terms_days: 60", "max_payment_terms_days: 90")
+    text = text.replace("  business_days_only: true ", "  business_days_only: false ")
+    text = text.replace('  points_over_ecb: "10"', '  points_over_ecb: "4"')
+    text = text.replace("    offset_days: -3\n", "    offset_days: -9\n")
+    found = findings(text)
+    assert any("max_payment_terms_days: 90 days exceeds the 60 days" in f for f in found)
+    assert any("calendar.business_days_only" in f for f in found)
+    assert any("below 3 × the legal interest rate" in f for f in found)
+    assert any("less than 3 days apart" in f for f in found)

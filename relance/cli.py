@@ -15,8 +15,6 @@ from temporalio.service import RPCError
 
 from domain.case import PROCEDURE_STEPS, CloseRequest, DisputeRequest, DisputeResolution, Payment, PlanProposal, ProcedureStep
 from domain.letters import Instalment
-from domain.routing import load_routing
-from domain.rule_file import RuleFileError
 from relance import cases, logs, rules_cli, views
 from relance.config import ROOT, Config, from_env
 from relance.temporal import TemporalUnreachable, connect
@@ -48,18 +46,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 async def cmd_import(args, config: Config) -> int:
-    from relance.ledger import LedgerFileError, read_ledger
-
-    policies, problems = rules_cli.valid_policies(config.rules_dir)
+    try:
+        rows, errors, problems = rules_cli.read_routed_ledger(Path(args.file), config.rules_dir)
+    except rules_cli.RulesError as error:
+        raise UserError(str(error)) from error
     for problem in problems:
         print(f"rules: {problem}", file=sys.stderr)
-    try:
-        routing = load_routing(config.rules_dir)
-        rows, errors = read_ledger(Path(args.file), known_policies=set(policies), route=routing.policy_for)
-    except RuleFileError as error:
-        raise UserError(f"routing refused:\n{error}") from error
-    except LedgerFileError as error:
-        raise UserError(str(error)) from error
     for error in errors:
         print(f"{args.file}: {error}", file=sys.stderr)
     client = await connect(config.temporal)

@@ -9,16 +9,20 @@ from pathlib import Path
 
 from relance import views
 from relance.config import Config
-from relance.ledger import read_ledger
+from relance.rules_cli import RulesError, read_routed_ledger
 from relance.simulation import SimulationResult, simulate, write_outputs
 
 LEAD_DAYS = 15  # the earliest invoice falls due 15 days after the simulated today, so J-10 is still ahead
 
 
 async def run_demo(ledger: Path, out: Path, config: Config, *, verbose: bool = False) -> int:
-    rows, errors = read_ledger(ledger)
-    for error in errors:
-        print(f"{ledger}: {error}", file=sys.stderr)
+    try:
+        rows, errors, problems = read_routed_ledger(ledger, config.rules_dir)
+    except RulesError as error:
+        print(f"relance: {error}", file=sys.stderr)
+        return 1
+    for problem in [*problems, *errors]:
+        print(f"{ledger}: {problem}", file=sys.stderr)
     if out.exists():
         shutil.rmtree(out)
     config = dataclasses.replace(config, var_dir=out, documents_dir=out / "documents", sent_ledger=out / "sent.sqlite3")

@@ -18,7 +18,7 @@ from domain.routing import load_routing
 from domain.rule_file import ROUTING_FILE, RuleFileError, load_policy_file, policy_files
 from relance import views
 from relance.config import Config
-from relance.ledger import LedgerFileError, read_ledger
+from relance.ledger import LedgerFileError, LedgerRow, RowError, read_ledger
 from relance.simulation import SimulationResult, simulate
 
 # What counts as an action in a preview: what the debtor, the court or the insurer would see, and ops' tasks.
@@ -108,16 +108,23 @@ class Planned:
     rule: str
 
 
+def read_routed_ledger(ledger: Path, rules_dir: Path) -> tuple[list[LedgerRow], list[RowError], list[str]]:
+    """The ledger's rows with their policy (named in the row, or chosen by routing.yaml), the rows refused,
+    and the rule-file problems; a row under a broken or unknown policy is refused."""
+    policies, problems = valid_policies(rules_dir)
+    try:
+        routing = load_routing(rules_dir)
+        rows, errors = read_ledger(ledger, known_policies=set(policies), route=routing.policy_for)
+    except (LedgerFileError, RuleFileError) as error:
+        raise RulesError(str(error)) from error
+    return rows, errors, problems
+
+
 async def run_simulation(ledger: Path, rules_dir: Path, config: Config, rebase_days: int | None,
                          progress=None) -> SimulationResult:
-    policies, problems = valid_policies(rules_dir)
+    rows, errors, problems = read_routed_ledger(ledger, rules_dir)
     if problems:
         raise RulesError("rules refused:\n" + "\n".join(problems))
-    routing = load_routing(rules_dir)
-    try:
-        rows, errors = read_ledger(ledger, known_policies=set(policies), route=routing.policy_for)
-    except LedgerFileError as error:
-        raise RulesError(str(error)) from error
     if errors:
         raise RulesError(f"{ledger}: " + "; ".join(str(e) for e in errors[:10])
                          + (f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""))

@@ -67,6 +67,15 @@ def next_business_day(day: dt.date, calendar: Calendar) -> dt.date:
     return _next_working_day(day, calendar)
 
 
+def previous_business_day(day: dt.date, calendar: Calendar) -> dt.date:
+    """For a step that must arrive before a due date: `day` or the working day before it."""
+    if not calendar.business_days_only:
+        return day
+    while not is_business_day(day, calendar):
+        day -= dt.timedelta(days=1)
+    return day
+
+
 def add_months(day: dt.date, months: int) -> dt.date:
     """Same day number `months` later; a missing day (31 Jan + 1) becomes the month's last day (CPC 641)."""
     month_index = day.year * 12 + (day.month - 1) + months

@@ -98,6 +98,12 @@ def _practice(policy: Policy, today: dt.date) -> list[Finding]:
         if rate < floor:
             findings.append(Finding("warning", "penalties.points_over_ecb", f"a penalty rate of {rate} % today is"
                                     f" below 3 × the legal interest rate ({floor} %), the floor of L441-10"))
+    insurer, notice = policy.insurer, policy.formal_notice
+    last_safe_filing = insurer.max_credit_period_days + insurer.filing_window_days - insurer.file_days_before_deadline
+    if notice.offset_days + notice.deadline_days >= last_safe_filing:
+        findings.append(Finding("warning", "insurer", f"the notice's deadline (J+{notice.offset_days + notice.deadline_days})"
+                                f" reaches the insurer's last safe filing day (J+{last_safe_filing}): insured cases file"
+                                " the threat-of-loss notice before the notice's deadline ends"))
     offsets = [r.offset_days for r in policy.reminders]
     for before, after in zip(offsets, offsets[1:]):
         if after - before < MIN_DAYS_BETWEEN_REMINDERS:

@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
-from domain.calendar import next_business_day, procedural_deadline
+from domain.calendar import next_business_day, previous_business_day, procedural_deadline
 from domain.invoice import Invoice
 from domain.letters import Instalment
 from domain.policy import Calendar, EscalationRule, Insurer, Negotiation, Policy
@@ -21,9 +21,13 @@ def local_date(moment: dt.datetime, calendar: Calendar) -> dt.date:
     return moment.astimezone(ZoneInfo(calendar.timezone)).date()
 
 
-def sending_moment(day: dt.date, calendar: Calendar) -> dt.datetime:
-    """The moment a step dated `day` goes out: the policy's hour, on a working day if the policy asks."""
-    day = next_business_day(day, calendar)
+def sending_moment(day: dt.date, calendar: Calendar, *, before: dt.date | None = None) -> dt.datetime:
+    """The moment a step dated `day` goes out: the policy's hour, on a working day if the policy asks.
+
+    A step meant to arrive before a due date (`before`) moves to the previous working day rather than the
+    next, which could be the due date itself.
+    """
+    day = previous_business_day(day, calendar) if before and day < before else next_business_day(day, calendar)
     local = dt.datetime.combine(day, dt.time(calendar.send_hour), tzinfo=ZoneInfo(calendar.timezone))
     return local.astimezone(dt.timezone.utc)
 

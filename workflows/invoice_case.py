@@ -68,6 +68,16 @@ ADAPTER_CALL = dict(
 )
 
 
+# What ops must do when a procedure takes one of these turns.
+PROCEDURE_TASKS = {
+    "injonction:opposition": "Opposition du débiteur: l'affaire passe en procédure contentieuse, préparer l'assignation",
+    "injonction:rejected": "Requête rejetée (sans recours possible): assigner le débiteur au fond",
+    "small_claims:agreed": "Accord du débiteur constaté par le commissaire de justice: titre exécutoire à faire exécuter",
+    "small_claims:refused": "Refus du débiteur: envisager l'injonction de payer",
+    "insurer_claim:recovered": "Recouvrement par l'assureur: rapprocher les encaissements reversés",
+}
+
+
 @dataclasses.dataclass
 class Step:
     """The next thing the case will do, when, and under which rule."""
@@ -144,7 +154,8 @@ class InvoiceCase:
             key = f"reminder:{reminder.id}"
             if key not in self.s.done:
                 day = step_day(self.s.invoice, reminder.offset_days, self.s.shift_days)
-                return [self._step(key, reminder.id, f"Relance {reminder.id}", day, self._remind(reminder))]
+                return [self._step(key, reminder.id, f"Relance {reminder.id}", day, self._remind(reminder),
+                                   before=self.s.invoice.due_date)]
         notice = policy.formal_notice
         if self.s.notice_sent_on is None:
             day = step_day(self.s.invoice, notice.offset_days, self.s.shift_days)
@@ -338,7 +349,7 @@ class InvoiceCase:
                 continue
             remind_on = instalment.due_date - dt.timedelta(days=bounds.reminder_days_before)
             steps.append(self._step(f"plan:{n}:reminder", bounds.id, f"Rappel d'échéance {n}", remind_on,
-                                    self._remind_instalment(n)))
+                                    self._remind_instalment(n), before=instalment.due_date))
             steps.append(self._step(f"plan:{n}:check", bounds.id, f"Contrôle de l'échéance {n}",
                                     instalment.due_date + dt.timedelta(days=bounds.grace_days), self._check_instalment(n)))
             break
@@ -412,6 +423,12 @@ class InvoiceCase:
             steps.append(Step(key, self._policy().negotiation.id, "Confirmation de l'échéancier", now,
                               lambda: self._email(key, self._policy().negotiation.id, "plan_accepted",
                                                   instalments=self.s.plan.instalments)))
+        for tracked in self.s.procedure:
+            text = PROCEDURE_TASKS.get(f"{self.s.path}:{tracked.name}")
+            if text:
+                key = f"{self.s.path}:{tracked.name}:task"
+                steps.append(Step(key, self.s.path_rule or "escalation", text, now,
+                                  self._task_step(key, self.s.path_rule or "escalation", text)))
         if self.s.overpaid > 0:
             key = f"payment:overpaid:{self.s.overpaid}"
             steps.append(Step(key, "payments", "Trop-perçu", now, self._task_step(
@@ -438,7 +455,8 @@ class InvoiceCase:
         now, calendar, last = workflow.now(), self._policy().calendar, self._policy().reminders[-1]
 
         def past(reminder: Reminder) -> bool:
-            return sending_moment(step_day(self.s.invoice, reminder.offset_days, self.s.shift_days), calendar) < now
+            day = step_day(self.s.invoice, reminder.offset_days, self.s.shift_days)
+            return sending_moment(day, calendar, before=self.s.invoice.due_date) < now
 
         if past(last):
             self.s.shift_days = (self._today() - self.s.invoice.due_date).days - last.offset_days
@@ -571,8 +589,6 @@ class InvoiceCase:
         self._record(step.procedure, f"{step.procedure}:{step.step}", rule, f"Étape confirmée: {step.step} le {on:%d/%m/%Y}" + (f" ({eur(step.amount)})" if step.amount else ""))
         if step.procedure == "insurer" and step.step == "indemnified":
             self._close("indemnified", f"Indemnisé par l'assureur ({eur(step.amount)}); tout encaissement ultérieur revient à l'assureur", rule)
-        elif step.procedure == "court" and step.step in ("opposition", "rejected"):
-            self.s.procedure.append(TrackedStep(name="needs_review", on=on))
         self._changed = True
         return self.status()
 
@@ -664,9 +680,12 @@ class InvoiceCase:
         return self.s.principal + self.s.penalties <= payments.close_below
 
     def _covered_excl_tax(self) -> Decimal:
+        """Insurers cover the amount excluding tax; without it (an uninsured debtor routed here by a rule),
+        the amount due is the best estimate ops can correct in the claim file."""
         invoice = self.s.invoice
         share = self.s.principal / invoice.amount_incl_tax
-        return (invoice.amount_excl_tax * share).quantize(Decimal("0.01"))
+        base = invoice.amount_excl_tax if invoice.amount_excl_tax is not None else invoice.amount_incl_tax
+        return (base * share).quantize(Decimal("0.01"))
 
     def _insurer_deadline(self) -> dt.date:
         insurer = self._policy().insurer
@@ -718,8 +737,8 @@ class InvoiceCase:
 
     # ------------------------------------------------------------------ time, state and visibility
 
-    def _step(self, key: str, rule_id: str, label: str, day: dt.date, perform) -> Step:
-        return Step(key, rule_id, label, sending_moment(day, self._policy().calendar), perform)
+    def _step(self, key: str, rule_id: str, label: str, day: dt.date, perform, before: dt.date | None = None) -> Step:
+        return Step(key, rule_id, label, sending_moment(day, self._policy().calendar, before=before), perform)
 
     async def _sleep_until(self, moment: dt.datetime) -> bool:
         """True when `moment` came; False when a message changed the case first (the caller replans)."""

@@ -106,3 +106,14 @@ async def test_insured_debtor_is_claimed_from_the_insurer_with_the_expected_inde
                       ProcedureStep(procedure="insurer", step="indemnified", amount=Decimal("27000.00")))
     final = await case.finished()
     assert final.closed_reason == "indemnified"
+
+
+async def test_an_opposition_to_the_order_gives_ops_the_contentious_task(harness, today):
+    case = await Case.open(harness, invoice(today=today, due_in_days=15, amount="8000.00"))
+    await case.wait_until_due_plus(75)
+    for step in ("order_issued", "served", "opposition"):
+        await case.update(InvoiceCase.record_procedure_step, ProcedureStep(procedure="court", step=step))
+    await case.wait_until(await case.today() + dt.timedelta(days=1))
+    tasks = [t.text for t in (await case.status()).tasks]
+    assert any("Opposition du débiteur" in t for t in tasks)
+    assert not any("exécutoire" in t for t in tasks), "no enforcement after an opposition"

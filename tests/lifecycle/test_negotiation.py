@@ -2,7 +2,9 @@
 import datetime as dt
 from decimal import Decimal
 
+from domain.calendar import previous_business_day
 from domain.case import Payment, PlanProposal
+from domain.policy import Calendar
 from domain.letters import Instalment
 from domain.schedule import equal_instalments
 from tests.lifecycle.scenario import Case, invoice
@@ -43,8 +45,8 @@ async def test_an_honoured_plan_closes_the_case_and_each_instalment_is_reminded(
     reminders = [a for a in final.audit if a.step.endswith(":reminder") and a.step.startswith("plan:")]
     assert [a.step for a in reminders] == ["plan:1:reminder", "plan:2:reminder", "plan:3:reminder"]
     for action, instalment in zip(reminders, decision.instalments):
-        # Three days before, moved to a working day: always before the instalment falls due.
-        assert instalment.due_date - dt.timedelta(days=3) <= case.day_of(action.at) < instalment.due_date
+        # Three days before, on the working day before that if need be: always before the instalment falls due.
+        assert case.day_of(action.at) == previous_business_day(instalment.due_date - dt.timedelta(days=3), Calendar())
     assert not [a for a in final.audit if a.step in ("reminder:amicable-j+45", "notice")], "the ladder waits while the plan holds"
 
 

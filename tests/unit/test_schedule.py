@@ -61,3 +61,12 @@ def test_plan_bounds_from_the_policy():
                                           bounds, Decimal("3000.00"), Decimal("3000.00"), TODAY)
     assert "less than the principal" in plan_refusal(ok, bounds, Decimal("3500.00"), Decimal("3500.00"), TODAY)
     assert "more than the amount due" in plan_refusal(ok, bounds, Decimal("2000.00"), Decimal("2500.00"), TODAY)
+
+
+def test_a_step_meant_to_arrive_before_the_due_date_moves_earlier_not_later():
+    due = dt.date(2026, 12, 1)  # a Tuesday; three days before is Saturday 28/11
+    moment = sending_moment(dt.date(2026, 11, 28), POLICY.calendar, before=due)
+    assert moment.astimezone(dt.timezone(dt.timedelta(hours=1))).date() == dt.date(2026, 11, 27)  # Friday
+    # After the due date, a weekend still moves the step to Monday.
+    after = sending_moment(dt.date(2026, 12, 5), POLICY.calendar, before=due)
+    assert after.astimezone(dt.timezone(dt.timedelta(hours=1))).date() == dt.date(2026, 12, 7)

@@ -264,14 +264,11 @@ async def cmd_rules_diff(args, config: Config) -> int:
 
 
 async def _simulate(args, rules_dir: Path, config: Config):
-    bar = ProgressBar(0, f"simulate {rules_dir}")
+    progress = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     try:
-        return await rules_cli.run_simulation(Path(args.ledger), rules_dir, config, args.rebase,
-                                              progress=lambda line: print(line, file=sys.stderr) if args.verbose else None)
+        return await rules_cli.run_simulation(Path(args.ledger), rules_dir, config, args.rebase, progress=progress)
     except rules_cli.RulesError as error:
         raise UserError(str(error)) from error
-    finally:
-        bar.close()
 
 
 # ---------------------------------------------------------------- helpers

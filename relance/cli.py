@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import sys
+import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -264,7 +265,7 @@ async def cmd_rules_diff(args, config: Config) -> int:
 
 
 async def _simulate(args, rules_dir: Path, config: Config):
-    progress = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
+    progress = (lambda line: print(line, file=sys.stderr)) if args.verbose else Throttled(f"simulate {rules_dir}")
     try:
         return await rules_cli.run_simulation(Path(args.ledger), rules_dir, config, args.rebase, progress=progress)
     except rules_cli.RulesError as error:
@@ -351,6 +352,19 @@ class ProgressBar:
     def close(self) -> None:
         if self.tty and self.total:
             print(file=sys.stderr)
+
+
+class Throttled:
+    """Progress of a long run on stderr: the latest line, at most once a second."""
+
+    def __init__(self, label: str, every_seconds: float = 1.0) -> None:
+        self.label, self.every, self.last = label, every_seconds, 0.0
+
+    def __call__(self, line: str) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            print(f"{self.label}: {line}", file=sys.stderr, flush=True)
 
 
 def _date(text: str) -> dt.date:

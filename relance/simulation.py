@@ -127,17 +127,19 @@ async def _play(env: WorkflowEnvironment, task_queue: str, rows: list[LedgerRow]
     agenda = sorted(((_moment(row.invoice, event), row.invoice, event)
                      for row in rows for event in parse_script(row.script)), key=lambda item: item[0])
     played: list[Played] = []
-    for moment, invoice, event in agenda:
+    for number, (moment, invoice, event) in enumerate(agenda, start=1):
         await _sleep_until(env, moment)
         today = _paris_day(await env.get_current_time())
         played.append(Played(today, invoice.number, str(event), await _try(env, invoice, event, today)))
-        progress(f"{today:%d/%m/%Y} {invoice.number}: {event} -> {played[-1].outcome}")
+        progress(f"{today:%d/%m/%Y} event {number}/{len(agenda)} {invoice.number}: {event} -> {played[-1].outcome}")
 
     end = _paris_day(await env.get_current_time()) + dt.timedelta(days=horizon_days)
     statuses = await _statuses(env, rows)
     while any(s.next_action for s in statuses) and _paris_day(await env.get_current_time()) < end:
         await env.sleep(QUIET_STEP)
         statuses = await _statuses(env, rows)
+        progress(f"{_paris_day(await env.get_current_time()):%d/%m/%Y}: {sum(1 for s in statuses if s.next_action)}"
+                 f" case(s) still have a step ahead")
     return SimulationResult(statuses, played, started_on, _paris_day(await env.get_current_time()),
                             {row.invoice.number: row.invoice.due_date for row in rows})
 

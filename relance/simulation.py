@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
@@ -37,6 +38,8 @@ PARIS = ZoneInfo("Europe/Paris")
 EVENT_HOUR = 12  # debtors act at noon, after the morning's reminders went out
 QUIET_STEP = dt.timedelta(days=30)
 QUERY_CONCURRENCY = 32
+MAX_SLEEP = dt.timedelta(days=1)
+SETTLE_ROUNDS = 600
 
 
 @dataclasses.dataclass
@@ -123,6 +126,7 @@ async def _play(env: WorkflowEnvironment, task_queue: str, rows: list[LedgerRow]
     with env.auto_time_skipping_disabled():
         report = await cases.open_cases(env.client, task_queue, [row.invoice for row in rows])
     progress(f"{len(report.started)} cases opened")
+    await _settle(env, rows, progress)
 
     agenda = sorted(((_moment(row.invoice, event), row.invoice, event)
                      for row in rows for event in parse_script(row.script)), key=lambda item: item[0])
@@ -136,7 +140,7 @@ async def _play(env: WorkflowEnvironment, task_queue: str, rows: list[LedgerRow]
     end = _paris_day(await env.get_current_time()) + dt.timedelta(days=horizon_days)
     statuses = await _statuses(env, rows)
     while any(s.next_action for s in statuses) and _paris_day(await env.get_current_time()) < end:
-        await env.sleep(QUIET_STEP)
+        await _sleep_until(env, await env.get_current_time() + QUIET_STEP)
         statuses = await _statuses(env, rows)
         progress(f"{_paris_day(await env.get_current_time()):%d/%m/%Y}: {sum(1 for s in statuses if s.next_action)}"
                  f" case(s) still have a step ahead")
@@ -163,10 +167,28 @@ async def _statuses(env: WorkflowEnvironment, rows: list[LedgerRow]) -> list[Cas
         return list(await asyncio.gather(*(one(row.invoice.number) for row in rows)))
 
 
+async def _settle(env: WorkflowEnvironment, rows: list[LedgerRow], progress: Callable[[str], None]) -> None:
+    """Let every case load its policy with the clock held: a first sleep would otherwise carry all of it.
+    A busy worker may answer late; that only means the cases are still opening."""
+    waiting = [row for row in rows]
+    for _ in range(SETTLE_ROUNDS):
+        try:
+            statuses = await _statuses(env, waiting)
+        except RPCError as error:
+            progress(f"worker busy ({error.message}); cases still opening")
+            continue
+        waiting = [row for row, status in zip(waiting, statuses) if not status.policy_ref]
+        if not waiting:
+            return
+        progress(f"{len(waiting)} case(s) still opening")
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"{len(waiting)} case(s) did not open: is the machine overloaded?")
+
+
 async def _sleep_until(env: WorkflowEnvironment, moment: dt.datetime) -> None:
-    remaining = moment - await env.get_current_time()
-    if remaining > dt.timedelta(0):
-        await env.sleep(remaining)
+    """Advance the clock a day at most per call, so that no single call waits on unbounded work."""
+    while (remaining := moment - await env.get_current_time()) > dt.timedelta(0):
+        await env.sleep(min(remaining, MAX_SLEEP))
 
 
 def _moment(invoice: Invoice, event: ScriptEvent) -> dt.datetime:

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test up worker check clean
+.PHONY: install demo test up worker check bench clean
 
 install: $(STAMP)
 
@@ -35,6 +35,11 @@ worker: install
 ## Validate the rule files.
 check: install
 	$(BIN)/relance rules check
+
+## Cost per case against a bare Temporal workflow: table on stdout, figures in bench/results.json (~15 min here).
+## Sizes and repeats are flags, e.g. make bench BENCH_ARGS="--invoices 100000 --lifecycles 10000".
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -98,7 +98,12 @@ async def run(params: dict, folder: Path) -> dict:
             await asyncio.sleep(2 * pause)
             after = readings(server, worker)
             per_thousand = 1000 / n
+            history = await client.get_workflow_handle(ids[0]).fetch_history()
             result.update({
+                "worker_cpu_ms_per_case": (after["worker_cpu"] - before["worker_cpu"]) * 1000 / n,
+                "server_cpu_ms_per_case": (after["server_cpu"] - before["server_cpu"]) * 1000 / n,
+                "history_events_asleep": len(history.events),
+                "history_bytes_asleep": sum(e.ByteSize() for e in history.events),
                 "worker_rss_before": before["worker_rss"], "worker_rss_after": after["worker_rss"],
                 "server_rss_before": before["server_rss"], "server_rss_after": after["server_rss"],
                 "worker_rss_per_1000": (after["worker_rss"] - before["worker_rss"]) * per_thousand,
@@ -144,7 +149,8 @@ async def wait_asleep(client: Client, ids: list[str], worker: procs.WorkerProces
 
 
 def readings(server: procs.DevServer, worker: procs.WorkerProcess) -> dict:
-    out = {"worker_rss": procs.rss(worker.pid), "server_rss": procs.rss(server.pid)}
+    out = {"worker_rss": procs.rss(worker.pid), "server_rss": procs.rss(server.pid),
+           "worker_cpu": procs.cpu_seconds(worker.pid), "server_cpu": procs.cpu_seconds(server.pid)}
     if server.db:
         out["sqlite_bytes"] = procs.sqlite_bytes(server.db)
     return out

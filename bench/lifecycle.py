@@ -9,8 +9,9 @@ events are counted, and for relance turned into the bare operations (`bench.bare
 the bare run of the same repeat plays.
 
 Time skipping: the starts, the messages and the wait for results run with automatic time skipping off; only
-`env.sleep` moves the clock (the time-skipping server wedges when hundreds of results are awaited with it on,
-and `handle.result()` would let it jump to the run timeout while activities run).
+`advance` (the test service's sleep, a week at a time) moves the clock. The time-skipping server wedges when
+hundreds of results are awaited with it on, and `handle.result()` would let it jump to the run timeout while
+activities run.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import uuid
 from pathlib import Path
 
 import psutil
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
@@ -36,6 +38,8 @@ from relance.temporal import binary
 from workflows.invoice_case import InvoiceCase
 from workflows.visibility import register_search_attributes
 
+SKIP_STEP = dt.timedelta(days=7)
+SKIP_TIMEOUT = dt.timedelta(minutes=15)
 CONCURRENCY = 50  # messages in flight at once, like `open_cases`' import gate
 RESULT_TIMEOUT = 300.0  # seconds for the last cases to complete once their closing message is in
 
@@ -62,6 +66,18 @@ async def play(impl: str, client: Client, case: scenarios.Case, event, today: dt
         instalments = equal_instalments(case.invoice.amount_incl_tax, count, today + dt.timedelta(days=every), every)
         return await handle.execute_update(InvoiceCase.propose_plan, PlanProposal(instalments=instalments))
     return await relance_cases.play(handle, event, case.invoice, today)
+
+
+async def advance(env: WorkflowEnvironment, target: dt.datetime) -> None:
+    """Let simulated time run to `target`, in steps of at most SKIP_STEP with a long RPC timeout.
+
+    `env.sleep` uses the client's default RPC timeout, which a long skip can exceed on a slow machine when a
+    thousand cases have work on the way (the skip returns only once the server got there).
+    """
+    while (remaining := target - await env.get_current_time()) > dt.timedelta(0):
+        request = SleepRequest()
+        request.duration.FromTimedelta(min(remaining, SKIP_STEP))
+        await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_TIMEOUT)
 
 
 async def gated(items, action, concurrency: int = CONCURRENCY) -> list:
@@ -125,9 +141,7 @@ async def run(params: dict, folder: Path) -> dict:
                         key=lambda item: (item[0], item[1]))
         refused = errors = 0
         for at, group in itertools.groupby(agenda, key=lambda item: item[0]):
-            remaining = at - await env.get_current_time()
-            if remaining > dt.timedelta(0):
-                await env.sleep(remaining)
+            await advance(env, at)
             today_then = scenarios.paris_day(at)
             with env.auto_time_skipping_disabled():
                 outcomes = await gated(list(group), lambda item: play(impl, client, item[2], item[3], today_then))

@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -34,6 +35,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--invoices", type=int, default=2000, help="cases started per ingest and sleeping run (2000)")
     p.add_argument("--lifecycles", type=int, default=1000, help="cases played to the end per lifecycle run (1000)")
     p.add_argument("--repeats", type=int, default=3, help="runs of each measurement; medians are reported (3)")
+    p.add_argument("--sleeping-repeats", type=int, default=1,
+                   help="how many of the repeats also weigh the sleeping cases (1): memory and bytes vary little"
+                        " from run to run, and waiting for 2 x N cases to fall asleep is the slowest part")
     p.add_argument("--bounded-cache", type=int, default=100,
                    help="RELANCE_MAX_CACHED_WORKFLOWS of the bounded-cache sleeping runs (100)")
     p.add_argument("--only", default="ingest,sleeping,lifecycle,decision",
@@ -62,6 +66,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+class RunFailed(Exception):
+    pass
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -80,8 +88,13 @@ class Bench:
         print(f"[{time.monotonic() - self.began:6.1f}s] {text}", flush=True)
 
     def child(self, task: str, params: dict, label: str) -> dict:
-        """Run one measurement; once more if other processes took much of the machine meanwhile."""
-        result = self._child(task, params, label)
+        """Run one measurement; once more if it failed or other processes took much of the machine meanwhile."""
+        try:
+            result = self._child(task, params, label)
+        except RunFailed as failure:
+            self.say(f"{failure}; running it again")
+            result = self._child(task, params, label)
+            result["retried"] = True
         if result["foreign_cpu_share"] > self.args.noise and self.args.retry_noisy:
             self.say(f"{label}: other processes used {result['foreign_cpu_share']:.0%} of the CPUs; running it again")
             again = self._child(task, params, label)
@@ -95,15 +108,20 @@ class Bench:
         params_file.write_text(json.dumps(params))
         waited = wait_for_quiet(self.args.noise, self.args.quiet_wait)
         busy_before, ours_before, began = busy_cpu_seconds(), children_cpu_seconds(), time.monotonic()
+        process = subprocess.Popen([sys.executable, "-m", "bench.child", task, str(params_file), str(result_file)],
+                                   cwd=str(ROOT), env=self.env)
         try:
-            done = subprocess.run([sys.executable, "-m", "bench.child", task, str(params_file), str(result_file)],
-                                  cwd=str(ROOT), env=self.env, timeout=self.args.timeout)
+            process.wait(timeout=self.args.timeout)
         except subprocess.TimeoutExpired:
-            raise SystemExit(f"bench: {label} took more than {self.args.timeout:.0f}s; stopped") from None
+            interrupt(process)
+            raise RunFailed(f"bench: {label} took more than {self.args.timeout:.0f}s; stopped") from None
+        except KeyboardInterrupt:
+            interrupt(process, signalled=True)  # Ctrl-C reached the child too: it stops its servers and worker
+            raise
         wall = time.monotonic() - began
         busy, ours = busy_cpu_seconds() - busy_before, children_cpu_seconds() - ours_before
-        if done.returncode != 0 or not result_file.exists():
-            raise SystemExit(f"bench: {label} failed (exit status {done.returncode}); its error is above")
+        if process.returncode != 0 or not result_file.exists():
+            raise RunFailed(f"bench: {label} failed (exit status {process.returncode}); its error is above")
         result = json.loads(result_file.read_text())
         foreign = busy - max(ours, result.get("tree_cpu_seconds", 0.0))
         result.update(label=label, wall_seconds=wall, waited_for_quiet_seconds=waited,
@@ -112,6 +130,17 @@ class Bench:
 
     def close(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def interrupt(process: subprocess.Popen, signalled: bool = False) -> None:
+    """SIGINT a run: it stops its own servers and worker on the way out; killed only if it will not end."""
+    if process.poll() is None and not signalled:
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def busy_cpu_seconds() -> float:
@@ -162,13 +191,14 @@ def measure(args: argparse.Namespace) -> dict:
             tag = f"{r + 1}/{args.repeats}"
             if "ingest" in args.only:
                 for impl in order(r):
-                    out = bench.child("ingest", {"impl": impl, "store": "memory", "n": n, "pause": args.pause}, f"ingest memory {impl} {tag}")
+                    out = bench.child("ingest", {"impl": impl, "store": "memory", "n": n, "pause": args.pause},
+                                      f"ingest memory {impl} {tag}")
                     runs["ingest_memory"].append(out)
                     bench.say(f"ingest, in memory, {impl:7} {tag}: {out['starts_per_second']:7.1f} starts/s"
                               f" ({out['import_seconds']:.1f}s for {n})" + noise(out))
-            if args.only & {"ingest", "sleeping"}:
+            sleeping = "sleeping" in args.only and r < args.sleeping_repeats
+            if "ingest" in args.only or sleeping:
                 for impl in order(r):
-                    sleeping = "sleeping" in args.only
                     out = bench.child("ingest", {"impl": impl, "store": "sqlite", "n": n, "settle": sleeping,
                                               "pause": args.pause},
                                       f"ingest sqlite {impl} {tag}")
@@ -178,7 +208,7 @@ def measure(args: argparse.Namespace) -> dict:
                                  f" {out['worker_rss_per_1000'] / 1000 / KB:.0f} KB/case,"
                                  f" SQLite {out['sqlite_bytes_per_1000'] / 1000 / KB:.1f} KB/case" if sleeping else "")
                               + noise(out))
-            if "sleeping" in args.only:
+            if sleeping:
                 for impl in order(r):
                     out = bench.child("ingest", {"impl": impl, "store": "sqlite", "n": n, "settle": True,
                                                  "max_cached": args.bounded_cache, "pause": args.pause},
@@ -247,9 +277,15 @@ def figures(args: argparse.Namespace, measured: dict) -> dict:
                 "ingest"))
     add(compare("ingest, dev server SQLite (WAL)", "starts/s", runs["sqlite_default"],
                 lambda r: r["starts_per_second"], "ingest"))
-    if runs["sqlite_default"] and "asleep_seconds" in runs["sqlite_default"][0]:
-        add(compare("ingest to asleep, SQLite (WAL)", "cases/s", runs["sqlite_default"],
+    settled = [r for r in runs["sqlite_default"] if "asleep_seconds" in r]
+    if settled:
+        add(compare("ingest to asleep, SQLite (WAL)", "cases/s", settled,
                     lambda r: r["n"] / r["asleep_seconds"], None, note="first activity done, asleep on first timer"))
+        add(compare("  worker CPU per case opened", "ms", settled, lambda r: r["worker_cpu_ms_per_case"], None))
+        add(compare("  server CPU per case opened", "ms", settled, lambda r: r["server_cpu_ms_per_case"], None))
+        add(compare("  history of a sleeping case", "bytes", settled, lambda r: r["history_bytes_asleep"], None,
+                    note="events: relance {}, bare {}".format(*(
+                        next(r["history_events_asleep"] for r in settled if r["impl"] == i) for i in ("relance", "bare")))))
     lifecycles = runs["lifecycle"]
     add(compare("lifecycles, time-skipping server", "lifecycles/s", lifecycles, lambda r: r["lifecycles_per_second"],
                 "lifecycle"))
@@ -318,19 +354,20 @@ def meta(args: argparse.Namespace, seconds: float) -> dict:
 
     def git(*command: str) -> str:
         try:
-            return subprocess.run(["git", *command], cwd=str(ROOT), capture_output=True, text=True).stdout.strip()
+            return subprocess.run(["git", *command], cwd=str(ROOT), capture_output=True, text=True).stdout
         except OSError:
             return ""
 
-    dirty = [line[3:] for line in git("status", "--porcelain").splitlines() if not line[3:].startswith("bench/")]
+    dirty = [line[3:] for line in git("status", "--porcelain").splitlines()
+             if line[3:] and not line[3:].startswith("bench/")]
     return {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "commit": git("rev-parse", "HEAD"), "uncommitted_changes": dirty,
+        "commit": git("rev-parse", "HEAD").strip(), "uncommitted_changes": dirty,
         "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
                     "platform": platform.platform(), "python": platform.python_version()},
         "temporalio": temporalio.__version__,
         "invoices": args.invoices, "lifecycles": args.lifecycles, "repeats": args.repeats,
-        "bounded_cache": args.bounded_cache, "bytecode_cache": not args.no_bytecode_cache,
+        "sleeping_repeats": min(args.sleeping_repeats, args.repeats), "bounded_cache": args.bounded_cache, "bytecode_cache": not args.no_bytecode_cache,
         "seconds": round(seconds, 1),
     }
 
@@ -377,7 +414,14 @@ def table(results: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    measured = measure(args)
+    try:
+        measured = measure(args)
+    except RunFailed as failure:
+        print(failure, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted; every server and worker it started is stopped", file=sys.stderr)
+        return 130
     results = figures(args, measured)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")

@@ -1,0 +1,51 @@
+"""`make bench` at toy sizes: every measurement is produced and is a positive number. Nothing is timed here."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from relance.config import ROOT
+
+SIZES = ["--invoices", "20", "--lifecycles", "20", "--repeats", "1", "--bounded-cache", "5", "--pause", "0.2",
+         "--decision-budget", "0.01", "--quiet-wait", "0", "--no-retry-noisy"]
+ROWS = [
+    "ingest, dev server in memory", "ingest, dev server SQLite (WAL)", "ingest to asleep, SQLite (WAL)",
+    "  worker CPU per case opened", "  server CPU per case opened", "  history of a sleeping case",
+    "lifecycles, time-skipping server", "  worker CPU per lifecycle", "  server CPU per lifecycle",
+    *(f"sleeping, {cache}: {what}" for cache in ("default cache", "cache 5") for what in ("worker RSS", "server RSS", "SQLite")),
+]
+OUTCOMES = ["paid_preventive", "paid_amicable", "paid_firm", "paid_last", "paid_notice", "dispute", "plan", "insurer",
+            "injonction", "small_claims"]
+DECISIONS = ["choose_escalation", "sending_moment", "step_day", "penalty_lines"]
+
+
+def test_bench_at_toy_sizes_writes_every_measurement(tmp_path: Path):
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "bench", *SIZES, "--out", str(out)], cwd=str(ROOT),
+                          capture_output=True, text=True, timeout=110)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "ratio = relance / bare" in done.stdout and "targets:" in done.stdout
+
+    results = json.loads(out.read_text())
+    rows = {row["name"]: row for row in results["rows"]}
+    assert set(ROWS + [f"history: {o}" for o in OUTCOMES]) <= rows.keys()
+    for name, row in rows.items():
+        for side in ("relance", "bare", "ratio"):
+            assert row[side]["median"] > 0 and row[side]["min"] > 0, (name, side, row[side])
+        if name.startswith(("ingest, dev", "lifecycles", "sleeping", "history")):
+            assert isinstance(row["passed"], bool) and row["target"], name
+
+    for outcome in OUTCOMES:
+        history = results["history"][outcome]
+        assert history["relance_bytes"]["median"] > 0 and history["bare_bytes"]["median"] > 0
+        assert history["bare_ops"] and history["floor_events"] > 0
+    # The debtor scripts still do what they claim: every message accepted, every case closed as scripted.
+    for run in results["runs"]["lifecycle"]:
+        assert run["refused"] == 0 and run["errors"] == 0, run
+    assert all(reasons == {"indemnified": 2} if outcome == "insurer" else reasons == {"paid": 2}
+               for outcome, reasons in results["lifecycle_closed_reasons"].items()), results["lifecycle_closed_reasons"]
+    for name in DECISIONS:
+        assert results["decision"][name]["us_median"] > 0
+    assert results["meta"]["invoices"] == 20 and results["meta"]["commit"]

@@ -21,7 +21,7 @@ from activities.rules import RuleDirectory
 from relance import logs, policies
 from relance.config import Config, WorkerSettings, from_env
 from relance.temporal import connect
-from workflows import WORKFLOWS
+from workflows import WORKFLOWS, shared_code
 
 log = structlog.get_logger(__name__)
 
@@ -39,6 +39,7 @@ def build_activities(config: Config, mailer: Mailer | None = None) -> CaseActivi
 
 def build_worker(client: Client, task_queue: str, activities: CaseActivities,
                  settings: WorkerSettings = WorkerSettings()) -> Worker:
+    shared_code.install()
     return Worker(
         client,
         task_queue=task_queue,
@@ -58,11 +59,15 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
     worker = build_worker(client, config.temporal.task_queue, activities, config.worker)
     log.info("worker.started", address=config.temporal.address, namespace=config.temporal.namespace,
              task_queue=config.temporal.task_queue, rules=str(config.rules_dir))
-    async with worker:
-        if config.rules_poll_seconds > 0:
-            await policies.watch(client, config.temporal.task_queue, activities.rules, config.rules_poll_seconds, stop)
-        else:
-            await stop.wait()
+    try:
+        async with worker:
+            if config.rules_poll_seconds > 0:
+                await policies.watch(client, config.temporal.task_queue, activities.rules, config.rules_poll_seconds,
+                                     stop)
+            else:
+                await stop.wait()
+    finally:
+        await activities.mailer.close()
 
 
 def main() -> None:

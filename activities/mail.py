@@ -25,6 +25,7 @@ import structlog
 
 from activities.contracts import PermanentFailure, SentEmail
 from activities.rendering import RenderedEmail
+from activities.smtp_sessions import SmtpSessions
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +41,8 @@ class SmtpSettings:
     sender: str = "relance@localhost"
     sender_name: str = "Service recouvrement"
     timeout: float = 30.0
+    sessions: int = 4  # SMTP connections kept open at most, each carrying one message at a time
+    session_idle_seconds: float = 60.0  # an idle connection older than this is closed rather than reused
 
 
 def message_id_for(key: str) -> str:
@@ -86,6 +89,8 @@ class SentLedger:
 class Mailer(Protocol):
     async def send(self, key: str, to: str, email: RenderedEmail) -> SentEmail: ...
 
+    async def close(self) -> None: ...
+
 
 def build_message(sender: str, to: str, message_id: str, key: str, email: RenderedEmail) -> MIMEMultipart:
     """Text with an HTML alternative. email.mime rather than EmailMessage: same bytes, a fraction of the CPU."""
@@ -117,6 +122,9 @@ class FileMailer:
             path.write_bytes(build_message(self.sender, to, message_id, key, email).as_bytes())
         return SentEmail(message_id=message_id, subject=email.subject, already_sent=already)
 
+    async def close(self) -> None:
+        pass
+
 
 class SmtpMailer:
     def __init__(self, settings: SmtpSettings, ledger: SentLedger,
@@ -124,6 +132,8 @@ class SmtpMailer:
         self.settings = settings
         self.ledger = ledger
         self._after_handoff = after_handoff  # fault injection for tests: runs between hand-off and confirm
+        self.sessions = SmtpSessions(self._connection(), size=settings.sessions,
+                                     idle_seconds=settings.session_idle_seconds)
 
     async def send(self, key: str, to: str, email: RenderedEmail) -> SentEmail:
         message_id = message_id_for(key)
@@ -133,7 +143,8 @@ class SmtpMailer:
                 log.warning("email.unconfirmed_not_resent", key=key, message_id=message_id)
             return SentEmail(message_id=message_id, subject=email.subject, already_sent=True)
         try:
-            await aiosmtplib.send(self._message(message_id, key, to, email), **self._connection())
+            async with self.sessions.session() as smtp:
+                await smtp.send_message(self._message(message_id, key, to, email))
         except aiosmtplib.SMTPRecipientsRefused as refused:
             self.ledger.release(key)
             raise PermanentFailure(f"recipient refused: {to}: {refused}") from refused
@@ -148,6 +159,9 @@ class SmtpMailer:
 
     def _message(self, message_id: str, key: str, to: str, email: RenderedEmail) -> MIMEMultipart:
         return build_message(formataddr((self.settings.sender_name, self.settings.sender)), to, message_id, key, email)
+
+    async def close(self) -> None:
+        await self.sessions.close()
 
     def _connection(self) -> dict:
         s = self.settings

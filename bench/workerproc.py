@@ -26,11 +26,14 @@ async def serve(impl: str, address: str, task_queue: str) -> None:
         import workflows  # noqa: F401  `import worker` first is circular today (activities.fleet <-> workflows)
         from worker import build_activities, build_worker
 
-        worker = build_worker(client, task_queue, build_activities(config), config.worker)
+        activities = build_activities(config)
+        worker = build_worker(client, task_queue, activities, config.worker)
+        closing = activities.mailer.close
     elif impl == "bare":
         from bench.bare import build_bare_worker
 
         worker = build_bare_worker(client, task_queue, config.worker)
+        closing = None
     else:
         raise SystemExit(f"unknown worker {impl!r}")
     stop = asyncio.Event()
@@ -40,6 +43,8 @@ async def serve(impl: str, address: str, task_queue: str) -> None:
     async with worker:
         print("ready", flush=True)
         await stop.wait()
+    if closing:
+        await closing()
 
 
 def main() -> None:

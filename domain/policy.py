@@ -215,3 +215,18 @@ class Policy(Rule):
     @property
     def ref(self) -> str:
         return f"{self.policy_id}@v{self.version}"
+
+
+_SHARED: dict[tuple[str, int, str], Policy] = {}
+
+
+def shared(policy: Policy) -> Policy:
+    """One instance per policy version in a process, however many cases read it.
+
+    Each case decodes its own copy of the policy it loads (about 30 KB once built); thousands of cached
+    cases under the same version can share one, because a Policy is frozen and equal versions with equal
+    hashes are equal in content.
+    """
+    if not policy.content_hash:  # built in code rather than read from a file: nothing vouches for its content
+        return policy
+    return _SHARED.setdefault((policy.policy_id, policy.version, policy.content_hash), policy)

@@ -67,6 +67,7 @@ def from_env() -> Config:
             starttls=_flag("SMTP_STARTTLS"), use_tls=_flag("SMTP_TLS"),
             username=env("SMTP_USER") or None, password=env("SMTP_PASSWORD") or None,
             sender=env("SMTP_FROM", "relance@localhost"), sender_name=env("SMTP_FROM_NAME", "Service recouvrement"),
+            sessions=int(env("SMTP_SESSIONS", "4")),
         ),
         worker=WorkerSettings(
             max_cached_workflows=int(env("RELANCE_MAX_CACHED_WORKFLOWS", "2000")),

@@ -92,11 +92,13 @@ async def simulate(rows: list[LedgerRow], config: Config, *, horizon_days: int =
     task_queue = f"simulation-{uuid.uuid4().hex[:8]}"
     # The worker is the bottleneck of a simulation (one Python process, one core): more share the queue.
     helpers = [_helper_worker(env, task_queue, config) for _ in range(max(0, extra_workers))]
+    activities = build_activities(config)
     try:
         await register_search_attributes(env.client)
-        async with build_worker(env.client, task_queue, build_activities(config)):
+        async with build_worker(env.client, task_queue, activities):
             return await _play(env, task_queue, rows, horizon_days, lead_days, progress or (lambda _: None))
     finally:
+        await activities.mailer.close()
         for helper in helpers:
             helper.send_signal(signal.SIGINT)
         for helper in helpers:

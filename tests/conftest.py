@@ -82,11 +82,12 @@ def config(tmp_path, smtp, rules_dir, monkeypatch):
 async def harness(env, smtp, config, tmp_path):
     """A worker on its own task queue: tests never see each other's cases."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    worker = build_worker(env.client, task_queue, build_activities(config))
+    activities = build_activities(config)
     harness = Harness(env=env, task_queue=task_queue, outbox=smtp.outbox, var=tmp_path)
-    async with worker:
+    async with build_worker(env.client, task_queue, activities):
         yield harness
         await harness.end_cases()
+    await activities.mailer.close()
 
 
 @pytest_asyncio.fixture

@@ -251,3 +251,15 @@ def test_the_admins_reference_matches_the_models():
     assert schema_doc.REFERENCE_PATH.read_text(encoding="utf-8") == schema_doc.reference(), (
         "docs/rules.md is stale: run `relance rules schema --write`")
     assert "| `offset_days` |" in schema_doc.reference()
+
+
+def test_cases_under_one_policy_version_share_one_instance():
+    from domain.policy import shared
+
+    first, again = (parse_policy(VALID, "a.yaml") for _ in range(2))
+    edited = parse_policy(VALID.replace("extra_closed_days: [2026-12-24]", "extra_closed_days: []"), "a.yaml")
+
+    assert first is not again and shared(first) is shared(again)
+    assert shared(edited) is edited, "same id and version, different content: never mixed up"
+    unhashed = first.model_copy(update={"content_hash": ""})
+    assert shared(unhashed) is unhashed

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import itertools
 import os
 import signal
 import subprocess
@@ -38,6 +39,7 @@ PARIS = ZoneInfo("Europe/Paris")
 EVENT_HOUR = 12  # debtors act at noon, after the morning's reminders went out
 QUIET_STEP = dt.timedelta(days=30)
 QUERY_CONCURRENCY = 32
+EVENT_CONCURRENCY = 32  # messages in flight at once when several cases have an event at the same moment
 MAX_SLEEP = dt.timedelta(days=1)
 SETTLE_ROUNDS = 600
 
@@ -133,11 +135,12 @@ async def _play(env: WorkflowEnvironment, task_queue: str, rows: list[LedgerRow]
     agenda = sorted(((_moment(row.invoice, event), row.invoice, event)
                      for row in rows for event in parse_script(row.script)), key=lambda item: item[0])
     played: list[Played] = []
-    for number, (moment, invoice, event) in enumerate(agenda, start=1):
+    for moment, group in itertools.groupby(agenda, key=lambda item: item[0]):
         await _sleep_until(env, moment)
         today = _paris_day(await env.get_current_time())
-        played.append(Played(today, invoice.number, str(event), await _try(env, invoice, event, today)))
-        progress(f"{today:%d/%m/%Y} event {number}/{len(agenda)} {invoice.number}: {event} -> {played[-1].outcome}")
+        played += await _play_at_once(env, [(invoice, event) for _, invoice, event in group], today)
+        last = played[-1]
+        progress(f"{today:%d/%m/%Y} event {len(played)}/{len(agenda)} {last.invoice}: {last.event} -> {last.outcome}")
 
     end = _paris_day(await env.get_current_time()) + dt.timedelta(days=horizon_days)
     statuses = await _statuses(env, rows)
@@ -148,6 +151,25 @@ async def _play(env: WorkflowEnvironment, task_queue: str, rows: list[LedgerRow]
                  f" case(s) still have a step ahead")
     return SimulationResult(statuses, played, started_on, _paris_day(await env.get_current_time()),
                             {row.invoice.number: row.invoice.due_date for row in rows})
+
+
+async def _play_at_once(env: WorkflowEnvironment, events: list[tuple[Invoice, ScriptEvent]],
+                        today: dt.date) -> list[Played]:
+    """Events falling at the same moment: different cases at once (the worker is busy, not waiting), one
+    case's events in their ledger order. Results come back in the agenda's order."""
+    gate, outcomes = asyncio.Semaphore(EVENT_CONCURRENCY), [""] * len(events)
+    by_case: dict[str, list[int]] = {}
+    for index, (invoice, _) in enumerate(events):
+        by_case.setdefault(invoice.number, []).append(index)
+
+    async def one_case(indexes: list[int]) -> None:
+        async with gate:
+            for index in indexes:
+                outcomes[index] = await _try(env, *events[index], today)
+
+    with env.auto_time_skipping_disabled():
+        await asyncio.gather(*(one_case(indexes) for indexes in by_case.values()))
+    return [Played(today, invoice.number, str(event), outcome) for (invoice, event), outcome in zip(events, outcomes)]
 
 
 async def _try(env: WorkflowEnvironment, invoice: Invoice, event: ScriptEvent, today: dt.date) -> str:

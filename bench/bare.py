@@ -9,6 +9,7 @@ do the same amount of Temporal work and any difference is relance's own cost.
 Operations, as short strings to keep the start payload small:
 
     "a"              run `bare_step` (trivial)
+    "l"              run `bare_step` as a local activity
     "t<epoch>"       sleep until that moment (seconds since 1970, UTC)
     "w<epoch>"       sleep until that moment, or until the next message, whichever comes first
     "u"              wait for the next message, no timer
@@ -58,6 +59,8 @@ class BareCase:
             kind = op[0]
             if kind == "a":
                 await workflow.execute_activity(bare_step, f"{start.invoice.number}:{n}", **BARE_CALL)
+            elif kind == "l":
+                await workflow.execute_local_activity(bare_step, f"{start.invoice.number}:{n}", **BARE_CALL)
             elif kind == "t":
                 remaining = float(op[1:]) - workflow.now().timestamp()
                 if remaining > 0:
@@ -100,14 +103,14 @@ def build_bare_worker(client, task_queue: str, settings):
 
 
 def sleeping_ops(first_step: dt.datetime) -> list[str]:
-    """A freshly opened case: one activity (relance loads its policy), then asleep until its first step."""
-    return ["a", f"t{first_step.timestamp():.3f}"]
+    """A freshly opened case: one local activity (relance reads its policy), then asleep until its first step."""
+    return ["l", f"t{first_step.timestamp():.3f}"]
 
 
 def ops_from_history(history) -> list[str]:
     """The bare operations doing the Temporal work a relance history shows, in its order.
 
-    Every activity scheduled becomes "a"; every timer that fired becomes "t" at its moment; every update
+    Every activity scheduled becomes "a", every local activity recorded "l"; every timer that fired becomes "t" at its moment; every update
     accepted becomes "w" at the moment of the timer it interrupted (relance cancels its pending timer on a
     message and replans), or "u" when no timer was pending. Timers relance cancels are not copied: the "w"
     of the message that cancelled them starts and cancels one timer, which is the floor for a case that
@@ -121,6 +124,8 @@ def ops_from_history(history) -> list[str]:
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             ops.append("a")
+        elif kind == EventType.EVENT_TYPE_MARKER_RECORDED and "local_activity" in event.marker_recorded_event_attributes.marker_name:
+            ops.append("l")
         elif kind == EventType.EVENT_TYPE_TIMER_STARTED:
             attrs = event.timer_started_event_attributes
             start = event.event_time.ToDatetime(tzinfo=dt.timezone.utc)
@@ -138,9 +143,10 @@ def floor_events(ops: list[str]) -> int:
     """Events of the smallest history for `ops`, if no two things share a workflow task.
 
     Start: started + one workflow task (3) = 4; an activity: scheduled, started, completed + a workflow task
-    = 6; a timer: started, fired + a workflow task = 5; a message: accepted, completed + a workflow task = 5,
+    = 6; a local activity: its marker, inside the workflow task that asked for it = 1; a timer: started,
+    fired + a workflow task = 5; a message: accepted, completed + a workflow task = 5,
     plus the timer it interrupts (started, cancelled) = 7 for "w"; the end: completed = 1.
     A 6-step lifecycle (timer then activity, six times) is 4 + 6 * 11 + 1 = 71.
     """
-    cost = {"a": 6, "t": 5, "w": 7, "u": 5}
+    cost = {"a": 6, "l": 1, "t": 5, "w": 7, "u": 5}
     return 4 + sum(cost[op[0]] for op in ops) + 1

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
+from relance.payloads import DATA_CONVERTER
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from bench import procs, scenarios
@@ -72,7 +72,7 @@ async def run(params: dict, folder: Path) -> dict:
         task_queue = f"bench-{impl}-{uuid.uuid4().hex[:6]}"
         worker = procs.WorkerProcess(folder, impl=impl, address=server.address, task_queue=task_queue,
                                      max_cached=params.get("max_cached"))
-        client = await Client.connect(server.address, data_converter=pydantic_data_converter)
+        client = await Client.connect(server.address, data_converter=DATA_CONVERTER)
         pause = params.get("pause", PAUSE) if params.get("settle") else 0
         await asyncio.sleep(pause)  # let both processes finish starting before the baseline readings
         before = readings(server, worker)

@@ -25,7 +25,7 @@ from pathlib import Path
 import psutil
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
+from relance.payloads import DATA_CONVERTER
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
@@ -102,7 +102,7 @@ async def run(params: dict, folder: Path) -> dict:
     plans: dict[str, list[str]] = params.get("plans") or {}
     sink = procs.SmtpSink(folder)
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"), data_converter=DATA_CONVERTER,
         runtime=quiet_runtime())
     worker = None
     try:

@@ -14,14 +14,14 @@ import sys
 
 async def serve(impl: str, address: str, task_queue: str) -> None:
     from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
+    from relance.payloads import DATA_CONVERTER
 
     from relance import logs
     from relance.config import from_env
 
     logs.configure()
     config = from_env()
-    client = await Client.connect(address, namespace=config.temporal.namespace, data_converter=pydantic_data_converter)
+    client = await Client.connect(address, namespace=config.temporal.namespace, data_converter=DATA_CONVERTER)
     if impl == "relance":
         import workflows  # noqa: F401  `import worker` first is circular today (activities.fleet <-> workflows)
         from worker import build_activities, build_worker

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
-from temporalio.contrib.pydantic import pydantic_data_converter
+from relance.payloads import DATA_CONVERTER
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
@@ -89,7 +89,7 @@ async def simulate(rows: list[LedgerRow], config: Config, *, horizon_days: int =
     else:
         config = dataclasses.replace(config, mail_transport="file")
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"), data_converter=DATA_CONVERTER,
         runtime=quiet_runtime())
     task_queue = f"simulation-{uuid.uuid4().hex[:8]}"
     # The worker is the bottleneck of a simulation (one Python process, one core): more share the queue.

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from temporalio.client import Client, TLSConfig
-from temporalio.contrib.pydantic import pydantic_data_converter
+from relance.payloads import DATA_CONVERTER
 
 from relance.config import TemporalSettings
 
@@ -24,7 +24,7 @@ async def connect(settings: TemporalSettings) -> Client:
     try:
         return await Client.connect(
             settings.address, namespace=settings.namespace, tls=tls, api_key=settings.api_key,
-            data_converter=pydantic_data_converter,
+            data_converter=DATA_CONVERTER,
         )
     except RuntimeError as error:
         raise TemporalUnreachable(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
+from relance.payloads import DATA_CONVERTER
 from temporalio.testing import WorkflowEnvironment
 
 from activities.mail import SentLedger, SmtpMailer
@@ -23,7 +23,7 @@ from worker import build_activities, build_worker
 @pytest_asyncio.fixture(scope="session")
 async def env():
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter)
+        test_server_existing_path=binary("temporal-test-server"), data_converter=DATA_CONVERTER)
     await visibility.register_search_attributes(environment.client)
     yield environment
     await environment.shutdown()

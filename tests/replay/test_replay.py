@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from relance.payloads import DATA_CONVERTER
 from temporalio.worker import Replayer
 
 from tests.replay.scenarios import SCENARIOS
@@ -28,7 +28,7 @@ def load(name: str) -> WorkflowHistory:
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    return Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
 
 
 def test_every_scenario_has_a_history_from_current_code():

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
+from relance.payloads import DATA_CONVERTER
 from temporalio.testing import WorkflowEnvironment
 
 from relance.temporal import binary
@@ -23,7 +23,7 @@ RELANCE = str(Path(sys.executable).parent / "relance")
 async def dev_server():
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"), dev_server_extra_args=dev_server_flags(),
-        data_converter=pydantic_data_converter, ui=False)
+        data_converter=DATA_CONVERTER, ui=False)
     yield env
     await env.shutdown()
 

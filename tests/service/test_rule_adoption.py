@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from temporalio.contrib.pydantic import pydantic_data_converter
+from relance.payloads import DATA_CONVERTER
 from temporalio.worker import Replayer
 
 from relance import policies
@@ -92,7 +92,7 @@ async def test_an_edit_that_brings_a_reminder_earlier_wakes_the_case_and_it_goes
 
     # The case's history replays on today's code, edit included.
     history = await handle.fetch_history()
-    result = await Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter).replay_workflow(
+    result = await Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER).replay_workflow(
         history, raise_on_replay_failure=False)
     assert result.replay_failure is None
 

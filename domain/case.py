@@ -104,6 +104,10 @@ class CaseStart(BaseModel):
     invoice: Invoice
     carried: CaseState | None = None  # set by continue-as-new
     policy: Policy | None = None  # likewise: a pinned case keeps the version it opened with
+    newer_policy: int | None = None  # likewise: a version announced but not adopted yet
+    # A case that wakes on a worker that no longer caches it replays its whole history: past this many
+    # events it continues as new (carrying its state) even before the server suggests it.
+    history_events_limit: int = Field(default=2000, gt=0)
 
 
 class CaseStatus(BaseModel):

@@ -104,7 +104,7 @@ class InvoiceCase:
         self.policy: Policy | None = None
         self._changed = False
         self._published: dict | None = None
-        self._newer_policy: int | None = None  # a version published since: adopted at the next decision
+        self._newer_policy: int | None = start.newer_policy  # a version published since: adopted at the next decision
 
     # ------------------------------------------------------------------ the life of a case
 
@@ -116,9 +116,11 @@ class InvoiceCase:
             self._skip_steps_already_past()
 
         while self.s.stage is not Stage.closed:
-            if workflow.info().is_continue_as_new_suggested():
+            if self._history_is_long(start.history_events_limit):
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(CaseStart(invoice=self.s.invoice, carried=self.s, policy=self.policy))
+                workflow.continue_as_new(CaseStart(
+                    invoice=self.s.invoice, carried=self.s, policy=self.policy, newer_policy=self._newer_policy,
+                    history_events_limit=start.history_events_limit))
             if self._newer_policy is not None:
                 await self._adopt_newer_policy()
             step = self._next_step()
@@ -761,6 +763,11 @@ class InvoiceCase:
     async def _wait_for_change(self) -> None:
         self._changed = False
         await workflow.wait_condition(lambda: self._changed)
+
+    @staticmethod
+    def _history_is_long(limit: int) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() > limit
 
     def _today(self) -> dt.date:
         return local_date(workflow.now(), self._policy().calendar)

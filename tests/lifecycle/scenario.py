@@ -36,13 +36,17 @@ class Case:
     harness: object
     invoice: Invoice
     handle: WorkflowHandle
+    first_run_id: str | None = None
 
     @classmethod
-    async def open(cls, harness, invoice: Invoice) -> "Case":
-        handle = await harness.env.client.start_workflow(
-            InvoiceCase.run, CaseStart(invoice=invoice), id=invoice.workflow_id, task_queue=harness.task_queue)
+    async def open(cls, harness, invoice: Invoice, **start) -> "Case":
+        client = harness.env.client
+        first = await client.start_workflow(
+            InvoiceCase.run, CaseStart(invoice=invoice, **start), id=invoice.workflow_id, task_queue=harness.task_queue)
+        # By workflow id, as ops and the CLI address a case: the latest run, across continue-as-new.
+        handle = client.get_workflow_handle_for(InvoiceCase.run, invoice.workflow_id)
         harness.started.append(handle)
-        return cls(harness, invoice, handle)
+        return cls(harness, invoice, handle, first.first_execution_run_id)
 
     async def now(self) -> dt.datetime:
         return await self.harness.env.get_current_time()

@@ -1,9 +1,11 @@
 """What the workflow asks of the outside world and what it gets back: plain data, no I/O."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel
+from temporalio.common import RetryPolicy
 
 from domain.letters import LetterContext
 from domain.policy import Insurer
@@ -11,6 +13,18 @@ from domain.policy import Insurer
 
 class PermanentFailure(Exception):
     """An adapter failure that retrying cannot fix (unknown policy, broken template, refused address)."""
+
+
+# How the workflow calls every adapter: retried with backoff (an SMTP relay or a court portal down for an
+# hour delays a letter, it does not fail the case), except for a PermanentFailure.
+ADAPTER_CALL = dict(
+    start_to_close_timeout=dt.timedelta(seconds=60),
+    retry_policy=RetryPolicy(
+        initial_interval=dt.timedelta(seconds=1),
+        maximum_interval=dt.timedelta(minutes=10),
+        non_retryable_error_types=[PermanentFailure.__name__],
+    ),
+)
 
 
 class PolicyRequest(BaseModel):

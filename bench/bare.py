@@ -21,20 +21,11 @@ import datetime as dt
 
 from pydantic import BaseModel
 from temporalio import activity, workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.contracts import ADAPTER_CALL as BARE_CALL  # the options relance gives every adapter call
     from domain.invoice import Invoice
 
-# The options relance's workflow gives every adapter call: same retry policy, same timeout.
-BARE_CALL = dict(
-    start_to_close_timeout=dt.timedelta(seconds=60),
-    retry_policy=RetryPolicy(
-        initial_interval=dt.timedelta(seconds=1),
-        maximum_interval=dt.timedelta(minutes=10),
-        non_retryable_error_types=["PermanentFailure"],
-    ),
-)
 
 
 class BareStart(BaseModel):

@@ -17,11 +17,12 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
-    from activities.contracts import ClaimRequest, DocumentRequest, DossierRequest, OutgoingEmail, PolicyRequest
+    from activities.contracts import (
+        ADAPTER_CALL, ClaimRequest, DocumentRequest, DossierRequest, OutgoingEmail, PolicyRequest,
+    )
     from domain.calendar import add_months, procedural_deadline
     from domain.case import (
         PROCEDURE_STEPS,
@@ -58,14 +59,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.visibility import case_search_attributes
 
-ADAPTER_CALL = dict(
-    start_to_close_timeout=dt.timedelta(seconds=60),
-    retry_policy=RetryPolicy(
-        initial_interval=dt.timedelta(seconds=1),
-        maximum_interval=dt.timedelta(minutes=10),
-        non_retryable_error_types=["PermanentFailure"],
-    ),
-)
 
 POLICY_READ_LOCALLY = "policy-read-locally"  # patch id: cases opened since read their policy in a local activity
 

@@ -43,6 +43,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", default="ingest,sleeping,lifecycle,decision",
                    help="comma-separated subset of ingest,sleeping,lifecycle,decision (history comes with lifecycle)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json", help="results file")
+    p.add_argument("--stub-email", action="store_true",
+                   help="diagnostic: relance's send_email answers at once (no rendering, MIME, sent ledger, SMTP),"
+                        " to size its email work apart from the rest")
     p.add_argument("--no-bytecode-cache", action="store_true",
                    help="run workers as PYTHONDONTWRITEBYTECODE=1 leaves them: the sandbox recompiles workflow "
                         "modules for every new workflow (default: a private bytecode cache, as an installed app has)")
@@ -81,6 +84,8 @@ class Bench:
         else:
             self.env["PYTHONPYCACHEPREFIX"] = str(self.work / "pycache")
         self.env["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+        if args.stub_email:
+            self.env["RELANCE_BENCH_STUB_EMAIL"] = "1"
         self.runs: list[dict] = []
         self.count = 0
 
@@ -368,6 +373,7 @@ def meta(args: argparse.Namespace, seconds: float) -> dict:
         "temporalio": temporalio.__version__,
         "invoices": args.invoices, "lifecycles": args.lifecycles, "repeats": args.repeats,
         "sleeping_repeats": min(args.sleeping_repeats, args.repeats), "bounded_cache": args.bounded_cache, "bytecode_cache": not args.no_bytecode_cache,
+        "email_work": "stubbed (diagnostic)" if args.stub_email else "real",
         "seconds": round(seconds, 1),
     }
 
@@ -395,6 +401,8 @@ def table(results: dict) -> str:
     m = results["meta"]
     lines = [f"relance bench, {m['date']}: {m['invoices']} invoices (ingest, sleeping), {m['lifecycles']} lifecycles,"
              f" {m['repeats']} repeat(s); median [min-max]; ratio = relance / bare",
+             *(["DIAGNOSTIC RUN: relance's send_email stubbed (--stub-email); not relance's cost"]
+               if m.get("email_work", "real") != "real" else []),
              ""]
     head = f"{'measure':40} {'unit':13} {'relance':>22} {'bare':>22} {'ratio':>18} {'target':>7}"
     lines += [head, "-" * len(head)]

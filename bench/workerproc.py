@@ -27,6 +27,10 @@ async def serve(impl: str, address: str, task_queue: str) -> None:
         from worker import build_activities, build_worker
 
         activities = build_activities(config)
+        if os.environ.get("RELANCE_BENCH_STUB_EMAIL"):
+            from bench.stub_email import without_email_work
+
+            activities = without_email_work(activities)
         worker = build_worker(client, task_queue, activities, config.worker)
         closing = activities.mailer.close
     elif impl == "bare":

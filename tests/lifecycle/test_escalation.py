@@ -34,7 +34,7 @@ async def test_mise_en_demeure_claims_the_laws_penalties_and_indemnity(harness, 
     document = Path(letter.refs[0]).read_text(encoding="utf-8")
     assert "recommandée" in document.lower() and format_eur(expected) in document
     assert "notice:lrar" in await case.steps("task")
-    assert notice.rule_id == "mise-en-demeure" and notice.policy_ref == "default@v1"
+    assert notice.rule_id == "mise-en-demeure" and notice.policy_ref == POLICY.ref
 
 
 async def test_uninsured_large_claim_goes_to_injonction_and_tracks_the_court_deadlines(harness, today):

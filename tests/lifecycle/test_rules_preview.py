@@ -1,6 +1,7 @@
 """`relance rules simulate` and `diff`: a ledger through the real workflows under two rule folders."""
 import shutil
 
+from domain.rule_file import load_policy_file
 from relance import rules_cli
 from relance.config import ROOT
 
@@ -17,7 +18,8 @@ async def test_diff_shows_moved_and_removed_reminders_and_totals(tmp_path, confi
     shutil.copytree(ROOT / "rules", old)
     shutil.copytree(ROOT / "rules", new)
     text = (new / "default.yaml").read_text()
-    text = text.replace("version: 1", "version: 2").replace("  - id: amicable-j+30\n    offset_days: 30", "  - id: amicable-j+30\n    offset_days: 20")
+    draft = load_policy_file(old / "default.yaml").version + 1
+    text = text.replace(f"version: {draft - 1}", f"version: {draft}").replace("  - id: amicable-j+30\n    offset_days: 30", "  - id: amicable-j+30\n    offset_days: 20")
     text = text.replace("  - id: amicable-j+45\n    offset_days: 45\n    channels: [email]\n    template: reminder_last\n", "")
     (new / "default.yaml").write_text(text)
 
@@ -32,4 +34,4 @@ async def test_diff_shows_moved_and_removed_reminders_and_totals(tmp_path, confi
     assert report["totals"]["old"]["court"] == report["totals"]["new"]["court"] == 1
     assert "P-2: reminder:amicable-j+30 J+" in rules_cli.diff_text(report)
     timeline = rules_cli.simulation_text(after)
-    assert "P-1 (default@v2)" in timeline and "Facture réglée" in timeline
+    assert f"P-1 (default@v{draft})" in timeline and "Facture réglée" in timeline

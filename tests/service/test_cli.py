@@ -10,6 +10,8 @@ import sys
 import uuid
 from pathlib import Path
 
+from domain.rule_file import load_policy_file
+from relance.config import ROOT
 from tests.service.conftest import RELANCE, eventually, relance
 
 HEADER = "number;issue_date;due_date;debtor_id;debtor_name;debtor_email;amount_incl_tax;insured\n"
@@ -49,7 +51,8 @@ async def test_import_list_status_and_ops_messages(service, tmp_path):
     shown = await relance(service, "status", f"CLI-{tag}-1", "--json")
     assert shown.returncode == 0, shown.stderr
     status = json.loads(shown.stdout)
-    assert status["policy_ref"] == "default@v1" and status["next_action"]["step"] == "reminder:preventive-j-10"
+    shipped = load_policy_file(ROOT / "rules" / "default.yaml").ref
+    assert status["policy_ref"] == shipped and status["next_action"]["step"] == "reminder:preventive-j-10"
     assert status["audit"][0]["kind"] == "open"
     text = (await relance(service, "status", f"CLI-{tag}-1")).stdout
     assert "1\u202f234,56\u00a0€" in text, "French amounts"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,7 @@ def write_policy(rules_dir: Path, policy_id: str, version: int, *, adoption: str
                  j10: int = -10, j10_id: str = "preventive-j-10") -> Path:
     """The default policy, sending at midnight on any day (so a step dated today is due at once)."""
     text = (rules_dir / "default.yaml").read_text(encoding="utf-8")
-    text = text.replace("policy_id: default", f"policy_id: {policy_id}").replace("version: 1", f"version: {version}")
+    text = re.sub(r"(?m)^version: \d+$", f"version: {version}", text.replace("policy_id: default", f"policy_id: {policy_id}"))
     text = text.replace("adoption: adopt ", f"adoption: {adoption} ")
     text = text.replace("  business_days_only: true ", "  business_days_only: false ")
     text = text.replace("  extra_closed_days: []", "  extra_closed_days: []\n  send_hour: 0")

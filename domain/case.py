@@ -20,7 +20,10 @@ EscalationPath = Literal["injonction", "small_claims", "insurer_claim", "ops_rev
 COURT_STEPS = ("filed", "order_issued", "served", "no_opposition", "opposition", "rejected")
 SMALL_CLAIMS_STEPS = ("sent", "agreed", "refused")
 INSURER_STEPS = ("extension_granted", "acknowledged", "indemnified", "recovered")
-PROCEDURE_STEPS = {"court": COURT_STEPS, "small_claims": SMALL_CLAIMS_STEPS, "insurer": INSURER_STEPS}
+DECLARATION_STEPS = ("declared", "admitted", "rejected")  # the claim declared to the mandataire judiciaire
+PROCEDURE_STEPS = {"court": COURT_STEPS, "small_claims": SMALL_CLAIMS_STEPS, "insurer": INSURER_STEPS,
+                   "declaration": DECLARATION_STEPS}
+InsolvencyKind = Literal["sauvegarde", "redressement", "liquidation"]
 
 
 class Action(BaseModel):
@@ -65,6 +68,15 @@ class TrackedStep(BaseModel):
     amount: Decimal | None = None
 
 
+class Insolvency(BaseModel):
+    """The debtor's procédure collective, as ops recorded it (from the BODACC or the court's notice)."""
+
+    kind: InsolvencyKind
+    judgment_on: dt.date  # the opening judgment: interest stops running, chasing stops
+    published_on: dt.date | None = None  # BODACC publication: starts the time to declare the claim
+    recorded_at: dt.datetime | None = None
+
+
 class NextAction(BaseModel):
     step: str
     rule_id: str
@@ -91,6 +103,7 @@ class CaseState(BaseModel):
     audit: list[Action] = []
     tasks: list[OpsTask] = []
     dispute: Dispute | None = None
+    insolvency: Insolvency | None = None
     plan: PaymentPlan | None = None
     notice_sent_on: dt.date | None = None
     path: EscalationPath | None = None
@@ -132,6 +145,7 @@ class CaseStatus(BaseModel):
     tasks: list[OpsTask]
     audit: list[Action]
     closed_reason: str | None
+    insolvency: Insolvency | None = None
 
 
 # Messages from ops. Validators reject bad input before it reaches the workflow's history.
@@ -191,10 +205,20 @@ class DisputeResolution(BaseModel):
 class ProcedureStep(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    procedure: Literal["court", "small_claims", "insurer"]
+    procedure: Literal["court", "small_claims", "insurer", "declaration"]
     step: str
     on: dt.date | None = None
     amount: Decimal | None = None
+
+
+class InsolvencyNotice(BaseModel):
+    """A procédure collective opened against the debtor; sent again to add the BODACC publication date."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: InsolvencyKind
+    judgment_on: dt.date
+    published_on: dt.date | None = None
 
 
 class CloseRequest(BaseModel):

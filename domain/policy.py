@@ -30,6 +30,7 @@ class Stage(StrEnum):
     injonction = "injonction"
     small_claims = "small_claims"
     insurer_claim = "insurer_claim"
+    insolvency = "insolvency"
     closed = "closed"
 
 
@@ -127,6 +128,15 @@ class Injonction(Rule):
     court_fee: Decimal = Field(ge=0, description="Court fee, for the breakdown (EUR).")
 
 
+class Insolvency(Rule):
+    """Procédure collective of the debtor (sauvegarde, redressement, liquidation judiciaire): every chase stops,
+    interest stops running, and the claim must be declared to the mandataire judiciaire in time."""
+
+    id: str = Field(default="procedure-collective", description="Rule id written in the audit trail of what insolvency causes.")
+    declaration_months: int = Field(gt=0, description="Time to declare the claim from the BODACC publication (C. com. R622-24: 2).")
+    task_days_before_deadline: int = Field(ge=0, description="Ops get a reminder this many days before the declaration deadline.")
+
+
 class SmallClaims(Rule):
     max_amount: Decimal = Field(gt=0, description="Ceiling of the simplified procedure, interest included (5000.00).")
     response_months: int = Field(gt=0, description="Debtor's time to answer the commissaire de justice.")
@@ -192,6 +202,10 @@ class Policy(Rule):
     injonction: Injonction = Field(description="Injonction de payer deadlines.")
     small_claims: SmallClaims = Field(description="Small-claims procedure.")
     insurer: Insurer = Field(description="Credit-insurance policy terms.")
+    # A default, unlike the other sections: cases opened before the section existed carry policy snapshots
+    # without it, and must still decode; `rules check` warns a file that leaves it out.
+    insolvency: Insolvency = Field(default=Insolvency(declaration_months=2, task_days_before_deadline=15),
+                                   description="What a procédure collective of the debtor changes (default: the legal 2 months, a task 15 days before).")
     disputes: Disputes = Field(description="Disputed invoices.")
     payments: Payments = Field(description="Payments and closing.")
     penalties: Penalties = Field(description="Late-payment penalties and the fixed indemnity.")

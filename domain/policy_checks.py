@@ -104,6 +104,9 @@ def _practice(policy: Policy, today: dt.date) -> list[Finding]:
         findings.append(Finding("warning", "insurer", f"the notice's deadline (J+{notice.offset_days + notice.deadline_days})"
                                 f" reaches the insurer's last safe filing day (J+{last_safe_filing}): insured cases file"
                                 " the threat-of-loss notice before the notice's deadline ends"))
+    if "insolvency" not in policy.model_fields_set:
+        findings.append(Finding("warning", "insolvency", f"no insolvency section: a procédure collective gives"
+                                f" {policy.insolvency.declaration_months} months to declare the claim (the legal default)"))
     offsets = [r.offset_days for r in policy.reminders]
     for before, after in zip(offsets, offsets[1:]):
         if after - before < MIN_DAYS_BETWEEN_REMINDERS:

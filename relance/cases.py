@@ -7,18 +7,19 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from zoneinfo import ZoneInfo
 
 from domain.case import (
-    CaseStart, CaseStatus, DisputeRequest, DisputeResolution, Payment, PlanProposal, ProcedureStep,
+    CaseStart, CaseStatus, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PlanProposal, ProcedureStep,
 )
 from domain.invoice import Invoice, case_workflow_id
 from domain.schedule import equal_instalments
 from domain.script import ScriptEvent
+from workflows import visibility
 from workflows.invoice_case import InvoiceCase
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -126,3 +127,26 @@ async def _payment_amount(case: WorkflowHandle, args: dict[str, str], invoice: I
             if running > paid:
                 return running - paid
     return current.principal_due + current.penalties_due
+
+
+async def debtor_insolvency(client: Client, debtor_id: str, notice: InsolvencyNotice,
+                            concurrency: int = 20) -> dict[str, str]:
+    """Tell every running case of a debtor that a procédure collective opened: invoice number -> outcome.
+
+    Cases are found through visibility, which lags writes by a moment: a case opened in the same second may be
+    missed, and running the command again only reaches the cases not told yet (a repeat is refused, harmlessly).
+    """
+    query = visibility.running_cases(**{visibility.DEBTOR.name: debtor_id})
+    numbers = [execution.id.removeprefix("invoice-") async for execution in client.list_workflows(query)]
+    gate, outcomes = asyncio.Semaphore(concurrency), {}
+
+    async def one(number: str) -> None:
+        async with gate:
+            try:
+                await handle(client, number).execute_update(InvoiceCase.record_insolvency, notice)
+                outcomes[number] = "recorded"
+            except WorkflowUpdateFailedError as refused:
+                outcomes[number] = f"refused: {refused.cause.message if refused.cause else refused}"
+
+    await asyncio.gather(*(one(number) for number in numbers))
+    return dict(sorted(outcomes.items()))

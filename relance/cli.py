@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import sys
+import typing
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -14,7 +15,11 @@ from pathlib import Path
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from domain.case import PROCEDURE_STEPS, CloseRequest, DisputeRequest, DisputeResolution, Payment, PlanProposal, ProcedureStep
+from domain.case import (
+    PROCEDURE_STEPS, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyKind, InsolvencyNotice, Payment,
+    PlanProposal,
+    ProcedureStep,
+)
 from domain.letters import Instalment
 from relance import cases, logs, rules_cli, views
 from relance.config import ROOT, Config, from_env
@@ -85,9 +90,9 @@ async def cmd_list(args, config: Config) -> int:
     client = await connect(config.temporal)
     clauses = ["WorkflowType = 'InvoiceCase'"]
     if args.stage:
-        clauses.append(f"{visibility.STAGE.name} = '{_quoted(args.stage)}'")
+        clauses.append(f"{visibility.STAGE.name} = {visibility.literal(args.stage)}")
     if args.debtor:
-        clauses.append(f"{visibility.DEBTOR.name} = '{_quoted(args.debtor)}'")
+        clauses.append(f"{visibility.DEBTOR.name} = {visibility.literal(args.debtor)}")
     if args.paused:
         clauses.append(f"{visibility.PAUSED.name} = true")
     if not args.all:
@@ -169,6 +174,22 @@ async def cmd_step(args, config: Config) -> int:
                   amount=_amount(args.amount) if args.amount else None)
     status = await _update(config, args.invoice, InvoiceCase.record_procedure_step, step)
     return _print_status(args, status)
+
+
+async def cmd_insolvency(args, config: Config) -> int:
+    notice = _model(InsolvencyNotice, kind=args.kind, judgment_on=args.judgment, published_on=args.published)
+    client = await connect(config.temporal)
+    outcomes = await cases.debtor_insolvency(client, args.debtor, notice)
+    if args.json:
+        print(json.dumps(outcomes, indent=2))
+    else:
+        for number, outcome in outcomes.items():
+            print(f"{number}: {outcome}")
+        print(f"{sum(o == 'recorded' for o in outcomes.values())} of {len(outcomes)} running case(s) of {args.debtor}"
+              " stopped for the procédure collective")
+    if not outcomes:
+        print(f"no running case for debtor {args.debtor}", file=sys.stderr)
+    return 0 if outcomes and all(o == "recorded" for o in outcomes.values()) else 1
 
 
 async def cmd_close(args, config: Config) -> int:
@@ -327,10 +348,6 @@ def _instalment(text: str) -> Instalment:
         raise UserError(f"instalment {text!r}: write DATE=AMOUNT, e.g. 2027-01-15=500.00") from error
 
 
-def _quoted(value: str) -> str:
-    return value.replace("'", "''")
-
-
 class ProgressBar:
     """A one-line progress bar on stderr when it is a terminal, a few lines in a log otherwise."""
 
@@ -427,6 +444,12 @@ def parser() -> argparse.ArgumentParser:
         c.add_argument("step", choices=steps)
         c.add_argument("--date", type=_date)
         c.add_argument("--amount", help="indemnity amount (insurer indemnified)")
+    c = command("insolvency", cmd_insolvency, "a procédure collective opened against a debtor: stop all of its cases,"
+                " and ask ops to declare each claim in time")
+    c.add_argument("debtor", help="debtor id, as in the ledger")
+    c.add_argument("--kind", required=True, choices=typing.get_args(InsolvencyKind))
+    c.add_argument("--judgment", required=True, type=_date, help="date of the opening judgment")
+    c.add_argument("--published", type=_date, help="BODACC publication date (starts the time to declare the claim)")
     c = command("close", cmd_close, "close a case by hand, with a reason")
     c.add_argument("invoice")
     c.add_argument("--reason", required=True)

@@ -13,7 +13,7 @@ PARIS = ZoneInfo("Europe/Paris")
 STAGE_LABELS = {
     "preventive": "relance préventive", "amicable": "relance amiable", "negotiation": "négociation",
     "formal_notice": "mise en demeure", "injonction": "injonction de payer", "small_claims": "petites créances",
-    "insurer_claim": "assureur-crédit", "closed": "clos",
+    "insurer_claim": "assureur-crédit", "insolvency": "procédure collective", "closed": "clos",
 }
 
 
@@ -42,6 +42,10 @@ def status_text(status: CaseStatus, *, audit: bool = True) -> str:
         f"  Encaissé     : {format_eur(status.paid_total)}"
         + (f"   Trop-perçu : {format_eur(status.overpaid)}" if status.overpaid else ""),
     ]
+    if status.insolvency:
+        i = status.insolvency
+        lines.append(f"  Procédure    : {i.kind}, jugement d'ouverture du {format_date_fr(i.judgment_on)}"
+                     + (f", BODACC du {format_date_fr(i.published_on)}" if i.published_on else ", publication BODACC à enregistrer"))
     if status.dispute:
         lines.append(f"  Litige       : {status.dispute.reason} (revue le {format_date_fr(status.dispute.review_by)})")
     if status.plan:

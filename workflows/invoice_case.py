@@ -2,7 +2,8 @@
 
 Reminders before and after the due date, a payment plan if the debtor asks for one, the mise en demeure,
 then the escalation path the rules choose (credit insurer, injonction de payer or small claims), tracked
-to its end. Ops pause the case on a dispute, record payments and procedure steps; every action is written
+to its end. Ops pause the case on a dispute, record payments and procedure steps, and stop it when the
+debtor enters a procédure collective (the claim is then declared in time instead); every action is written
 to the audit trail with the rule and policy version that decided it.
 
 The workflow only decides and waits. Dates and money come from pure functions in `domain`; rules,
@@ -26,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import add_months, procedural_deadline
     from domain.case import (
         PROCEDURE_STEPS,
+        Insolvency,
+        InsolvencyNotice,
         Action,
         CaseStart,
         CaseState,
@@ -131,7 +134,10 @@ class InvoiceCase:
         return self.status()
 
     def _next_step(self) -> Step | None:
-        """What the policy does next. A dispute freezes everything but its own review."""
+        """What the policy does next. An insolvency stops all chasing; a dispute freezes all but its own review."""
+        if self.s.insolvency is not None:
+            pending = [c for c in [*self._follow_up_steps(), *self._insolvency_steps()] if c.key not in self.s.done]
+            return min(pending, key=lambda c: c.at, default=None)
         if self.s.dispute is not None:
             paused = [self._dispute_review_step(), self._extension_request_step()]
             return min((step for step in paused if step and step.key not in self.s.done), key=lambda c: c.at, default=None)
@@ -386,6 +392,56 @@ class InvoiceCase:
     def _instalments_due(self, n: int) -> Decimal:
         return sum((i.amount for i in self.s.plan.instalments[:n]), Decimal("0"))
 
+    # ------------------------------------------------------------------ insolvency of the debtor
+
+    def _insolvency_steps(self) -> list[Step]:
+        """Chasing has stopped: the claim is declared to the mandataire judiciaire in time, and an insured
+        debtor's insolvency is the insurer's loss event."""
+        rules, insolvency, now = self._policy().insolvency, self.s.insolvency, workflow.now()
+        rule, declared = rules.id, any(t.name == "declared" for t in self.s.procedure)
+        deadline = self._declaration_deadline()
+        by = f" avant le {deadline:%d/%m/%Y}" if deadline else " dans les délais (date de publication au BODACC à enregistrer)"
+        text = (f"Procédure collective ({insolvency.kind}, jugement du {insolvency.judgment_on:%d/%m/%Y}): déclarer la"
+                f" créance de {eur(self.s.principal + self.s.penalties)} au mandataire judiciaire{by}")
+        steps = [Step("insolvency:declare", rule, "Déclaration de créance", now, self._task_step("insolvency:declare", rule, text))]
+        if self.s.invoice.debtor.insured and self.s.path != "insurer_claim":
+            steps.append(Step("insolvency:insurer", rule, "Sinistre déclaré à l'assureur", now, self._declare_loss_to_insurer))
+        if deadline and not declared:
+            warn_key, lapse_key = f"insolvency:declare-by:{deadline}", f"insolvency:lapsed:{deadline}"
+            steps.append(self._step(warn_key, rule, "Déclaration de créance à confirmer",
+                                    deadline - dt.timedelta(days=rules.task_days_before_deadline), self._task_step(
+                warn_key, rule, f"Déclaration de créance non confirmée: dernier délai le {deadline:%d/%m/%Y}")))
+            steps.append(self._step(lapse_key, rule, "Délai de déclaration expiré", deadline + dt.timedelta(days=1),
+                                    self._task_step(lapse_key, rule, f"Créance non déclarée au {deadline:%d/%m/%Y}: demander"
+                                                    " au juge-commissaire un relevé de forclusion")))
+        if self.s.path == "insurer_claim":
+            steps += self._procedure_steps()
+        return steps
+
+    def _declaration_deadline(self) -> dt.date | None:
+        published = self.s.insolvency.published_on
+        months = self._policy().insolvency.declaration_months
+        return procedural_deadline(published, months=months, calendar=self._policy().calendar) if published else None
+
+    async def _declare_loss_to_insurer(self) -> None:
+        self.s.path, self.s.path_rule = "insurer_claim", self._policy().insolvency.id
+        await self._file_insurer_claim(self.s.path_rule)
+        self.s.stage = Stage.insolvency
+
+    def _stop_interest_at(self, judgment_on: dt.date) -> None:
+        """Interest stops running at the opening judgment; what was accrued beyond it is not claimable."""
+        if judgment_on >= self.s.accrued_through:
+            self._accrue(until=min(judgment_on, self._today()))
+            return
+        beyond = penalty_lines(self.s.principal, self.s.invoice.due_date, self.s.accrued_through,
+                               self._policy().penalties, since=max(judgment_on, self.s.invoice.due_date) + dt.timedelta(days=1))
+        excess = min(self.s.penalties, sum((line.amount for line in beyond), Decimal("0")))
+        self.s.penalties -= excess
+        self.s.accrued_through = judgment_on
+        if excess:
+            self._record("payment", "insolvency:interest-stopped", self._policy().insolvency.id,
+                         f"Pénalités courues après le jugement d'ouverture retirées: {eur(excess)}")
+
     # ------------------------------------------------------------------ disputes, follow-ups, closing
 
     def _dispute_review_step(self) -> Step | None:
@@ -530,6 +586,8 @@ class InvoiceCase:
     @propose_plan.validator
     def _check_plan(self, proposal: PlanProposal) -> None:
         self._require_open()
+        if self.s.insolvency is not None:
+            raise ValueError("procédure collective: no individual payment plan, the claim goes through the mandataire")
         if self._plan_active():
             raise ValueError("a payment plan is already running for this case")
         if self.s.path is not None:
@@ -586,7 +644,7 @@ class InvoiceCase:
     def record_procedure_step(self, step: ProcedureStep) -> CaseStatus:
         on = step.on or self._today()
         self.s.procedure.append(TrackedStep(name=step.step, on=on, amount=step.amount))
-        rule = self.s.path_rule or "escalation"
+        rule = self._policy().insolvency.id if step.procedure == "declaration" else self.s.path_rule or "escalation"
         self._record(step.procedure, f"{step.procedure}:{step.step}", rule, f"Étape confirmée: {step.step} le {on:%d/%m/%Y}" + (f" ({eur(step.amount)})" if step.amount else ""))
         if step.procedure == "insurer" and step.step == "indemnified":
             self._close("indemnified", f"Indemnisé par l'assureur ({eur(step.amount)}); tout encaissement ultérieur revient à l'assureur", rule)
@@ -596,20 +654,57 @@ class InvoiceCase:
     @record_procedure_step.validator
     def _check_procedure_step(self, step: ProcedureStep) -> None:
         self._require_open()
-        path = {"court": "injonction", "small_claims": "small_claims", "insurer": "insurer_claim"}[step.procedure]
         steps = PROCEDURE_STEPS[step.procedure]
         if step.step not in steps:
             raise ValueError(f"unknown {step.procedure} step {step.step!r}; expected one of {', '.join(steps)}")
+        if any(t.name == step.step for t in self.s.procedure):
+            raise ValueError(f"step {step.step!r} is already recorded")
+        if step.procedure == "declaration":
+            if self.s.insolvency is None:
+                raise ValueError("no procédure collective is recorded for this debtor")
+            if step.step != "declared" and not any(t.name == "declared" for t in self.s.procedure):
+                raise ValueError("the claim must be declared first")
+            return
+        if self.s.insolvency is not None and step.procedure in ("court", "small_claims"):
+            raise ValueError("procédure collective: individual actions against the debtor have stopped")
+        path = {"court": "injonction", "small_claims": "small_claims", "insurer": "insurer_claim"}[step.procedure]
         # A prorogation is asked before filing, while the case is still amicable or disputed.
         before_filing = step.step == "extension_granted" and self.s.path is None and self.s.invoice.debtor.insured
         if self.s.path != path and not before_filing:
             raise ValueError(f"this case is on the {self.s.path or 'amicable'} path, not {path}")
-        if any(t.name == step.step for t in self.s.procedure):
-            raise ValueError(f"step {step.step!r} is already recorded")
         if step.step == "served" and not any(t.name == "order_issued" for t in self.s.procedure):
             raise ValueError("the order must be issued before it is served")
         if step.step == "indemnified" and step.amount is None:
             raise ValueError("an indemnity needs its amount")
+
+    @workflow.update
+    def record_insolvency(self, notice: InsolvencyNotice) -> CaseStatus:
+        rule, known = self._policy().insolvency.id, self.s.insolvency
+        if known is None:
+            self._stop_interest_at(notice.judgment_on)
+        self.s.insolvency = Insolvency(kind=notice.kind, judgment_on=notice.judgment_on,
+                                       published_on=notice.published_on or (known.published_on if known else None),
+                                       recorded_at=workflow.now())
+        self.s.stage = Stage.insolvency
+        self.s.indemnity = self._indemnity_owed()
+        published = f", publié au BODACC le {notice.published_on:%d/%m/%Y}" if notice.published_on else ""
+        self._record("insolvency", f"insolvency:{notice.kind}:{notice.judgment_on}{':' + str(notice.published_on) if notice.published_on else ''}",
+                     rule, f"Procédure collective: {notice.kind}, jugement d'ouverture du {notice.judgment_on:%d/%m/%Y}{published};"
+                     " relances et poursuites arrêtées")
+        self._changed = True
+        return self.status()
+
+    @record_insolvency.validator
+    def _check_insolvency(self, notice: InsolvencyNotice) -> None:
+        self._require_open()
+        today = self._today()
+        if notice.judgment_on > today or (notice.published_on and notice.published_on > today):
+            raise ValueError("the judgment and its publication cannot be in the future")
+        if notice.published_on and notice.published_on < notice.judgment_on:
+            raise ValueError("the BODACC publication cannot come before the judgment")
+        known = self.s.insolvency
+        if known and notice.judgment_on == known.judgment_on and notice.kind == known.kind and notice.published_on in (None, known.published_on):
+            raise ValueError(f"this procédure collective is already recorded ({known.kind}, {known.judgment_on:%d/%m/%Y})")
 
     @workflow.update
     def close_case(self, request: CloseRequest) -> CaseStatus:
@@ -635,7 +730,7 @@ class InvoiceCase:
             paid_total=s.paid_total, overpaid=s.overpaid, paused=s.dispute is not None, dispute=s.dispute, plan=s.plan,
             path=s.path, path_rule=s.path_rule, expected_indemnity=s.expected_indemnity, procedure=s.procedure,
             next_action=NextAction(step=step.key, rule_id=step.rule_id, label=step.label, at=step.at) if step else None,
-            tasks=s.tasks, audit=s.audit, closed_reason=s.closed_reason,
+            tasks=s.tasks, audit=s.audit, closed_reason=s.closed_reason, insolvency=s.insolvency,
         )
 
     def _require_open(self) -> None:
@@ -649,6 +744,8 @@ class InvoiceCase:
     def _accrue(self, until: dt.date | None = None) -> None:
         """Bring late-payment penalties up to `until`; frozen while a payment plan holds."""
         until = until or self._today()
+        if self.s.insolvency is not None:
+            until = min(until, self.s.insolvency.judgment_on)
         if until <= self.s.accrued_through:
             return
         if not self._plan_active():
@@ -660,6 +757,8 @@ class InvoiceCase:
         self.s.indemnity = self._indemnity_owed()
 
     def _penalties_since_accrual(self, until: dt.date) -> Decimal:
+        if self.s.insolvency is not None:
+            until = min(until, self.s.insolvency.judgment_on)
         if until <= self.s.accrued_through or self._plan_active() or self.s.stage is Stage.closed:
             return Decimal("0")
         lines = penalty_lines(self.s.principal, self.s.invoice.due_date, until, self._policy().penalties,
@@ -667,6 +766,8 @@ class InvoiceCase:
         return sum((line.amount for line in lines), Decimal("0"))
 
     def _indemnity_owed(self, as_of: dt.date | None = None) -> Decimal:
+        if self.s.insolvency is not None and self.s.insolvency.judgment_on <= self.s.invoice.due_date:
+            return Decimal("0")  # D441-5: the insolvency, not the debtor, prevented payment at the due date
         late = (as_of or self._today()) > self.s.invoice.due_date and self.s.stage is not Stage.closed
         return self._policy().penalties.fixed_indemnity if late else Decimal("0")
 

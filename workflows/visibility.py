@@ -59,3 +59,14 @@ async def register_search_attributes(client) -> None:
 def dev_server_flags() -> list[str]:
     """`temporal server start-dev` arguments that register the attributes."""
     return [arg for key, kind in _KINDS.items() for arg in ("--search-attribute", f"{key.name}={kind}")]
+
+
+def literal(value: str) -> str:
+    """A string as a visibility-query literal (a quote in a debtor id must not end the string)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def running_cases(**equal: str) -> str:
+    """The query for running cases whose keyword attributes equal the given values, e.g. running_cases(RelanceDebtor=...)."""
+    clauses = ["WorkflowType = 'InvoiceCase'", "ExecutionStatus = 'Running'"]
+    return " AND ".join(clauses + [f"{name} = {literal(value)}" for name, value in equal.items()])

@@ -2,7 +2,7 @@
 import datetime as dt
 from decimal import Decimal
 
-from domain.case import DisputeRequest, DisputeResolution, Payment, ProcedureStep
+from domain.case import DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, ProcedureStep
 from tests.lifecycle.scenario import Case, invoice
 from workflows.invoice_case import InvoiceCase
 
@@ -50,4 +50,19 @@ async def injonction_path(harness, today) -> Case:
     return case
 
 
-SCENARIOS = {f.__name__: f for f in (paid_early, dispute_then_resume, insurer_path, injonction_path)}
+async def insolvency(harness, today) -> Case:
+    """Left running after the claim was declared: an in-flight case of an insolvent debtor."""
+    case = await Case.open(harness, invoice(today=today, due_in_days=15))
+    await case.wait_until_due_plus(20)
+    judged = await case.today() - dt.timedelta(days=8)
+    await case.update(InvoiceCase.record_insolvency, InsolvencyNotice(kind="redressement", judgment_on=judged))
+    await case.wait_until_due_plus(30)
+    await case.update(InvoiceCase.record_insolvency, InsolvencyNotice(kind="redressement", judgment_on=judged,
+                                                                        published_on=await case.today()))
+    await case.wait_until_due_plus(60)
+    await case.update(InvoiceCase.record_procedure_step, ProcedureStep(procedure="declaration", step="declared"))
+    await case.wait_until_due_plus(100)
+    return case
+
+
+SCENARIOS = {f.__name__: f for f in (paid_early, dispute_then_resume, insurer_path, injonction_path, insolvency)}

@@ -90,3 +90,25 @@ def test_rules_check_names_file_line_and_field(tmp_path, rules_dir):
     assert result.returncode == 1
     assert f"{broken}:{line}: formal_notice.deadline_days" in result.stderr
     assert "default.yaml: ok" in result.stdout
+
+
+async def test_an_insolvency_stops_every_case_of_the_debtor_and_no_other(service, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    due = (dt.date.today() + dt.timedelta(days=30)).strftime("%d/%m/%Y")
+    issued = dt.date.today().strftime("%d/%m/%Y")
+    rows = [f"INS-{tag}-{n};{issued};{due};{debtor};Client SAS;ap@client.example;500,00;non"
+            for n, debtor in ((1, f"FAILED-{tag}"), (2, f"FAILED-{tag}"), (3, f"HEALTHY-{tag}"))]
+    assert (await relance(service, "import", str(ledger(tmp_path, rows)))).returncode == 0
+    await eventually(lambda: _rows(relance(service, "list", "--debtor", f"FAILED-{tag}", "--json")), )
+
+    judgment = dt.date.today().isoformat()
+    done = await relance(service, "insolvency", f"FAILED-{tag}", "--kind", "redressement", "--judgment", judgment)
+    again = await relance(service, "insolvency", f"FAILED-{tag}", "--kind", "redressement", "--judgment", judgment)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"INS-{tag}-1: recorded" in done.stdout and f"INS-{tag}-2: recorded" in done.stdout
+    assert "2 of 2 running case(s)" in done.stdout and f"INS-{tag}-3" not in done.stdout
+    assert again.returncode == 1 and "already recorded" in again.stdout, "a repeat changes nothing and says so"
+    stages = {n: json.loads((await relance(service, "status", f"INS-{tag}-{n}", "--json")).stdout)["stage"]
+              for n in (1, 2, 3)}
+    assert stages == {1: "insolvency", 2: "insolvency", 3: "preventive"}

@@ -57,3 +57,11 @@ def test_french_practice_warnings():
     assert any("calendar.business_days_only" in f for f in found)
     assert any("below 3 × the legal interest rate" in f for f in found)
     assert any("less than 3 days apart" in f for f in found)
+
+
+def test_a_policy_without_an_insolvency_section_is_warned_of_the_legal_default():
+    start = DEFAULT.index("insolvency:")
+    end = DEFAULT.index("\n\n", start) + 2
+    found = findings(DEFAULT[:start] + DEFAULT[end:])
+    assert found == ["warning: insolvency: no insolvency section: a procédure collective gives 2 months to declare"
+                     " the claim (the legal default)"]

@@ -13,6 +13,9 @@ spacing, but strict about meaning: a typo must fail the import rather than silen
     court filed|order_issued|served|no_opposition|opposition|rejected
     small_claims sent|agreed|refused
     insurer acknowledged | insurer indemnified 1234.56 | insurer recovered
+    insolvency sauvegarde|redressement|liquidation       the opening judgment, that day
+    bodacc                                               its publication in the BODACC, that day
+    declaration declared|admitted|rejected               the claim declared to the mandataire, and its fate
 
 Meaning of the payment kinds, for whoever executes a script: `full` is the invoice amount incl. tax (the face
 value a debtor sends), `percent` a share of that amount, `instalment` the next instalment of the accepted plan,
@@ -22,13 +25,14 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Callable, Literal
+from typing import Callable, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.case import COURT_STEPS, INSURER_STEPS, SMALL_CLAIMS_STEPS
+from domain.case import COURT_STEPS, DECLARATION_STEPS, INSURER_STEPS, SMALL_CLAIMS_STEPS, InsolvencyKind
 
-Action = Literal["pay", "dispute", "resolve", "plan", "court", "small_claims", "insurer"]
+Action = Literal["pay", "dispute", "resolve", "plan", "court", "small_claims", "insurer", "insolvency", "bodacc",
+                 "declaration"]
 
 
 _EVENT_SEPARATOR = re.compile(r"[;\n]")
@@ -146,6 +150,20 @@ def _insurer(rest: list[str]) -> dict[str, str]:
     return {"step": step}
 
 
+def _insolvency(rest: list[str]) -> dict[str, str]:
+    return {"kind": _step(rest, "insolvency", get_args(InsolvencyKind))}
+
+
+def _bodacc(rest: list[str]) -> dict[str, str]:
+    if rest:
+        raise ValueError("bodacc takes nothing: the publication is dated by the event's day")
+    return {}
+
+
+def _declaration(rest: list[str]) -> dict[str, str]:
+    return {"step": _step(rest, "declaration", DECLARATION_STEPS)}
+
+
 _PARSERS: dict[str, Callable[[list[str]], dict[str, str]]] = {
     "pay": _pay,
     "dispute": _dispute,
@@ -154,6 +172,9 @@ _PARSERS: dict[str, Callable[[list[str]], dict[str, str]]] = {
     "court": _court,
     "small_claims": _small_claims,
     "insurer": _insurer,
+    "insolvency": _insolvency,
+    "bodacc": _bodacc,
+    "declaration": _declaration,
 }
 
 
@@ -209,4 +230,6 @@ def _format_args(event: ScriptEvent) -> str:
         return {"resume": "", "credit": f"credit {args.get('amount', '')}"}.get(kind, kind)
     if event.action == "plan":
         return f"{args.get('count', '')} every {args.get('every_days', '')}"
+    if event.action == "insolvency":
+        return args.get("kind", "")
     return " ".join(value for value in (args.get("step", ""), args.get("amount", "")) if value)

@@ -104,7 +104,17 @@ async def play(case: WorkflowHandle, event: ScriptEvent, invoice: Invoice, today
         return await case.execute_update(InvoiceCase.resolve_dispute, resolution)
     if event.action == "plan":
         return await plan_in_equal_parts(case, int(args["count"]), int(args["every_days"]), today=today)
-    procedure = {"court": "court", "small_claims": "small_claims", "insurer": "insurer"}[event.action]
+    if event.action == "insolvency":
+        return await case.execute_update(InvoiceCase.record_insolvency,
+                                          InsolvencyNotice(kind=args["kind"], judgment_on=today))
+    if event.action == "bodacc":
+        opened = (await case.query(InvoiceCase.status, today)).insolvency
+        if opened is None:
+            raise ValueError("a BODACC publication needs the insolvency recorded first")
+        return await case.execute_update(InvoiceCase.record_insolvency, InsolvencyNotice(
+            kind=opened.kind, judgment_on=opened.judgment_on, published_on=today))
+    procedure = {"court": "court", "small_claims": "small_claims", "insurer": "insurer",
+                 "declaration": "declaration"}[event.action]
     amount = Decimal(args["amount"]) if "amount" in args else None
     return await case.execute_update(
         InvoiceCase.record_procedure_step, ProcedureStep(procedure=procedure, step=args["step"], on=today, amount=amount))

@@ -30,9 +30,9 @@ def _errors(errors: list[RowError]) -> list[tuple[int, str]]:
 def test_example_ledger_reads_without_errors():
     rows, errors = read_ledger(EXAMPLES / "ledger.csv", known_policies={"default"})
     assert errors == []
-    assert len(rows) == 12
-    assert [r.row for r in rows] == list(range(2, 14))
-    assert len({r.invoice.number for r in rows}) == 12
+    assert len(rows) == 13
+    assert [r.row for r in rows] == list(range(2, 15))
+    assert len({r.invoice.number for r in rows}) == 13
     assert {r.invoice.debtor.language for r in rows} == {"fr", "en"}
     for row in rows:
         assert row.script and parse_script(row.script)

@@ -43,6 +43,9 @@ from domain.script import ScriptError, ScriptEvent, format_script, parse_script
         ("+160 insurer acknowledged", 160, "insurer", {"step": "acknowledged"}),
         ("+300 insurer indemnified 28800.00", 300, "insurer", {"step": "indemnified", "amount": "28800.00"}),
         ("+400 insurer recovered", 400, "insurer", {"step": "recovered"}),
+        ("+40 insolvency redressement", 40, "insolvency", {"kind": "redressement"}),
+        ("+50 bodacc", 50, "bodacc", {}),
+        ("+70 declaration declared", 70, "declaration", {"step": "declared"}),
     ],
 )
 def test_each_action_parses(text, day, action, args):
@@ -107,7 +110,8 @@ def test_canonical_text_round_trips_every_action():
         "-4 pay full; +1 pay 12.50; +2 pay 30%; +3 pay instalment; +4 pay rest; "
         "+5 dispute Livraison incomplète review +20; +6 dispute Prix; +7 resolve; +8 resolve credit 200.00; "
         "+9 resolve cancel; +10 plan 3 every 30; +11 court served; +12 small_claims agreed; "
-        "+13 insurer indemnified 28800.00; +14 insurer recovered"
+        "+13 insurer indemnified 28800.00; +14 insurer recovered; +15 insolvency liquidation; +16 bodacc; "
+        "+17 declaration admitted"
     )
     events = parse_script(text)
     assert format_script(events) == text
@@ -131,3 +135,10 @@ def test_pay_amount_scripts_round_trip_in_day_order(pairs):
     events = parse_script(text)
     assert [e.day for e in events] == sorted(day for day, _ in pairs)
     assert parse_script(format_script(events)) == events
+
+
+def test_insolvency_events_name_what_is_wrong():
+    with pytest.raises(ScriptError, match="unknown insolvency step 'faillite'; expected one of sauvegarde"):
+        parse_script("+40 insolvency faillite")
+    with pytest.raises(ScriptError, match="bodacc takes nothing"):
+        parse_script("+40 bodacc 12/05/2026")

@@ -74,3 +74,8 @@ class Invoice(BaseModel):
 def case_workflow_id(invoice_number: str) -> str:
     """The business identity of a case: importing the same invoice twice finds the same workflow."""
     return f"invoice-{invoice_number}"
+
+
+def invoice_number_of(workflow_id: str) -> str:
+    """The inverse of `case_workflow_id`."""
+    return workflow_id.removeprefix("invoice-")

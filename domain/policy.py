@@ -128,7 +128,7 @@ class Injonction(Rule):
     court_fee: Decimal = Field(ge=0, description="Court fee, for the breakdown (EUR).")
 
 
-class Insolvency(Rule):
+class InsolvencyRules(Rule):
     """Procédure collective of the debtor (sauvegarde, redressement, liquidation judiciaire): every chase stops,
     interest stops running, and the claim must be declared to the mandataire judiciaire in time."""
 
@@ -204,7 +204,7 @@ class Policy(Rule):
     insurer: Insurer = Field(description="Credit-insurance policy terms.")
     # A default, unlike the other sections: cases opened before the section existed carry policy snapshots
     # without it, and must still decode; `rules check` warns a file that leaves it out.
-    insolvency: Insolvency = Field(default=Insolvency(declaration_months=2, task_days_before_deadline=15),
+    insolvency: InsolvencyRules = Field(default=InsolvencyRules(declaration_months=2, task_days_before_deadline=15),
                                    description="What a procédure collective of the debtor changes (default: the legal 2 months, a task 15 days before).")
     disputes: Disputes = Field(description="Disputed invoices.")
     payments: Payments = Field(description="Payments and closing.")

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from domain.case import (
     CaseStart, CaseStatus, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PlanProposal, ProcedureStep,
 )
-from domain.invoice import Invoice, case_workflow_id
+from domain.invoice import Invoice, case_workflow_id, invoice_number_of
 from domain.schedule import equal_instalments
 from domain.script import ScriptEvent
 from workflows import visibility
@@ -147,7 +147,7 @@ async def debtor_insolvency(client: Client, debtor_id: str, notice: InsolvencyNo
     missed, and running the command again only reaches the cases not told yet (a repeat is refused, harmlessly).
     """
     query = visibility.running_cases(**{visibility.DEBTOR.name: debtor_id})
-    numbers = [execution.id.removeprefix("invoice-") async for execution in client.list_workflows(query)]
+    numbers = [invoice_number_of(execution.id) async for execution in client.list_workflows(query)]
     gate, outcomes = asyncio.Semaphore(concurrency), {}
 
     async def one(number: str) -> None:

@@ -20,6 +20,7 @@ from domain.case import (
     PlanProposal,
     ProcedureStep,
 )
+from domain.invoice import invoice_number_of
 from domain.letters import Instalment
 from relance import cases, logs, rules_cli, views
 from relance.config import ROOT, Config, from_env
@@ -101,7 +102,7 @@ async def cmd_list(args, config: Config) -> int:
     async for execution in client.list_workflows(" AND ".join(clauses), limit=args.limit):
         found = execution.typed_search_attributes
         rows.append({
-            "invoice": execution.id.removeprefix("invoice-"), "stage": found.get(visibility.STAGE),
+            "invoice": invoice_number_of(execution.id), "stage": found.get(visibility.STAGE),
             "debtor": found.get(visibility.DEBTOR), "amount_due": found.get(visibility.AMOUNT_DUE),
             "paused": found.get(visibility.PAUSED), "next_action_at": found.get(visibility.NEXT_ACTION_AT),
         })

@@ -398,7 +398,7 @@ class InvoiceCase:
         """Chasing has stopped: the claim is declared to the mandataire judiciaire in time, and an insured
         debtor's insolvency is the insurer's loss event."""
         rules, insolvency, now = self._policy().insolvency, self.s.insolvency, workflow.now()
-        rule, declared = rules.id, any(t.name == "declared" for t in self.s.procedure)
+        rule, declared = rules.id, self._confirmed("declared")
         deadline = self._declaration_deadline()
         by = f" avant le {deadline:%d/%m/%Y}" if deadline else " dans les délais (date de publication au BODACC à enregistrer)"
         text = (f"Procédure collective ({insolvency.kind}, jugement du {insolvency.judgment_on:%d/%m/%Y}): déclarer la"
@@ -469,8 +469,12 @@ class InvoiceCase:
         return self._step(key, rule.id, "Demande de prorogation", deadline - dt.timedelta(days=insurer.file_days_before_deadline),
                           self._task_step(key, rule.id, text))
 
+    def _confirmed(self, step: str) -> bool:
+        """Whether ops confirmed this step of the case's procedure."""
+        return any(t.name == step for t in self.s.procedure)
+
     def _extension_granted(self) -> bool:
-        return any(t.name == "extension_granted" for t in self.s.procedure)
+        return self._confirmed("extension_granted")
 
     def _follow_up_steps(self) -> list[Step]:
         """Things ops asked for through a message that the case acts on at once."""
@@ -657,12 +661,12 @@ class InvoiceCase:
         steps = PROCEDURE_STEPS[step.procedure]
         if step.step not in steps:
             raise ValueError(f"unknown {step.procedure} step {step.step!r}; expected one of {', '.join(steps)}")
-        if any(t.name == step.step for t in self.s.procedure):
+        if self._confirmed(step.step):
             raise ValueError(f"step {step.step!r} is already recorded")
         if step.procedure == "declaration":
             if self.s.insolvency is None:
                 raise ValueError("no procédure collective is recorded for this debtor")
-            if step.step != "declared" and not any(t.name == "declared" for t in self.s.procedure):
+            if step.step != "declared" and not self._confirmed("declared"):
                 raise ValueError("the claim must be declared first")
             return
         if self.s.insolvency is not None and step.procedure in ("court", "small_claims"):
@@ -672,7 +676,7 @@ class InvoiceCase:
         before_filing = step.step == "extension_granted" and self.s.path is None and self.s.invoice.debtor.insured
         if self.s.path != path and not before_filing:
             raise ValueError(f"this case is on the {self.s.path or 'amicable'} path, not {path}")
-        if step.step == "served" and not any(t.name == "order_issued" for t in self.s.procedure):
+        if step.step == "served" and not self._confirmed("order_issued"):
             raise ValueError("the order must be issued before it is served")
         if step.step == "indemnified" and step.amount is None:
             raise ValueError("an indemnity needs its amount")
@@ -688,8 +692,8 @@ class InvoiceCase:
         self.s.stage = Stage.insolvency
         self.s.indemnity = self._indemnity_owed()
         published = f", publié au BODACC le {notice.published_on:%d/%m/%Y}" if notice.published_on else ""
-        self._record("insolvency", f"insolvency:{notice.kind}:{notice.judgment_on}{':' + str(notice.published_on) if notice.published_on else ''}",
-                     rule, f"Procédure collective: {notice.kind}, jugement d'ouverture du {notice.judgment_on:%d/%m/%Y}{published};"
+        step = ":".join(str(part) for part in ("insolvency", notice.kind, notice.judgment_on, notice.published_on) if part)
+        self._record("insolvency", step, rule, f"Procédure collective: {notice.kind}, jugement d'ouverture du {notice.judgment_on:%d/%m/%Y}{published};"
                      " relances et poursuites arrêtées")
         self._changed = True
         return self.status()
@@ -743,9 +747,7 @@ class InvoiceCase:
 
     def _accrue(self, until: dt.date | None = None) -> None:
         """Bring late-payment penalties up to `until`; frozen while a payment plan holds."""
-        until = until or self._today()
-        if self.s.insolvency is not None:
-            until = min(until, self.s.insolvency.judgment_on)
+        until = self._interest_until(until or self._today())
         if until <= self.s.accrued_through:
             return
         if not self._plan_active():
@@ -757,13 +759,16 @@ class InvoiceCase:
         self.s.indemnity = self._indemnity_owed()
 
     def _penalties_since_accrual(self, until: dt.date) -> Decimal:
-        if self.s.insolvency is not None:
-            until = min(until, self.s.insolvency.judgment_on)
+        until = self._interest_until(until)
         if until <= self.s.accrued_through or self._plan_active() or self.s.stage is Stage.closed:
             return Decimal("0")
         lines = penalty_lines(self.s.principal, self.s.invoice.due_date, until, self._policy().penalties,
                               since=self.s.accrued_through + dt.timedelta(days=1))
         return sum((line.amount for line in lines), Decimal("0"))
+
+    def _interest_until(self, day: dt.date) -> dt.date:
+        """Interest runs until `day`, or until the opening judgment of a procédure collective if one came first."""
+        return min(day, self.s.insolvency.judgment_on) if self.s.insolvency is not None else day
 
     def _indemnity_owed(self, as_of: dt.date | None = None) -> Decimal:
         if self.s.insolvency is not None and self.s.insolvency.judgment_on <= self.s.invoice.due_date:

@@ -118,6 +118,11 @@ class CaseStart(BaseModel):
     carried: CaseState | None = None  # set by continue-as-new
     policy: Policy | None = None  # likewise: a pinned case keeps the version it opened with
     newer_policy: int | None = None  # likewise: a version announced but not adopted yet
+    # Cases opened by this code read their policy in a local activity. The flag stays False in the start of
+    # cases opened earlier, whose histories replay the regular activity (or the `policy-read-locally` patch).
+    # A flag rather than a patch for new cases: `workflow.patched` costs each case a marker and an upsert of
+    # TemporalChangeVersion, two history events and worker memory for as long as the case is cached.
+    read_policy_locally: bool = False
     # A case that wakes on a worker that no longer caches it replays its whole history: past this many
     # events it continues as new (carrying its state) even before the server suggests it.
     history_events_limit: int = Field(default=2000, gt=0)

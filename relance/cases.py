@@ -32,11 +32,16 @@ class ImportReport:
     failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
 
+def case_start(invoice: Invoice) -> CaseStart:
+    """How a case of this code starts."""
+    return CaseStart(invoice=invoice, read_policy_locally=True)
+
+
 async def open_case(client: Client, task_queue: str, invoice: Invoice) -> bool:
     """Start the case of `invoice`; False when a case with that invoice number exists, running or ended."""
     try:
         await client.start_workflow(
-            InvoiceCase.run, CaseStart(invoice=invoice), id=invoice.workflow_id, task_queue=task_queue,
+            InvoiceCase.run, case_start(invoice), id=invoice.workflow_id, task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         )

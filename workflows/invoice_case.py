@@ -12,7 +12,6 @@ emails, documents and filings go through activities, so replaying a history is e
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -24,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
         ADAPTER_CALL, ClaimRequest, DocumentRequest, DossierRequest, OutgoingEmail, PolicyRequest,
     )
+    from domain import account
     from domain.calendar import add_months, procedural_deadline
     from domain.case import (
         PROCEDURE_STEPS,
@@ -48,22 +48,22 @@ with workflow.unsafe.imports_passed_through():
         TrackedStep,
     )
     from domain.letters import LetterContext
-    from domain.money import Balance, expected_insurer_indemnity, format_eur as eur, impute_payment, penalty_lines
+    from domain.money import Balance, expected_insurer_indemnity, format_eur as eur, impute_payment
     from domain.policy import Channel, Policy, Reminder, Stage, shared
     from domain.versions import PolicyNotice
     from domain.schedule import (
+        Step,
         choose_escalation,
-        insurer_filing_deadline,
         local_date,
         notice_deadline,
         plan_refusal,
         sending_moment,
         step_day,
     )
-    from workflows.visibility import case_search_attributes
+    from workflows import visibility
 
 
-POLICY_READ_LOCALLY = "policy-read-locally"  # patch id: cases opened since read their policy in a local activity
+POLICY_READ_LOCALLY = "policy-read-locally"  # patch id: cases opened before `CaseStart.read_policy_locally` existed
 
 # What ops must do when a procedure takes one of these turns.
 PROCEDURE_TASKS = {
@@ -73,17 +73,6 @@ PROCEDURE_TASKS = {
     "small_claims:refused": "Refus du débiteur: envisager l'injonction de payer",
     "insurer_claim:recovered": "Recouvrement par l'assureur: rapprocher les encaissements reversés",
 }
-
-
-@dataclasses.dataclass
-class Step:
-    """The next thing the case will do, when, and under which rule."""
-
-    key: str
-    rule_id: str
-    label: str
-    at: dt.datetime
-    perform: Callable[[], Awaitable[None]]
 
 
 @workflow.defn
@@ -101,6 +90,7 @@ class InvoiceCase:
         self._changed = False
         self._published: dict | None = None
         self._newer_policy: int | None = start.newer_policy  # a version published since: adopted at the next decision
+        self._read_policy_locally = start.read_policy_locally
 
     # ------------------------------------------------------------------ the life of a case
 
@@ -116,7 +106,7 @@ class InvoiceCase:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(CaseStart(
                     invoice=self.s.invoice, carried=self.s, policy=self.policy, newer_policy=self._newer_policy,
-                    history_events_limit=start.history_events_limit))
+                    history_events_limit=start.history_events_limit, read_policy_locally=True))
             if self._newer_policy is not None:
                 await self._adopt_newer_policy()
             step = self._next_step()
@@ -147,7 +137,7 @@ class InvoiceCase:
 
     def _escalation_steps(self) -> list[Step]:
         """The ladder, then the mise en demeure, then the path the rules choose, then its deadlines."""
-        if self._plan_active():
+        if account.plan_active(self.s):
             return []
         policy = self._policy()
         if self.s.path is not None:
@@ -168,7 +158,7 @@ class InvoiceCase:
         rule = choose_escalation(policy.escalation, self.s.invoice, self.s.principal)
         if rule is not None and rule.path == "insurer_claim":
             # Filing late loses cover: never let the notice's deadline push past the policy's.
-            last_safe = self._insurer_deadline() - dt.timedelta(days=policy.insurer.file_days_before_deadline)
+            last_safe = account.insurer_deadline(self.s, self._policy()) - dt.timedelta(days=policy.insurer.file_days_before_deadline)
             escalate_on = min(escalate_on, last_safe)
         return [self._step("escalate", rule.id if rule else "escalation", "Escalade", escalate_on, self._escalate)]
 
@@ -176,7 +166,7 @@ class InvoiceCase:
 
     async def _load_policy(self, at_least_version: int = 0) -> Policy:
         request = PolicyRequest(policy_id=self.s.invoice.policy_id, at_least_version=at_least_version)
-        if workflow.patched(POLICY_READ_LOCALLY):
+        if self._read_policy_locally or workflow.patched(POLICY_READ_LOCALLY):
             # A read of the worker's own rule files: no round trip through the server for it.
             policy = await workflow.execute_local_activity_method(CaseActivities.load_policy, request, **ADAPTER_CALL)
         else:  # cases opened before the read became local replay it as they recorded it
@@ -214,7 +204,7 @@ class InvoiceCase:
     def _remind(self, reminder: Reminder) -> Callable[[], Awaitable[None]]:
         async def perform() -> None:
             self.s.stage = reminder.stage
-            self._accrue()
+            account.accrue(self.s, self._policy(), self._today())
             key = f"reminder:{reminder.id}"
             for channel in reminder.channels:
                 if channel is Channel.email:
@@ -230,7 +220,7 @@ class InvoiceCase:
     async def _send_formal_notice(self) -> None:
         notice = self._policy().formal_notice
         self.s.stage = Stage.formal_notice
-        self._accrue()
+        account.accrue(self.s, self._policy(), self._today())
         self.s.notice_sent_on = self._today()
         deadline = notice_deadline(self.s.notice_sent_on, self._policy())
         for channel in notice.channels:
@@ -246,7 +236,7 @@ class InvoiceCase:
 
     async def _escalate(self) -> None:
         policy = self._policy()
-        self._accrue()
+        account.accrue(self.s, self._policy(), self._today())
         rule = choose_escalation(policy.escalation, self.s.invoice, self.s.principal)
         if rule is None:
             self.s.path, self.s.path_rule = "ops_review", "escalation"
@@ -267,7 +257,7 @@ class InvoiceCase:
         invoice = self.s.invoice
         self.s.stage = Stage.insurer_claim
         self.s.expected_indemnity = expected_insurer_indemnity(
-            self._covered_excl_tax(), invoice.debtor.credit_limit, insurer
+            account.covered_excl_tax(self.s), invoice.debtor.credit_limit, insurer
         )
         letter = self._letter(
             "insurer_claim", rule_id, recipient=insurer.name, expected_indemnity=self.s.expected_indemnity,
@@ -342,17 +332,14 @@ class InvoiceCase:
 
     # ------------------------------------------------------------------ payment plan
 
-    def _plan_active(self) -> bool:
-        return self.s.plan is not None and self.s.plan.missed is None
-
     def _plan_steps(self) -> list[Step]:
         """Each instalment gets its reminder, then a check after the grace period."""
-        if not self._plan_active():
+        if not account.plan_active(self.s):
             return []
         bounds, plan = self._policy().negotiation, self.s.plan
         steps = []
         for n, instalment in enumerate(plan.instalments, start=1):
-            if self._instalments_paid() >= self._instalments_due(n):
+            if account.instalment_paid(self.s, n):
                 continue
             remind_on = instalment.due_date - dt.timedelta(days=bounds.reminder_days_before)
             steps.append(self._step(f"plan:{n}:reminder", bounds.id, f"Rappel d'échéance {n}", remind_on,
@@ -371,7 +358,7 @@ class InvoiceCase:
 
     def _check_instalment(self, n: int) -> Callable[[], Awaitable[None]]:
         async def perform() -> None:
-            if self._instalments_paid() >= self._instalments_due(n):
+            if account.instalment_paid(self.s, n):
                 return
             bounds, plan = self._policy().negotiation, self.s.plan
             plan.missed = n
@@ -386,20 +373,14 @@ class InvoiceCase:
 
         return perform
 
-    def _instalments_paid(self) -> Decimal:
-        return self.s.paid_total - self.s.plan.paid_before_plan
-
-    def _instalments_due(self, n: int) -> Decimal:
-        return sum((i.amount for i in self.s.plan.instalments[:n]), Decimal("0"))
-
     # ------------------------------------------------------------------ insolvency of the debtor
 
     def _insolvency_steps(self) -> list[Step]:
         """Chasing has stopped: the claim is declared to the mandataire judiciaire in time, and an insured
         debtor's insolvency is the insurer's loss event."""
         rules, insolvency, now = self._policy().insolvency, self.s.insolvency, workflow.now()
-        rule, declared = rules.id, self._confirmed("declared")
-        deadline = self._declaration_deadline()
+        rule, declared = rules.id, account.confirmed(self.s, "declared")
+        deadline = account.declaration_deadline(self.s, self._policy())
         by = f" avant le {deadline:%d/%m/%Y}" if deadline else " dans les délais (date de publication au BODACC à enregistrer)"
         text = (f"Procédure collective ({insolvency.kind}, jugement du {insolvency.judgment_on:%d/%m/%Y}): déclarer la"
                 f" créance de {eur(self.s.principal + self.s.penalties)} au mandataire judiciaire{by}")
@@ -418,29 +399,10 @@ class InvoiceCase:
             steps += self._procedure_steps()
         return steps
 
-    def _declaration_deadline(self) -> dt.date | None:
-        published = self.s.insolvency.published_on
-        months = self._policy().insolvency.declaration_months
-        return procedural_deadline(published, months=months, calendar=self._policy().calendar) if published else None
-
     async def _declare_loss_to_insurer(self) -> None:
         self.s.path, self.s.path_rule = "insurer_claim", self._policy().insolvency.id
         await self._file_insurer_claim(self.s.path_rule)
         self.s.stage = Stage.insolvency
-
-    def _stop_interest_at(self, judgment_on: dt.date) -> None:
-        """Interest stops running at the opening judgment; what was accrued beyond it is not claimable."""
-        if judgment_on >= self.s.accrued_through:
-            self._accrue(until=min(judgment_on, self._today()))
-            return
-        beyond = penalty_lines(self.s.principal, self.s.invoice.due_date, self.s.accrued_through,
-                               self._policy().penalties, since=max(judgment_on, self.s.invoice.due_date) + dt.timedelta(days=1))
-        excess = min(self.s.penalties, sum((line.amount for line in beyond), Decimal("0")))
-        self.s.penalties -= excess
-        self.s.accrued_through = judgment_on
-        if excess:
-            self._record("payment", "insolvency:interest-stopped", self._policy().insolvency.id,
-                         f"Pénalités courues après le jugement d'ouverture retirées: {eur(excess)}")
 
     # ------------------------------------------------------------------ disputes, follow-ups, closing
 
@@ -460,21 +422,14 @@ class InvoiceCase:
         """A disputed invoice is not covered until settled: ask the insurer for the extension in time."""
         policy = self._policy()
         rule = choose_escalation(policy.escalation, self.s.invoice, self.s.principal)
-        if rule is None or rule.path != "insurer_claim" or self.s.path is not None or self._extension_granted():
+        if rule is None or rule.path != "insurer_claim" or self.s.path is not None or account.confirmed(self.s, "extension_granted"):
             return None
-        insurer, deadline = policy.insurer, self._insurer_deadline()
+        insurer, deadline = policy.insurer, account.insurer_deadline(self.s, self._policy())
         text = (f"Facture en litige, donc non couverte: demander à {insurer.name} une prorogation de"
                 f" {insurer.extension_days} jours avant le {deadline:%d/%m/%Y}, date limite de la déclaration de menace de sinistre")
         key = "insurer:extension-request"
         return self._step(key, rule.id, "Demande de prorogation", deadline - dt.timedelta(days=insurer.file_days_before_deadline),
                           self._task_step(key, rule.id, text))
-
-    def _confirmed(self, step: str) -> bool:
-        """Whether ops confirmed this step of the case's procedure."""
-        return any(t.name == step for t in self.s.procedure)
-
-    def _extension_granted(self) -> bool:
-        return self._confirmed("extension_granted")
 
     def _follow_up_steps(self) -> list[Step]:
         """Things ops asked for through a message that the case acts on at once."""
@@ -544,7 +499,7 @@ class InvoiceCase:
     def record_payment(self, payment: Payment) -> PaymentReceipt:
         policy = self._policy()
         paid_on = payment.paid_on or self._today()
-        self._accrue(until=paid_on)
+        account.accrue(self.s, policy, self._today(), until=paid_on)
         balance, imputation = impute_payment(
             Balance(principal=self.s.principal, penalties=self.s.penalties, accrued_through=self.s.accrued_through),
             payment.amount, policy.payments.impute,
@@ -556,7 +511,7 @@ class InvoiceCase:
                      f"Règlement de {eur(payment.amount)} le {paid_on:%d/%m/%Y} (pénalités {eur(imputation.to_penalties)},"
                      f" principal {eur(imputation.to_principal)}" + (f", trop-perçu {eur(imputation.overpaid)})" if imputation.overpaid else ")"),
                      refs=[payment.reference] if payment.reference else [])
-        if self._settled():
+        if account.settled(self.s, self._policy()):
             remainder = self.s.principal + self.s.penalties
             if remainder > 0:
                 self._record("payment", "balance:written-off", "payments",
@@ -578,7 +533,7 @@ class InvoiceCase:
 
     @workflow.update
     def propose_plan(self, proposal: PlanProposal) -> PlanDecision:
-        self._accrue()
+        account.accrue(self.s, self._policy(), self._today())
         self.s.plan = PaymentPlan(accepted_at=workflow.now(), instalments=proposal.instalments,
                                   paid_before_plan=self.s.paid_total)
         self.s.stage = Stage.negotiation
@@ -592,12 +547,12 @@ class InvoiceCase:
         self._require_open()
         if self.s.insolvency is not None:
             raise ValueError("procédure collective: no individual payment plan, the claim goes through the mandataire")
-        if self._plan_active():
+        if account.plan_active(self.s):
             raise ValueError("a payment plan is already running for this case")
         if self.s.path is not None:
             raise ValueError(f"the case is already escalated ({self.s.path})")
         refusal = plan_refusal(proposal.instalments, self._policy().negotiation, self.s.principal,
-                               self._amount_due_now(), self._today())
+                               account.amount_due(self.s, self._policy(), self._today()), self._today())
         if refusal:
             raise ValueError(f"plan refused: {refusal}")
 
@@ -627,7 +582,7 @@ class InvoiceCase:
             self.s.principal -= credit
             self.s.credited_total += credit
             self._record("dispute", "dispute:credit-note", "disputes", f"Litige clos par un avoir de {eur(credit)} {resolution.note}".strip())
-            if self._settled():
+            if account.settled(self.s, self._policy()):
                 self._close("credited", "Dossier soldé par avoir", "disputes")
                 return self.status()
         if self._policy().disputes.on_resume == "shift":
@@ -661,12 +616,12 @@ class InvoiceCase:
         steps = PROCEDURE_STEPS[step.procedure]
         if step.step not in steps:
             raise ValueError(f"unknown {step.procedure} step {step.step!r}; expected one of {', '.join(steps)}")
-        if self._confirmed(step.step):
+        if account.confirmed(self.s, step.step):
             raise ValueError(f"step {step.step!r} is already recorded")
         if step.procedure == "declaration":
             if self.s.insolvency is None:
                 raise ValueError("no procédure collective is recorded for this debtor")
-            if step.step != "declared" and not self._confirmed("declared"):
+            if step.step != "declared" and not account.confirmed(self.s, "declared"):
                 raise ValueError("the claim must be declared first")
             return
         if self.s.insolvency is not None and step.procedure in ("court", "small_claims"):
@@ -676,7 +631,7 @@ class InvoiceCase:
         before_filing = step.step == "extension_granted" and self.s.path is None and self.s.invoice.debtor.insured
         if self.s.path != path and not before_filing:
             raise ValueError(f"this case is on the {self.s.path or 'amicable'} path, not {path}")
-        if step.step == "served" and not self._confirmed("order_issued"):
+        if step.step == "served" and not account.confirmed(self.s, "order_issued"):
             raise ValueError("the order must be issued before it is served")
         if step.step == "indemnified" and step.amount is None:
             raise ValueError("an indemnity needs its amount")
@@ -685,12 +640,15 @@ class InvoiceCase:
     def record_insolvency(self, notice: InsolvencyNotice) -> CaseStatus:
         rule, known = self._policy().insolvency.id, self.s.insolvency
         if known is None:
-            self._stop_interest_at(notice.judgment_on)
+            withdrawn = account.stop_interest_at(self.s, self._policy(), notice.judgment_on, self._today())
+            if withdrawn:
+                self._record("payment", "insolvency:interest-stopped", rule,
+                             f"Pénalités courues après le jugement d'ouverture retirées: {eur(withdrawn)}")
         self.s.insolvency = Insolvency(kind=notice.kind, judgment_on=notice.judgment_on,
                                        published_on=notice.published_on or (known.published_on if known else None),
                                        recorded_at=workflow.now())
         self.s.stage = Stage.insolvency
-        self.s.indemnity = self._indemnity_owed()
+        self.s.indemnity = account.indemnity_owed(self.s, self._policy(), self._today())
         published = f", publié au BODACC le {notice.published_on:%d/%m/%Y}" if notice.published_on else ""
         step = ":".join(str(part) for part in ("insolvency", notice.kind, notice.judgment_on, notice.published_on) if part)
         self._record("insolvency", step, rule, f"Procédure collective: {notice.kind}, jugement d'ouverture du {notice.judgment_on:%d/%m/%Y}{published};"
@@ -725,8 +683,8 @@ class InvoiceCase:
         s = self.s
         step = self._next_step() if self.policy and s.stage is not Stage.closed else None
         as_of = max(as_of or self._today(), self._today()) if self.policy else None
-        penalties = s.penalties + self._penalties_since_accrual(as_of) if self.policy else s.penalties
-        indemnity = self._indemnity_owed(as_of) if self.policy else s.indemnity
+        penalties = s.penalties + account.penalties_since_accrual(s, self.policy, as_of) if self.policy else s.penalties
+        indemnity = account.indemnity_owed(s, self.policy, as_of) if self.policy else s.indemnity
         return CaseStatus(
             invoice_number=s.invoice.number, debtor=s.invoice.debtor.name, stage=s.stage,
             policy_ref=self.policy.ref if self.policy else "", principal_due=s.principal, penalties_due=penalties,
@@ -744,60 +702,6 @@ class InvoiceCase:
             raise ValueError("the case is still opening; try again in a moment")
 
     # ------------------------------------------------------------------ money
-
-    def _accrue(self, until: dt.date | None = None) -> None:
-        """Bring late-payment penalties up to `until`; frozen while a payment plan holds."""
-        until = self._interest_until(until or self._today())
-        if until <= self.s.accrued_through:
-            return
-        if not self._plan_active():
-            lines = penalty_lines(self.s.principal, self.s.invoice.due_date, until, self._policy().penalties,
-                                  since=self.s.accrued_through + dt.timedelta(days=1))
-            self.s.penalty_lines.extend(lines)
-            self.s.penalties += sum((line.amount for line in lines), Decimal("0"))
-        self.s.accrued_through = until
-        self.s.indemnity = self._indemnity_owed()
-
-    def _penalties_since_accrual(self, until: dt.date) -> Decimal:
-        until = self._interest_until(until)
-        if until <= self.s.accrued_through or self._plan_active() or self.s.stage is Stage.closed:
-            return Decimal("0")
-        lines = penalty_lines(self.s.principal, self.s.invoice.due_date, until, self._policy().penalties,
-                              since=self.s.accrued_through + dt.timedelta(days=1))
-        return sum((line.amount for line in lines), Decimal("0"))
-
-    def _interest_until(self, day: dt.date) -> dt.date:
-        """Interest runs until `day`, or until the opening judgment of a procédure collective if one came first."""
-        return min(day, self.s.insolvency.judgment_on) if self.s.insolvency is not None else day
-
-    def _indemnity_owed(self, as_of: dt.date | None = None) -> Decimal:
-        if self.s.insolvency is not None and self.s.insolvency.judgment_on <= self.s.invoice.due_date:
-            return Decimal("0")  # D441-5: the insolvency, not the debtor, prevented payment at the due date
-        late = (as_of or self._today()) > self.s.invoice.due_date and self.s.stage is not Stage.closed
-        return self._policy().penalties.fixed_indemnity if late else Decimal("0")
-
-    def _amount_due_now(self) -> Decimal:
-        return self.s.principal + self.s.penalties + self._penalties_since_accrual(self._today())
-
-    def _settled(self) -> bool:
-        payments = self._policy().payments
-        if payments.close_when == "invoice_amount_paid":
-            remaining = self.s.invoice.amount_incl_tax - self.s.paid_total - self.s.credited_total
-            return remaining <= payments.close_below or self.s.principal <= payments.close_below
-        return self.s.principal + self.s.penalties <= payments.close_below
-
-    def _covered_excl_tax(self) -> Decimal:
-        """Insurers cover the amount excluding tax; without it (an uninsured debtor routed here by a rule),
-        the amount due is the best estimate ops can correct in the claim file."""
-        invoice = self.s.invoice
-        share = self.s.principal / invoice.amount_incl_tax
-        base = invoice.amount_excl_tax if invoice.amount_excl_tax is not None else invoice.amount_incl_tax
-        return (base * share).quantize(Decimal("0.01"))
-
-    def _insurer_deadline(self) -> dt.date:
-        insurer = self._policy().insurer
-        deadline = insurer_filing_deadline(self.s.invoice, insurer, self._policy().calendar)
-        return deadline + dt.timedelta(days=insurer.extension_days if self._extension_granted() else 0)
 
     # ------------------------------------------------------------------ adapters
 
@@ -885,13 +789,16 @@ class InvoiceCase:
         ))
 
     def _publish(self, step: Step | None) -> None:
-        """Upsert the search attributes only when they change: each upsert is a history event."""
-        attributes = case_search_attributes(
+        """Upsert the search attributes that changed: each upsert is a history event."""
+        if self._published is None:
+            self._published = visibility.published(workflow.info().typed_search_attributes)
+        values = visibility.case_search_attributes(
             stage=self.s.stage, debtor=self.s.invoice.debtor.debtor_id,
             amount_due=self.s.principal if self.s.stage is not Stage.closed else Decimal("0"),
             paused=self.s.dispute is not None, next_action_at=step.at if step else None,
             policy_id=self._policy().policy_id, policy_version=self._policy().version,
         )
-        if attributes.values != self._published:
-            workflow.upsert_search_attributes(attributes.updates)
-            self._published = attributes.values
+        updates = visibility.changed(values, self._published)
+        if updates:
+            workflow.upsert_search_attributes(updates)
+            self._published = values

@@ -1,11 +1,10 @@
 """The custom search attributes a case publishes, so `relance list` and the Temporal Web UI can filter cases."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from decimal import Decimal
 
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate, TypedSearchAttributes
 
 STAGE = SearchAttributeKey.for_keyword("RelanceStage")
 DEBTOR = SearchAttributeKey.for_keyword("RelanceDebtor")
@@ -15,29 +14,29 @@ NEXT_ACTION_AT = SearchAttributeKey.for_datetime("RelanceNextActionAt")
 POLICY = SearchAttributeKey.for_keyword("RelancePolicy")
 POLICY_VERSION = SearchAttributeKey.for_int("RelancePolicyVersion")
 
-
-@dataclasses.dataclass(frozen=True)
-class CaseAttributes:
-    values: dict
-    updates: list[SearchAttributeUpdate]
+_NAMES = {STAGE: "stage", DEBTOR: "debtor", AMOUNT_DUE: "amount_due", PAUSED: "paused",
+          NEXT_ACTION_AT: "next_action_at", POLICY: "policy", POLICY_VERSION: "policy_version"}
 
 
 def case_search_attributes(
     *, stage: str, debtor: str, amount_due: Decimal, paused: bool, next_action_at: dt.datetime | None,
-    policy_id: str, policy_version: int,
-) -> CaseAttributes:
-    values = {"stage": str(stage), "debtor": debtor, "amount_due": float(amount_due), "paused": paused,
-              "next_action_at": next_action_at, "policy": policy_id, "policy_version": policy_version}
-    updates = [
-        STAGE.value_set(values["stage"]),
-        DEBTOR.value_set(debtor),
-        AMOUNT_DUE.value_set(values["amount_due"]),
-        PAUSED.value_set(paused),
-        NEXT_ACTION_AT.value_set(next_action_at) if next_action_at else NEXT_ACTION_AT.value_unset(),
-        POLICY.value_set(policy_id),
-        POLICY_VERSION.value_set(policy_version),
-    ]
-    return CaseAttributes(values, updates)
+    policy_id: str, policy_version: int | None,
+) -> dict:
+    """The values a case publishes, by name (None: not published)."""
+    return {"stage": str(stage), "debtor": debtor, "amount_due": float(amount_due), "paused": paused,
+            "next_action_at": next_action_at, "policy": policy_id, "policy_version": policy_version}
+
+
+def changed(values: dict, published: dict) -> list[SearchAttributeUpdate]:
+    """Updates for the values that differ from those published: each upsert is a history event, and the
+    worker keeps every attribute it upserted for as long as it caches the case."""
+    return [key.value_set(values[name]) if values[name] is not None else key.value_unset()
+            for key, name in _NAMES.items() if values[name] != published.get(name)]
+
+
+def published(attributes: TypedSearchAttributes) -> dict:
+    """The values a run starts with: none for a new case, the last ones published after continue-as-new."""
+    return {_NAMES[pair.key]: pair.value for pair in attributes if pair.key in _NAMES}
 
 
 _KINDS = {STAGE: "Keyword", DEBTOR: "Keyword", AMOUNT_DUE: "Double", PAUSED: "Bool", NEXT_ACTION_AT: "Datetime",

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
-from domain.case import CaseStart, CaseStatus
+from domain.case import CaseStatus
 from domain.invoice import Debtor, Invoice
+from relance.cases import case_start
 from workflows.invoice_case import InvoiceCase
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -42,7 +43,8 @@ class Case:
     async def open(cls, harness, invoice: Invoice, **start) -> "Case":
         client = harness.env.client
         first = await client.start_workflow(
-            InvoiceCase.run, CaseStart(invoice=invoice, **start), id=invoice.workflow_id, task_queue=harness.task_queue)
+            InvoiceCase.run, case_start(invoice).model_copy(update=start), id=invoice.workflow_id,
+            task_queue=harness.task_queue)
         # By workflow id, as ops and the CLI address a case: the latest run, across continue-as-new.
         handle = client.get_workflow_handle_for(InvoiceCase.run, invoice.workflow_id)
         harness.started.append(handle)

@@ -16,7 +16,7 @@ from tests.lifecycle.scenario import invoice
 from tests.service.conftest import eventually, relance
 from workflows import WORKFLOWS
 from workflows.invoice_case import InvoiceCase
-from domain.case import CaseStart
+from relance.cases import case_start
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -38,7 +38,7 @@ def write_policy(rules_dir: Path, policy_id: str, version: int, *, adoption: str
 async def open_case(dev_server, service, policy_id: str, due_in_days: int = 20):
     today = dt.datetime.now(PARIS).date()
     case_invoice = invoice(today=today, due_in_days=due_in_days, policy=policy_id)
-    handle = await dev_server.client.start_workflow(InvoiceCase.run, CaseStart(invoice=case_invoice),
+    handle = await dev_server.client.start_workflow(InvoiceCase.run, case_start(case_invoice),
                                                     id=case_invoice.workflow_id, task_queue=service.task_queue)
 
     async def listed():
@@ -144,7 +144,7 @@ async def test_a_pinned_policy_ignores_the_edit(dev_server, service, rules_dir):
 async def open_case_v2(dev_server, service, policy_id):
     today = dt.datetime.now(PARIS).date()
     case_invoice = invoice(today=today, due_in_days=20, policy=policy_id)
-    handle = await dev_server.client.start_workflow(InvoiceCase.run, CaseStart(invoice=case_invoice),
+    handle = await dev_server.client.start_workflow(InvoiceCase.run, case_start(case_invoice),
                                                     id=case_invoice.workflow_id, task_queue=service.task_queue)
 
     async def opened():

@@ -13,16 +13,13 @@ import sqlite3
 import threading
 from collections.abc import Callable
 import re
-from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import formataddr, formatdate
 from pathlib import Path
 from typing import Protocol
 
 import aiosmtplib
 import structlog
 
+from activities import mime
 from activities.contracts import PermanentFailure, SentEmail
 from activities.rendering import RenderedEmail
 from activities.smtp_sessions import SmtpSessions
@@ -92,18 +89,10 @@ class Mailer(Protocol):
     async def close(self) -> None: ...
 
 
-def build_message(sender: str, to: str, message_id: str, key: str, email: RenderedEmail) -> MIMEMultipart:
-    """Text with an HTML alternative. email.mime rather than EmailMessage: same bytes, a fraction of the CPU."""
-    message = MIMEMultipart("alternative")
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = Header(email.subject, "utf-8")
-    message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = message_id
-    message["X-Relance-Key"] = key
-    message.attach(MIMEText(email.text, "plain", "utf-8"))
-    message.attach(MIMEText(email.html, "html", "utf-8"))
-    return message
+def message_bytes(sender: str, to: str, message_id: str, key: str, email: RenderedEmail) -> bytes:
+    """Text with an HTML alternative, as sent."""
+    return mime.email_bytes(sender=sender, to=to, subject=email.subject, message_id=message_id, key=key,
+                            text=email.text, html=email.html)
 
 
 class FileMailer:
@@ -119,7 +108,7 @@ class FileMailer:
         path = self.folder / (re.sub(r"[^A-Za-z0-9._+-]+", "_", key) + ".eml")
         already = path.exists()
         if not already:
-            path.write_bytes(build_message(self.sender, to, message_id, key, email).as_bytes())
+            path.write_bytes(message_bytes(self.sender, to, message_id, key, email))
         return SentEmail(message_id=message_id, subject=email.subject, already_sent=already)
 
     async def close(self) -> None:
@@ -144,7 +133,8 @@ class SmtpMailer:
             return SentEmail(message_id=message_id, subject=email.subject, already_sent=True)
         try:
             async with self.sessions.session() as smtp:
-                await smtp.send_message(self._message(message_id, key, to, email))
+                await smtp.sendmail(self.settings.sender, [to], self._message(message_id, key, to, email),
+                                    mail_options=[] if (to + self.settings.sender).isascii() else ["SMTPUTF8"])
         except aiosmtplib.SMTPRecipientsRefused as refused:
             self.ledger.release(key)
             raise PermanentFailure(f"recipient refused: {to}: {refused}") from refused
@@ -157,8 +147,8 @@ class SmtpMailer:
         log.info("email.sent", key=key, to=to, subject=email.subject, message_id=message_id)
         return SentEmail(message_id=message_id, subject=email.subject, already_sent=False)
 
-    def _message(self, message_id: str, key: str, to: str, email: RenderedEmail) -> MIMEMultipart:
-        return build_message(formataddr((self.settings.sender_name, self.settings.sender)), to, message_id, key, email)
+    def _message(self, message_id: str, key: str, to: str, email: RenderedEmail) -> bytes:
+        return message_bytes(mime.address(self.settings.sender_name, self.settings.sender), to, message_id, key, email)
 
     async def close(self) -> None:
         await self.sessions.close()

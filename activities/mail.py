@@ -66,12 +66,12 @@ class SentLedger:
     def begin(self, key: str, message_id: str, subject: str) -> str | None:
         """Claim `key`; returns the state already recorded (pending or sent), or None when newly claimed."""
         with self._lock:
-            row = self._db.execute("SELECT state FROM sent WHERE key = ?", (key,)).fetchone()
-            if row:
-                return row[0]
-            self._db.execute("INSERT INTO sent (key, message_id, subject, state) VALUES (?, ?, ?, 'pending')",
-                             (key, message_id, subject))
-            return None
+            claimed = self._db.execute(
+                "INSERT OR IGNORE INTO sent (key, message_id, subject, state) VALUES (?, ?, ?, 'pending')",
+                (key, message_id, subject)).rowcount
+            if claimed:
+                return None
+            return self._db.execute("SELECT state FROM sent WHERE key = ?", (key,)).fetchone()[0]
 
     def confirm(self, key: str) -> None:
         with self._lock:

@@ -2,10 +2,14 @@
 
 Pure Jinja2: no Temporal, no network. Templates live in `templates/<language>/<kind>.<part>`; a kind
 missing in the debtor's language falls back to French, the language every kind is written in.
+
+Edited or added templates are seen within `FRESH_SECONDS`: checking the files before every email (about eight
+file-system calls) cost as much as rendering it.
 """
 from __future__ import annotations
 
 import os
+import time
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +23,7 @@ FALLBACK_LANGUAGE = "fr"
 EMAIL_PARTS = ("subject.txt", "html", "txt")
 DOCUMENT_PART = "document.html"
 _DEFAULT_DIR = Path(__file__).resolve().parent.parent / "templates"
+FRESH_SECONDS = 1.0
 
 
 class RenderedEmail(BaseModel):
@@ -62,12 +67,30 @@ def _required(value, name: str):
     return value
 
 
+class _ThrottledLoader(jinja2.FileSystemLoader):
+    """Jinja asks whether a cached template is up to date at each use; the file is looked at once a second."""
+
+    def get_source(self, environment, template):
+        source, filename, uptodate = super().get_source(environment, template)
+        checked = time.monotonic()
+
+        def fresh() -> bool:
+            nonlocal checked
+            now = time.monotonic()
+            if now - checked < FRESH_SECONDS:
+                return True
+            checked = now
+            return uptodate()
+
+        return source, filename, fresh
+
+
 def make_environment(path: str | Path) -> jinja2.Environment:
     # Imported here: domain.money is written alongside this module and must not break importing it.
     from domain.money import format_date_fr, format_eur
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(path)),
+        loader=_ThrottledLoader(str(path)),
         undefined=jinja2.StrictUndefined,  # a typo in a template must fail, not send a blank to a debtor
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
         trim_blocks=True,
@@ -94,10 +117,18 @@ def _exists(kind: str, language: str, part: str) -> bool:
     return (templates_dir() / language / f"{kind}.{part}").is_file()
 
 
+_languages: dict[tuple, tuple[str, float]] = {}
+
+
 def _language_for(kind: str, language: str, parts: tuple[str, ...]) -> str:
     """All parts of one message come from the same language, never an English subject on a French body."""
+    key, now = (templates_dir(), kind, language, parts), time.monotonic()
+    known = _languages.get(key)
+    if known and now - known[1] < FRESH_SECONDS:
+        return known[0]
     for candidate in (language, FALLBACK_LANGUAGE):
         if all(_exists(kind, candidate, part) for part in parts):
+            _languages[key] = (candidate, now)
             return candidate
     raise jinja2.TemplateNotFound(f"{language}/{kind}.{{{','.join(parts)}}} (nor in {FALLBACK_LANGUAGE})")
 

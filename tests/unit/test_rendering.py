@@ -297,3 +297,24 @@ def test_available_templates_cover_every_kind():
 def test_missing_kind_is_a_clear_error():
     with pytest.raises(jinja2.TemplateNotFound):
         render_email(make_context("no_such_kind"))
+
+
+def test_an_edited_or_added_template_is_used_once_its_freshness_delay_has_passed(tmp_path, monkeypatch):
+    from activities import rendering
+
+    def write(language: str, subject: str) -> None:
+        (tmp_path / language).mkdir(exist_ok=True)
+        (tmp_path / language / "note.subject.txt").write_text(subject)
+        (tmp_path / language / "note.html").write_text("<p>{{ invoice.number }}</p>")
+        (tmp_path / language / "note.txt").write_text("{{ invoice.number }}")
+
+    write("fr", "Première version")
+    monkeypatch.setenv("RELANCE_TEMPLATES_DIR", str(tmp_path))
+    monkeypatch.setattr(rendering, "FRESH_SECONDS", 3600.0)
+    assert render_email(make_context("note", language="en")).subject == "Première version"
+    write("fr", "Seconde version")
+    write("en", "English version")
+    assert render_email(make_context("note", language="en")).subject == "Première version"  # within the delay
+    monkeypatch.setattr(rendering, "FRESH_SECONDS", 0.0)
+    assert render_email(make_context("note", language="en")).subject == "English version"
+    assert render_email(make_context("note")).subject == "Seconde version"

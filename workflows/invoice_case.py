@@ -158,7 +158,7 @@ class InvoiceCase:
         rule = choose_escalation(policy.escalation, self.s.invoice, self.s.principal)
         if rule is not None and rule.path == "insurer_claim":
             # Filing late loses cover: never let the notice's deadline push past the policy's.
-            last_safe = account.insurer_deadline(self.s, self._policy()) - dt.timedelta(days=policy.insurer.file_days_before_deadline)
+            last_safe = account.insurer_deadline(self.s, policy) - dt.timedelta(days=policy.insurer.file_days_before_deadline)
             escalate_on = min(escalate_on, last_safe)
         return [self._step("escalate", rule.id if rule else "escalation", "Escalade", escalate_on, self._escalate)]
 
@@ -236,7 +236,7 @@ class InvoiceCase:
 
     async def _escalate(self) -> None:
         policy = self._policy()
-        account.accrue(self.s, self._policy(), self._today())
+        account.accrue(self.s, policy, self._today())
         rule = choose_escalation(policy.escalation, self.s.invoice, self.s.principal)
         if rule is None:
             self.s.path, self.s.path_rule = "ops_review", "escalation"

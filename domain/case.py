@@ -25,6 +25,15 @@ PROCEDURE_STEPS = {"court": COURT_STEPS, "small_claims": SMALL_CLAIMS_STEPS, "in
                    "declaration": DECLARATION_STEPS}
 InsolvencyKind = Literal["sauvegarde", "redressement", "liquidation"]
 
+# What ops must do when a procedure takes one of these turns.
+PROCEDURE_TASKS = {
+    "injonction:opposition": "Opposition du débiteur: l'affaire passe en procédure contentieuse, préparer l'assignation",
+    "injonction:rejected": "Requête rejetée (sans recours possible): assigner le débiteur au fond",
+    "small_claims:agreed": "Accord du débiteur constaté par le commissaire de justice: titre exécutoire à faire exécuter",
+    "small_claims:refused": "Refus du débiteur: envisager l'injonction de payer",
+    "insurer_claim:recovered": "Recouvrement par l'assureur: rapprocher les encaissements reversés",
+}
+
 
 class Action(BaseModel):
     """One line of the audit trail: what the case did, when, and which rule of which policy decided it."""

@@ -18,6 +18,9 @@ from domain.policy import Calendar, EscalationRule, Insurer, Negotiation, Policy
 CENT = Decimal("0.01")
 
 
+Perform = Callable[[], Awaitable[None]]  # what carries a step out
+
+
 @dataclasses.dataclass
 class Step:
     """The next thing a case will do, when, and under which rule; `perform` carries it out.
@@ -29,7 +32,7 @@ class Step:
     rule_id: str
     label: str
     at: dt.datetime
-    perform: Callable[[], Awaitable[None]]
+    perform: Perform
 
 
 def local_date(moment: dt.datetime, calendar: Calendar) -> dt.date:

@@ -11,12 +11,13 @@ emails, documents and filings go through activities, so replaying a history is e
 """
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from temporalio import workflow
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import add_months, procedural_deadline
     from domain.case import (
         PROCEDURE_STEPS,
+        PROCEDURE_TASKS,
         Insolvency,
         InsolvencyNotice,
         Action,
@@ -52,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.policy import Channel, Policy, Reminder, Stage, shared
     from domain.versions import PolicyNotice
     from domain.schedule import (
+        Perform,
         Step,
         choose_escalation,
         local_date,
@@ -64,15 +67,6 @@ with workflow.unsafe.imports_passed_through():
 
 
 POLICY_READ_LOCALLY = "policy-read-locally"  # patch id: cases opened before `CaseStart.read_policy_locally` existed
-
-# What ops must do when a procedure takes one of these turns.
-PROCEDURE_TASKS = {
-    "injonction:opposition": "Opposition du débiteur: l'affaire passe en procédure contentieuse, préparer l'assignation",
-    "injonction:rejected": "Requête rejetée (sans recours possible): assigner le débiteur au fond",
-    "small_claims:agreed": "Accord du débiteur constaté par le commissaire de justice: titre exécutoire à faire exécuter",
-    "small_claims:refused": "Refus du débiteur: envisager l'injonction de payer",
-    "insurer_claim:recovered": "Recouvrement par l'assureur: rapprocher les encaissements reversés",
-}
 
 
 @workflow.defn
@@ -201,7 +195,7 @@ class InvoiceCase:
 
     # ------------------------------------------------------------------ reminders and formal notice
 
-    def _remind(self, reminder: Reminder) -> Callable[[], Awaitable[None]]:
+    def _remind(self, reminder: Reminder) -> Perform:
         async def perform() -> None:
             self.s.stage = reminder.stage
             account.accrue(self.s, self._policy(), self._today())
@@ -349,14 +343,14 @@ class InvoiceCase:
             break
         return steps
 
-    def _remind_instalment(self, n: int) -> Callable[[], Awaitable[None]]:
+    def _remind_instalment(self, n: int) -> Perform:
         async def perform() -> None:
             bounds = self._policy().negotiation
             await self._email(f"plan:{n}:reminder", bounds.id, bounds.template, instalment=self.s.plan.instalments[n - 1])
 
         return perform
 
-    def _check_instalment(self, n: int) -> Callable[[], Awaitable[None]]:
+    def _check_instalment(self, n: int) -> Perform:
         async def perform() -> None:
             if account.instalment_paid(self.s, n):
                 return
@@ -516,7 +510,7 @@ class InvoiceCase:
             if remainder > 0:
                 self._record("payment", "balance:written-off", "payments",
                              f"Solde de {eur(remainder)} abandonné (politique: {policy.payments.close_when}, seuil {eur(policy.payments.close_below)})")
-                self.s.principal = self.s.penalties = Decimal("0")
+                self.s.principal = self.s.penalties = account.ZERO
             self._close("paid", "Facture réglée", "payments")
         self._changed = True
         return PaymentReceipt(to_penalties=imputation.to_penalties, to_principal=imputation.to_principal,
@@ -688,7 +682,7 @@ class InvoiceCase:
         return CaseStatus(
             invoice_number=s.invoice.number, debtor=s.invoice.debtor.name, stage=s.stage,
             policy_ref=self.policy.ref if self.policy else "", principal_due=s.principal, penalties_due=penalties,
-            indemnity_due=indemnity, total_due=s.principal + penalties + indemnity if s.stage is not Stage.closed else Decimal("0"),
+            indemnity_due=indemnity, total_due=s.principal + penalties + indemnity if s.stage is not Stage.closed else account.ZERO,
             paid_total=s.paid_total, overpaid=s.overpaid, paused=s.dispute is not None, dispute=s.dispute, plan=s.plan,
             path=s.path, path_rule=s.path_rule, expected_indemnity=s.expected_indemnity, procedure=s.procedure,
             next_action=NextAction(step=step.key, rule_id=step.rule_id, label=step.label, at=step.at) if step else None,
@@ -743,7 +737,7 @@ class InvoiceCase:
         )
         self.s.audit[-1].refs.append(sent.message_id)
 
-    def _task_step(self, key: str, rule_id: str, text: str) -> Callable[[], Awaitable[None]]:
+    def _task_step(self, key: str, rule_id: str, text: str) -> Perform:
         return lambda: self._task(key, rule_id, text)
 
     # ------------------------------------------------------------------ time, state and visibility
@@ -760,7 +754,7 @@ class InvoiceCase:
         try:
             await workflow.wait_condition(lambda: self._changed, timeout=remaining)
             return False
-        except asyncio.TimeoutError:
+        except TimeoutError:  # asyncio.TimeoutError since Python 3.11
             return True
 
     async def _wait_for_change(self) -> None:
@@ -794,7 +788,7 @@ class InvoiceCase:
             self._published = visibility.published(workflow.info().typed_search_attributes)
         values = visibility.case_search_attributes(
             stage=self.s.stage, debtor=self.s.invoice.debtor.debtor_id,
-            amount_due=self.s.principal if self.s.stage is not Stage.closed else Decimal("0"),
+            amount_due=self.s.principal if self.s.stage is not Stage.closed else account.ZERO,
             paused=self.s.dispute is not None, next_action_at=step.at if step else None,
             policy_id=self._policy().policy_id, policy_version=self._policy().version,
         )

@@ -27,7 +27,7 @@ class TemporalSettings:
 
 @dataclasses.dataclass(frozen=True)
 class WorkerSettings:
-    max_cached_workflows: int = 2000  # ~150 KB each (make bench): bounds the worker's memory
+    max_cached_workflows: int = 2000  # ~130 KB each (make bench): bounds the worker's memory
     workflow_pollers: int = 10
     activity_pollers: int = 5
     max_concurrent_activities: int = 50

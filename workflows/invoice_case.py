@@ -418,7 +418,7 @@ class InvoiceCase:
         rule = choose_escalation(policy.escalation, self.s.invoice, self.s.principal)
         if rule is None or rule.path != "insurer_claim" or self.s.path is not None or account.confirmed(self.s, "extension_granted"):
             return None
-        insurer, deadline = policy.insurer, account.insurer_deadline(self.s, self._policy())
+        insurer, deadline = policy.insurer, account.insurer_deadline(self.s, policy)
         text = (f"Facture en litige, donc non couverte: demander à {insurer.name} une prorogation de"
                 f" {insurer.extension_days} jours avant le {deadline:%d/%m/%Y}, date limite de la déclaration de menace de sinistre")
         key = "insurer:extension-request"
@@ -505,7 +505,7 @@ class InvoiceCase:
                      f"Règlement de {eur(payment.amount)} le {paid_on:%d/%m/%Y} (pénalités {eur(imputation.to_penalties)},"
                      f" principal {eur(imputation.to_principal)}" + (f", trop-perçu {eur(imputation.overpaid)})" if imputation.overpaid else ")"),
                      refs=[payment.reference] if payment.reference else [])
-        if account.settled(self.s, self._policy()):
+        if account.settled(self.s, policy):
             remainder = self.s.principal + self.s.penalties
             if remainder > 0:
                 self._record("payment", "balance:written-off", "payments",

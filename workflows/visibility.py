@@ -20,9 +20,9 @@ _NAMES = {STAGE: "stage", DEBTOR: "debtor", AMOUNT_DUE: "amount_due", PAUSED: "p
 
 def case_search_attributes(
     *, stage: str, debtor: str, amount_due: Decimal, paused: bool, next_action_at: dt.datetime | None,
-    policy_id: str, policy_version: int | None,
+    policy_id: str, policy_version: int,
 ) -> dict:
-    """The values a case publishes, by name (None: not published)."""
+    """The values a case publishes, by name (a next action of None is unset)."""
     return {"stage": str(stage), "debtor": debtor, "amount_due": float(amount_due), "paused": paused,
             "next_action_at": next_action_at, "policy": policy_id, "policy_version": policy_version}
 

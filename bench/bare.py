@@ -13,6 +13,11 @@ Operations, as short strings to keep the start payload small:
     "t<epoch>"       sleep until that moment (seconds since 1970, UTC)
     "w<epoch>"       sleep until that moment, or until the next message, whichever comes first
     "u"              wait for the next message, no timer
+    "v<names>"       upsert these search attributes (relance's names, comma-separated) with placeholder values
+
+The plain bare floor leaves the "v" operations out (`without_visibility`): the issue's floor is the same
+timers, activities and messages. A second bare run keeps them, so that the benchmark can tell Temporal's own
+cost of keeping a case's visibility current from relance's cost on top of it.
 """
 from __future__ import annotations
 
@@ -21,10 +26,12 @@ import datetime as dt
 
 from pydantic import BaseModel
 from temporalio import activity, workflow
+from temporalio.common import SearchAttributeIndexedValueType as Indexed
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import ADAPTER_CALL as BARE_CALL  # the options relance gives every adapter call
     from domain.invoice import Invoice
+    from workflows.visibility import KEYS as SEARCH_ATTRIBUTES
 
 
 
@@ -56,6 +63,8 @@ class BareCase:
                 remaining = float(op[1:]) - workflow.now().timestamp()
                 if remaining > 0:
                     await asyncio.sleep(remaining)
+            elif kind == "v":
+                workflow.upsert_search_attributes([placeholder(SEARCH_ATTRIBUTES[name]) for name in op[1:].split(",")])
             elif kind in "wu":
                 expected += 1
                 target = expected
@@ -75,6 +84,17 @@ class BareCase:
     def message(self, text: str) -> str:
         self.messages += 1
         return text
+
+
+def placeholder(key):
+    """A value of the attribute's type, the size of what relance publishes."""
+    kind = key.indexed_value_type
+    value = {Indexed.KEYWORD: "bare", Indexed.DOUBLE: 0.0, Indexed.BOOL: False, Indexed.INT: 0}.get(kind)
+    return key.value_set(workflow.now() if kind is Indexed.DATETIME else value)
+
+
+def without_visibility(ops: list[str]) -> list[str]:
+    return [op for op in ops if op[0] != "v"]
 
 
 def build_bare_worker(client, task_queue: str, settings):
@@ -101,7 +121,8 @@ def sleeping_ops(first_step: dt.datetime) -> list[str]:
 def ops_from_history(history) -> list[str]:
     """The bare operations doing the Temporal work a relance history shows, in its order.
 
-    Every activity scheduled becomes "a", every local activity recorded "l"; every timer that fired becomes "t" at its moment; every update
+    Every activity scheduled becomes "a", every local activity recorded "l", every search attribute upsert
+    "v" with the attributes' names; every timer that fired becomes "t" at its moment; every update
     accepted becomes "w" at the moment of the timer it interrupted (relance cancels its pending timer on a
     message and replans), or "u" when no timer was pending. Timers relance cancels are not copied: the "w"
     of the message that cancelled them starts and cancels one timer, which is the floor for a case that
@@ -125,6 +146,9 @@ def ops_from_history(history) -> list[str]:
             ops.append(f"t{pending.pop(event.timer_fired_event_attributes.timer_id):.3f}")
         elif kind == EventType.EVENT_TYPE_TIMER_CANCELED:
             pending.pop(event.timer_canceled_event_attributes.timer_id, None)
+        elif kind == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            names = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+            ops.append("v" + ",".join(sorted(names)))
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             ops.append(f"w{min(pending.values()):.3f}" if pending else "u")
     return ops
@@ -136,8 +160,9 @@ def floor_events(ops: list[str]) -> int:
     Start: started + one workflow task (3) = 4; an activity: scheduled, started, completed + a workflow task
     = 6; a local activity: its marker, inside the workflow task that asked for it = 1; a timer: started,
     fired + a workflow task = 5; a message: accepted, completed + a workflow task = 5,
-    plus the timer it interrupts (started, cancelled) = 7 for "w"; the end: completed = 1.
+    plus the timer it interrupts (started, cancelled) = 7 for "w"; an upsert, inside a workflow task that
+    runs anyway = 1; the end: completed = 1.
     A 6-step lifecycle (timer then activity, six times) is 4 + 6 * 11 + 1 = 71.
     """
-    cost = {"a": 6, "l": 1, "t": 5, "w": 7, "u": 5}
+    cost = {"a": 6, "l": 1, "t": 5, "w": 7, "u": 5, "v": 1}
     return 4 + sum(cost[op[0]] for op in ops) + 1

@@ -14,6 +14,7 @@ NEXT_ACTION_AT = SearchAttributeKey.for_datetime("RelanceNextActionAt")
 POLICY = SearchAttributeKey.for_keyword("RelancePolicy")
 POLICY_VERSION = SearchAttributeKey.for_int("RelancePolicyVersion")
 
+KEYS = {key.name: key for key in (STAGE, DEBTOR, AMOUNT_DUE, PAUSED, NEXT_ACTION_AT, POLICY, POLICY_VERSION)}
 _NAMES = {STAGE: "stage", DEBTOR: "debtor", AMOUNT_DUE: "amount_due", PAUSED: "paused",
           NEXT_ACTION_AT: "next_action_at", POLICY: "policy", POLICY_VERSION: "policy_version"}
 

@@ -2,22 +2,25 @@
 
 `BareCase` receives the same invoice as `InvoiceCase`, then plays a list of operations: run an activity,
 sleep until a moment, or sleep until a moment unless a message (an update) comes first. Its activity does
-nothing. For each relance outcome the operations are derived from relance's own history (`ops_from_history`):
+nothing (or, in the full floor, hands a fixed email to the SMTP relay). For each relance outcome the operations are derived from relance's own history (`ops_from_history`):
 the same activities, the same timers firing at the same moments, the same messages, so the two workflows
 do the same amount of Temporal work and any difference is relance's own cost.
 
 Operations, as short strings to keep the start payload small:
 
     "a"              run `bare_step` (trivial)
+    "e"              run `bare_email` (`bench.bare_mail`): one SMTP transaction of a fixed message
     "l"              run `bare_step` as a local activity
     "t<epoch>"       sleep until that moment (seconds since 1970, UTC)
     "w<epoch>"       sleep until that moment, or until the next message, whichever comes first
     "u"              wait for the next message, no timer
     "v<names>"       upsert these search attributes (relance's names, comma-separated) with placeholder values
 
-The plain bare floor leaves the "v" operations out (`without_visibility`): the issue's floor is the same
-timers, activities and messages. A second bare run keeps them, so that the benchmark can tell Temporal's own
-cost of keeping a case's visibility current from relance's cost on top of it.
+The issue's floor is the same timers, activities and messages, with no SMTP: `plain_floor` leaves the "v"
+operations out and turns every "e" into "a". A second bare run, the full floor, keeps both, so that the
+benchmark can tell the work any dunning engine on Temporal must do (keep a case's visibility current, hold
+an SMTP conversation per email) from relance's own cost on top of it: rules, rendering, the sent ledger,
+payloads and workflow code.
 """
 from __future__ import annotations
 
@@ -57,6 +60,9 @@ class BareCase:
             kind = op[0]
             if kind == "a":
                 await workflow.execute_activity(bare_step, f"{start.invoice.number}:{n}", **BARE_CALL)
+            elif kind == "e":
+                await workflow.execute_activity("bare_email", f"{start.invoice.number}:{n}", result_type=str,
+                                                **BARE_CALL)
             elif kind == "l":
                 await workflow.execute_local_activity(bare_step, f"{start.invoice.number}:{n}", **BARE_CALL)
             elif kind == "t":
@@ -93,19 +99,23 @@ def placeholder(key):
     return key.value_set(workflow.now() if kind is Indexed.DATETIME else value)
 
 
-def without_visibility(ops: list[str]) -> list[str]:
-    return [op for op in ops if op[0] != "v"]
+def plain_floor(ops: list[str]) -> list[str]:
+    """The issue's floor: no search attribute upserts, and every email an activity that does nothing."""
+    return ["a" if op == "e" else op for op in ops if op[0] != "v"]
 
 
-def build_bare_worker(client, task_queue: str, settings):
-    """The same worker settings as `worker.build_worker` (pollers, cache, activity slots), bare workflow."""
+def build_bare_worker(client, task_queue: str, settings, mail=None):
+    """The same worker settings as `worker.build_worker` (pollers, cache, activity slots), bare workflow.
+
+    `mail`, a `bench.bare_mail.BareMail`, adds the `bare_email` activity the full floor's "e" operations run.
+    """
     from temporalio.worker import Worker
 
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[BareCase],
-        activities=[bare_step],
+        activities=[bare_step, *([mail.send] if mail else [])],
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_task_polls=settings.workflow_pollers,
         max_concurrent_activity_task_polls=settings.activity_pollers,
@@ -121,7 +131,7 @@ def sleeping_ops(first_step: dt.datetime) -> list[str]:
 def ops_from_history(history) -> list[str]:
     """The bare operations doing the Temporal work a relance history shows, in its order.
 
-    Every activity scheduled becomes "a", every local activity recorded "l", every search attribute upsert
+    Every `send_email` activity scheduled becomes "e", every other activity "a", every local activity recorded "l", every search attribute upsert
     "v" with the attributes' names; every timer that fired becomes "t" at its moment; every update
     accepted becomes "w" at the moment of the timer it interrupted (relance cancels its pending timer on a
     message and replans), or "u" when no timer was pending. Timers relance cancels are not copied: the "w"
@@ -135,7 +145,7 @@ def ops_from_history(history) -> list[str]:
     for event in history.events:
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            ops.append("a")
+            ops.append("e" if event.activity_task_scheduled_event_attributes.activity_type.name == "send_email" else "a")
         elif kind == EventType.EVENT_TYPE_MARKER_RECORDED and "local_activity" in event.marker_recorded_event_attributes.marker_name:
             ops.append("l")
         elif kind == EventType.EVENT_TYPE_TIMER_STARTED:
@@ -157,12 +167,12 @@ def ops_from_history(history) -> list[str]:
 def floor_events(ops: list[str]) -> int:
     """Events of the smallest history for `ops`, if no two things share a workflow task.
 
-    Start: started + one workflow task (3) = 4; an activity: scheduled, started, completed + a workflow task
-    = 6; a local activity: its marker, inside the workflow task that asked for it = 1; a timer: started,
+    Start: started + one workflow task (3) = 4; an activity ("a" or "e"): scheduled, started, completed + a
+    workflow task = 6; a local activity: its marker, inside the workflow task that asked for it = 1; a timer: started,
     fired + a workflow task = 5; a message: accepted, completed + a workflow task = 5,
     plus the timer it interrupts (started, cancelled) = 7 for "w"; an upsert, inside a workflow task that
     runs anyway = 1; the end: completed = 1.
     A 6-step lifecycle (timer then activity, six times) is 4 + 6 * 11 + 1 = 71.
     """
-    cost = {"a": 6, "l": 1, "t": 5, "w": 7, "u": 5, "v": 1}
+    cost = {"a": 6, "e": 6, "l": 1, "t": 5, "w": 7, "u": 5, "v": 1}
     return 4 + sum(cost[op[0]] for op in ops) + 1

@@ -1,7 +1,8 @@
 """A worker in its own process, so its memory is measured alone: `python -m bench.workerproc IMPL ADDRESS QUEUE`.
 
 IMPL is `relance` (the real `worker.build_worker` with `worker.build_activities`, configured from the
-environment like `relance worker`) or `bare` (`bench.bare`, with the same `WorkerSettings`). Prints `ready`
+environment like `relance worker`) or `bare` (`bench.bare`, with the same `WorkerSettings`, and the
+`bare_email` activity on the same SMTP settings for the full floor). Prints `ready`
 once polling, stops cleanly on SIGTERM.
 """
 from __future__ import annotations
@@ -35,9 +36,11 @@ async def serve(impl: str, address: str, task_queue: str) -> None:
         closing = activities.mailer.close
     elif impl == "bare":
         from bench.bare import build_bare_worker
+        from bench.bare_mail import BareMail
 
-        worker = build_bare_worker(client, task_queue, config.worker)
-        closing = None
+        mail = BareMail(config.smtp)
+        worker = build_bare_worker(client, task_queue, config.worker, mail)
+        closing = mail.close
     else:
         raise SystemExit(f"unknown worker {impl!r}")
     stop = asyncio.Event()

@@ -14,7 +14,7 @@ ROWS = [
     "ingest, dev server in memory", "ingest, dev server SQLite (WAL)", "ingest to asleep, SQLite (WAL)",
     "  worker CPU per case opened", "  server CPU per case opened", "  history of a sleeping case",
     "lifecycles, time-skipping server", "  worker CPU per lifecycle", "  server CPU per lifecycle",
-    "  vs bare with relance's upserts", "  bare with upserts vs bare",
+    "  vs bare with upserts and email", "  bare with upserts and email vs bare",
     *(f"sleeping, {cache}: {what}" for cache in ("default cache", "cache 5") for what in ("worker RSS", "server RSS", "SQLite")),
 ]
 OUTCOMES = ["paid_preventive", "paid_amicable", "paid_firm", "paid_last", "paid_notice", "dispute", "plan", "insurer",
@@ -42,10 +42,11 @@ def test_bench_at_toy_sizes_writes_every_measurement(tmp_path: Path):
         history = results["history"][outcome]
         assert history["relance_bytes"]["median"] > 0 and history["bare_bytes"]["median"] > 0
         assert history["bare_ops"] and history["floor_events"] > 0
-    # The third lifecycle run is the bare floor plus exactly relance's upserts: the same events as relance.
-    (upserting,) = results["runs"]["lifecycle_visibility"]
+    # The third lifecycle run, the full floor, adds exactly relance's upserts and emails: the same events as relance.
+    (full_floor,) = results["runs"]["lifecycle_full_floor"]
     (relance,) = [run for run in results["runs"]["lifecycle"] if run["impl"] == "relance"]
-    assert {c: v["events"] for c, v in upserting["classes"].items()} == {c: v["events"] for c, v in relance["classes"].items()}
+    assert {c: v["events"] for c, v in full_floor["classes"].items()} == {c: v["events"] for c, v in relance["classes"].items()}
+    assert all("e" in h["full_floor_ops"] and "e" not in h["bare_ops"] for h in results["history"].values())
     # The debtor scripts still do what they claim: every message accepted, every case closed as scripted.
     for run in results["runs"]["lifecycle"]:
         assert run["refused"] == 0 and run["errors"] == 0, run

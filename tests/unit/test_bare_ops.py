@@ -6,7 +6,14 @@ from pathlib import Path
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 
-from bench.bare import floor_events, ops_from_history, without_visibility
+import statistics
+
+from activities.contracts import OutgoingEmail
+from activities.mail import message_bytes, message_id_for
+from activities.rendering import render_email
+from bench.bare import floor_events, ops_from_history, plain_floor
+from bench.bare_mail import BARE_EMAIL_BYTES, bare_message
+from relance.payloads import DATA_CONVERTER
 from workflows.visibility import KEYS
 
 HISTORY = Path(__file__).parents[1] / "histories" / "injonction_path.json"
@@ -23,9 +30,35 @@ def test_every_upsert_becomes_a_visibility_op_naming_its_attributes():
     assert set(visibility[0]) == set(KEYS)  # the first upsert publishes every attribute
 
 
-def test_the_floor_without_visibility_keeps_timers_activities_and_messages_in_order():
-    ops = ops_from_history(WorkflowHistory.from_json("case", HISTORY.read_text()))
-    plain = without_visibility(ops)
+def sent_emails(history) -> list[OutgoingEmail]:
+    return [DATA_CONVERTER.payload_converter.from_payloads(
+                [e.activity_task_scheduled_event_attributes.input.payloads[0]], [OutgoingEmail])[0]
+            for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+            and e.activity_task_scheduled_event_attributes.activity_type.name == "send_email"]
 
-    assert plain == [op for op in ops if op[0] in "altwu"] and len(plain) == len(ops) - sum(op[0] == "v" for op in ops)
+
+def test_every_email_relance_sends_becomes_an_email_op_and_other_activities_stay_plain():
+    history = WorkflowHistory.from_json("case", HISTORY.read_text())
+    scheduled = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+    ops = ops_from_history(history)
+
+    assert sum(op == "e" for op in ops) == len(sent_emails(history)) > 5
+    assert sum(op == "a" for op in ops) == len(scheduled) - len(sent_emails(history)) > 0
+
+
+def test_the_plain_floor_keeps_timers_activities_and_messages_in_order_without_upserts_or_smtp():
+    ops = ops_from_history(WorkflowHistory.from_json("case", HISTORY.read_text()))
+    plain = plain_floor(ops)
+
+    assert plain == ["a" if op == "e" else op for op in ops if op[0] != "v"] and "e" not in plain
+    assert len(plain) == len(ops) - sum(op[0] == "v" for op in ops)
     assert floor_events(ops) == floor_events(plain) + (len(ops) - len(plain))
+
+
+def test_the_full_floor_email_is_the_size_of_the_emails_relance_renders():
+    history = WorkflowHistory.from_json("case", HISTORY.read_text())
+    sizes = [len(message_bytes("Service recouvrement <relance@localhost>", email.to, message_id_for(email.key),
+                               email.key, render_email(email.letter))) for email in sent_emails(history)]
+
+    assert 0.8 < BARE_EMAIL_BYTES / statistics.median(sizes) < 1.25
+    assert abs(len(bare_message("relance@localhost")) - BARE_EMAIL_BYTES) < 100

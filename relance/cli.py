@@ -211,7 +211,19 @@ async def cmd_worker(args, config: Config) -> int:
 async def cmd_up(args, config: Config) -> int:
     from relance.service import run_service
 
-    return await run_service(config, ui_port=args.ui_port, port=args.port)
+    return await run_service(config, ui_port=args.ui_port, port=args.port, codec_port=args.codec_port)
+
+
+async def cmd_codec_server(args, config: Config) -> int:
+    from relance.codec_server import CodecServer
+
+    server = CodecServer(args.host, args.port, allow_origins=args.allow_origin).start()
+    print(f"codec server on {server.url}: temporal --codec-endpoint {server.url} ...; Ctrl-C stops it", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        server.stop()
+    return 0
 
 
 async def cmd_demo(args, config: Config) -> int:
@@ -458,6 +470,13 @@ def parser() -> argparse.ArgumentParser:
     c = command("up", cmd_up, "run everything locally: Temporal dev server, SMTP sink, worker", json_flag=False)
     c.add_argument("--port", type=int, default=7233)
     c.add_argument("--ui-port", type=int, default=8233)
+    c.add_argument("--codec-port", type=int, default=8234, help="the codec server the Web UI decodes payloads with")
+    c = command("codec-server", cmd_codec_server, "serve Temporal's remote codec endpoints, so that the Web UI and"
+                " `temporal --codec-endpoint` show compressed payloads as JSON", json_flag=False)
+    c.add_argument("--host", default="127.0.0.1", help="payloads hold debtor data: loopback unless told otherwise")
+    c.add_argument("--port", type=int, default=8234)
+    c.add_argument("--allow-origin", action="append", default=[], metavar="URL",
+                   help="a Web UI origin allowed to call it from the browser, e.g. http://127.0.0.1:8233 (repeatable)")
     c = command("demo", cmd_demo, "run the sample ledger through the real workflows on the time-skipping server",
                 json_flag=False)
     c.add_argument("--ledger", default=str(ROOT / "examples" / "ledger.csv"))

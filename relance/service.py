@@ -1,4 +1,5 @@
-"""`relance up`: the Temporal dev server (SQLite under var/), a local SMTP sink and a worker, stopped by Ctrl-C."""
+"""`relance up`: the Temporal dev server (SQLite under var/), its codec server, a local SMTP sink and a worker,
+stopped by Ctrl-C."""
 from __future__ import annotations
 
 import asyncio
@@ -13,6 +14,7 @@ import structlog
 
 import worker
 from relance import smtp_sink
+from relance.codec_server import CodecServer
 from relance.config import Config
 from relance.temporal import binary
 from workflows.visibility import dev_server_flags
@@ -20,18 +22,25 @@ from workflows.visibility import dev_server_flags
 log = structlog.get_logger(__name__)
 
 
-def dev_server_command(config: Config, port: int, ui_port: int) -> list[str]:
+def dev_server_command(config: Config, port: int, ui_port: int, codec_url: str | None = None) -> list[str]:
     return [
         binary("temporal"), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
+        *(["--ui-codec-endpoint", codec_url] if codec_url else []),
         "--db-filename", str(config.var_dir / "temporal.sqlite"), "--namespace", config.temporal.namespace,
         "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal", "--log-level", "warn",
         *dev_server_flags(),
     ]
 
 
-async def run_service(config: Config, *, port: int, ui_port: int) -> int:
+def ui_origins(ui_port: int) -> list[str]:
+    return [f"http://{host}:{ui_port}" for host in ("127.0.0.1", "localhost")]
+
+
+async def run_service(config: Config, *, port: int, ui_port: int, codec_port: int = 0) -> int:
     config.var_dir.mkdir(parents=True, exist_ok=True)
-    server = subprocess.Popen(dev_server_command(config, port, ui_port), stdout=sys.stderr, start_new_session=True)
+    codec = CodecServer(port=codec_port, allow_origins=ui_origins(ui_port)).start()
+    server = subprocess.Popen(dev_server_command(config, port, ui_port, codec.url), stdout=sys.stderr,
+                              start_new_session=True)
     sink = None
     if "SMTP_HOST" not in os.environ:
         sink = smtp_sink.start(smtp_sink.Outbox(config.var_dir / "outbox"), port=config.smtp.port)
@@ -43,9 +52,11 @@ async def run_service(config: Config, *, port: int, ui_port: int) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         await _wait_for_port(port, server)
-        log.info("temporal.ready", address=config.temporal.address, web_ui=f"http://127.0.0.1:{ui_port}")
+        log.info("temporal.ready", address=config.temporal.address, web_ui=f"http://127.0.0.1:{ui_port}",
+                 codec_server=codec.url)
         await worker.run(config, stop)
     finally:
+        codec.stop()
         if sink:
             sink.stop()
         server.send_signal(signal.SIGINT)  # the dev server flushes SQLite on SIGINT

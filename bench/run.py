@@ -36,9 +36,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--invoices", type=int, default=2000, help="cases started per ingest and sleeping run (2000)")
     p.add_argument("--lifecycles", type=int, default=1000, help="cases played to the end per lifecycle run (1000)")
     p.add_argument("--repeats", type=int, default=3, help="runs of each measurement; medians are reported (3)")
-    p.add_argument("--sleeping-repeats", type=int, default=1,
-                   help="how many of the repeats also weigh the sleeping cases (1): memory and bytes vary little"
-                        " from run to run, and waiting for 2 x N cases to fall asleep is the slowest part")
+    p.add_argument("--sleeping-repeats", type=int, default=None,
+                   help="how many of the repeats also weigh the sleeping cases (all of them): waiting for 2 x N"
+                        " cases to fall asleep is the slowest part, and the server's memory is the noisiest figure")
     p.add_argument("--bounded-cache", type=int, default=100,
                    help="RELANCE_MAX_CACHED_WORKFLOWS of the bounded-cache sleeping runs (100)")
     p.add_argument("--only", default="ingest,sleeping,lifecycle,decision",
@@ -206,7 +206,7 @@ def measure(args: argparse.Namespace) -> dict:
                     runs["ingest_memory"].append(out)
                     bench.say(f"ingest, in memory, {impl:7} {tag}: {out['starts_per_second']:7.1f} starts/s"
                               f" ({out['import_seconds']:.1f}s for {n})" + noise(out))
-            sleeping = "sleeping" in args.only and r < args.sleeping_repeats
+            sleeping = "sleeping" in args.only and r < (args.sleeping_repeats or args.repeats)
             if "ingest" in args.only or sleeping:
                 for impl in order(r):
                     out = bench.child("ingest", {"impl": impl, "store": "sqlite", "n": n, "settle": sleeping,
@@ -395,7 +395,7 @@ def meta(args: argparse.Namespace, seconds: float) -> dict:
                     "platform": platform.platform(), "python": platform.python_version()},
         "temporalio": temporalio.__version__,
         "invoices": args.invoices, "lifecycles": args.lifecycles, "repeats": args.repeats,
-        "sleeping_repeats": min(args.sleeping_repeats, args.repeats), "bounded_cache": args.bounded_cache, "bytecode_cache": not args.no_bytecode_cache,
+        "sleeping_repeats": min(args.sleeping_repeats or args.repeats, args.repeats), "bounded_cache": args.bounded_cache, "bytecode_cache": not args.no_bytecode_cache,
         "email_work": "stubbed (diagnostic)" if args.stub_email else "real",
         "seconds": round(seconds, 1),
     }

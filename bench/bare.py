@@ -2,9 +2,10 @@
 
 `BareCase` receives the same invoice as `InvoiceCase`, then plays a list of operations: run an activity,
 sleep until a moment, or sleep until a moment unless a message (an update) comes first. Its activity does
-nothing (or, in the full floor, hands a fixed email to the SMTP relay). For each relance outcome the operations are derived from relance's own history (`ops_from_history`):
-the same activities, the same timers firing at the same moments, the same messages, so the two workflows
-do the same amount of Temporal work and any difference is relance's own cost.
+nothing (or, in the full floor, hands a fixed email to the SMTP relay). For each relance outcome the
+operations are derived from relance's own history (`ops_from_history`): the same activities, the same
+timers firing at the same moments, the same messages, so the two workflows do the same amount of Temporal
+work and any difference is relance's own cost.
 
 Operations, as short strings to keep the start payload small:
 
@@ -131,12 +132,12 @@ def sleeping_ops(first_step: dt.datetime) -> list[str]:
 def ops_from_history(history) -> list[str]:
     """The bare operations doing the Temporal work a relance history shows, in its order.
 
-    Every `send_email` activity scheduled becomes "e", every other activity "a", every local activity recorded "l", every search attribute upsert
-    "v" with the attributes' names; every timer that fired becomes "t" at its moment; every update
-    accepted becomes "w" at the moment of the timer it interrupted (relance cancels its pending timer on a
-    message and replans), or "u" when no timer was pending. Timers relance cancels are not copied: the "w"
-    of the message that cancelled them starts and cancels one timer, which is the floor for a case that
-    sleeps until its next step unless a message comes first.
+    Every `send_email` activity scheduled becomes "e", every other activity "a", every local activity recorded
+    "l", every search attribute upsert "v" with the attributes' names; every timer that fired becomes "t" at
+    its moment; every update accepted becomes "w" at the moment of the timer it interrupted (relance cancels
+    its pending timer on a message and replans), or "u" when no timer was pending. Timers relance cancels are
+    not copied: the "w" of the message that cancelled them starts and cancels one timer, which is the floor
+    for a case that sleeps until its next step unless a message comes first.
     """
     from temporalio.api.enums.v1 import EventType
 
@@ -145,7 +146,8 @@ def ops_from_history(history) -> list[str]:
     for event in history.events:
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            ops.append("e" if event.activity_task_scheduled_event_attributes.activity_type.name == "send_email" else "a")
+            activity_type = event.activity_task_scheduled_event_attributes.activity_type.name
+            ops.append("e" if activity_type == "send_email" else "a")
         elif kind == EventType.EVENT_TYPE_MARKER_RECORDED and "local_activity" in event.marker_recorded_event_attributes.marker_name:
             ops.append("l")
         elif kind == EventType.EVENT_TYPE_TIMER_STARTED:
@@ -168,8 +170,8 @@ def floor_events(ops: list[str]) -> int:
     """Events of the smallest history for `ops`, if no two things share a workflow task.
 
     Start: started + one workflow task (3) = 4; an activity ("a" or "e"): scheduled, started, completed + a
-    workflow task = 6; a local activity: its marker, inside the workflow task that asked for it = 1; a timer: started,
-    fired + a workflow task = 5; a message: accepted, completed + a workflow task = 5,
+    workflow task = 6; a local activity: its marker, inside the workflow task that asked for it = 1; a timer:
+    started, fired + a workflow task = 5; a message: accepted, completed + a workflow task = 5,
     plus the timer it interrupts (started, cancelled) = 7 for "w"; an upsert, inside a workflow task that
     runs anyway = 1; the end: completed = 1.
     A 6-step lifecycle (timer then activity, six times) is 4 + 6 * 11 + 1 = 71.

@@ -19,16 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
-from relance.payloads import COMPRESS_FROM_BYTES, compressed, decompressed
+from relance.payloads import decompressed, stored
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
-def encode(payload: Payload) -> Payload:
-    return compressed(payload) if payload.ByteSize() >= COMPRESS_FROM_BYTES else payload
-
-
-CODECS: dict[str, Callable[[Payload], Payload]] = {"/decode": decompressed, "/encode": encode}
+CODECS: dict[str, Callable[[Payload], Payload]] = {"/decode": decompressed, "/encode": stored}
 
 
 def transcode(path: str, body: bytes) -> bytes:

@@ -31,13 +31,16 @@ class LargePayloadCompression(PayloadCodec):
         self.threshold = threshold
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [compressed(p) if p.ByteSize() >= self.threshold else p for p in payloads]
+        return [stored(p, self.threshold) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [decompressed(p) for p in payloads]
 
 
-def compressed(payload: Payload) -> Payload:
+def stored(payload: Payload, threshold: int = COMPRESS_FROM_BYTES) -> Payload:
+    """The payload as relance stores it: compressed from `threshold` bytes on."""
+    if payload.ByteSize() < threshold:
+        return payload
     return Payload(metadata={"encoding": ZLIB}, data=zlib.compress(payload.SerializeToString()))
 
 

@@ -62,3 +62,20 @@ def test_the_full_floor_email_is_the_size_of_the_emails_relance_renders():
 
     assert 0.8 < BARE_EMAIL_BYTES / statistics.median(sizes) < 1.25
     assert abs(len(bare_message("relance@localhost")) - BARE_EMAIL_BYTES) < 100
+
+
+async def test_the_full_floor_email_is_one_real_smtp_transaction_to_the_relay(smtp):
+    from activities.mail import SmtpSettings
+    from bench.bare_mail import BARE_RECIPIENT, BareMail
+
+    mail = BareMail(SmtpSettings(port=smtp.port))
+    before = len(smtp.outbox.to(BARE_RECIPIENT))
+    try:
+        assert await mail.send("case:1") == "case:1"
+        assert await mail.send("case:2") == "case:2"
+    finally:
+        await mail.close()
+
+    received = smtp.outbox.to(BARE_RECIPIENT)[before:]
+    assert len(received) == 2 and mail.sessions.opened == 1, "sessions are reused, as relance's are"
+    assert abs(len(received[0].as_bytes()) - BARE_EMAIL_BYTES) < 200

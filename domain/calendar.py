@@ -31,7 +31,7 @@ def easter_sunday(year: int) -> dt.date:
 
 @lru_cache(maxsize=None)
 def french_public_holidays(year: int) -> frozenset[dt.date]:
-    """The 11 national holidays (Code du travail L3133-1); Alsace-Moselle extras go in extra_closed_days.
+    """The 11 national holidays (Code du travail L3133-1).
 
     A frozenset: Ascension sometimes falls on 1 or 8 May, so a year can have only 10 distinct dates.
     """
@@ -41,12 +41,21 @@ def french_public_holidays(year: int) -> frozenset[dt.date]:
     return frozenset([dt.date(year, m, d) for m, d in fixed] + movable)
 
 
+@lru_cache(maxsize=None)
+def public_holidays(year: int, region: str) -> frozenset[dt.date]:
+    """National holidays, plus Good Friday and 26 December in Alsace-Moselle (Code du travail L3134-13)."""
+    national = french_public_holidays(year)
+    if region != "alsace-moselle":
+        return national
+    return national | {easter_sunday(year) - dt.timedelta(days=2), dt.date(year, 12, 26)}
+
+
+def _is_legal_working_day(day: dt.date, calendar: Calendar) -> bool:
+    return day.weekday() < 5 and day not in public_holidays(day.year, calendar.region)
+
+
 def _is_working_day(day: dt.date, calendar: Calendar) -> bool:
-    return (
-        day.weekday() < 5
-        and day not in french_public_holidays(day.year)
-        and day not in calendar.extra_closed_days
-    )
+    return _is_legal_working_day(day, calendar) and day not in calendar.extra_closed_days
 
 
 def is_business_day(day: dt.date, calendar: Calendar) -> bool:
@@ -54,17 +63,13 @@ def is_business_day(day: dt.date, calendar: Calendar) -> bool:
     return _is_working_day(day, calendar)
 
 
-def _next_working_day(day: dt.date, calendar: Calendar) -> dt.date:
-    while not _is_working_day(day, calendar):
-        day += _ONE_DAY
-    return day
-
-
 def next_business_day(day: dt.date, calendar: Calendar) -> dt.date:
     """When a reminder may go out: `day` or the next business day, unless the policy sends any day."""
     if not calendar.business_days_only:
         return day
-    return _next_working_day(day, calendar)
+    while not _is_working_day(day, calendar):
+        day += _ONE_DAY
+    return day
 
 
 def previous_business_day(day: dt.date, calendar: Calendar) -> dt.date:
@@ -88,10 +93,13 @@ def procedural_deadline(start: dt.date, *, days: int = 0, months: int = 0, calen
     """Last day of a legal deadline running from `start` (CPC 641, 642).
 
     The starting day does not count; months are counted before days (CPC 641 al. 3); an end on a
-    Saturday, Sunday, public holiday or declared closed day moves to the next working day. This is law,
-    not sending policy, so `business_days_only` is deliberately ignored.
+    Saturday, Sunday or public holiday moves to the next working day (CPC 642). This is law, not sending
+    policy: `business_days_only` is ignored, and so are the company's own closures (`extra_closed_days`),
+    which do not extend a legal deadline: counting them would put the end after the real one.
     """
     if days < 0 or months < 0 or days == months == 0:
         raise ValueError(f"a deadline needs a positive length, got days={days} months={months}")
     end = add_months(start, months) + dt.timedelta(days=days)
-    return _next_working_day(end, calendar)
+    while not _is_legal_working_day(end, calendar):
+        end += _ONE_DAY
+    return end

@@ -51,7 +51,11 @@ class Reminder(Rule):
 class Calendar(Rule):
     business_days_only: bool = Field(default=True, description="Move every sending to the next working day (no weekend, no French public holiday).")
     country: Literal["FR"] = Field(default="FR", description="Public-holiday calendar.")
-    extra_closed_days: list[dt.date] = Field(default=[], description="Company closures, as dates: nothing goes out then.")
+    region: Literal["metropole", "alsace-moselle"] = Field(
+        default="metropole",
+        description="alsace-moselle adds Good Friday and 26 December, for sending and for legal deadlines.")
+    extra_closed_days: list[dt.date] = Field(
+        default=[], description="Company closures, as dates: nothing goes out then. They do not extend legal deadlines.")
     send_hour: int = Field(default=9, ge=0, le=23, description="Local hour at which a dated step goes out.")
     timezone: str = Field(default="Europe/Paris", description="Time zone of the dates and the sending hour.")
 

@@ -161,9 +161,22 @@ def test_months_are_counted_before_days():
     assert procedural_deadline(D(2025, 1, 30), months=1, days=1, calendar=FR) == D(2025, 3, 3)
 
 
-def test_deadline_moves_past_extra_closed_days():
+def test_company_closures_do_not_extend_a_legal_deadline():
+    # The supplier closing on the last day does not give the debtor (or the supplier) a day more.
     closed = Calendar(extra_closed_days=[D(2026, 3, 10)])
-    assert procedural_deadline(D(2026, 3, 2), days=8, calendar=closed) == D(2026, 3, 11)
+    assert not is_business_day(D(2026, 3, 10), closed)
+    assert procedural_deadline(D(2026, 3, 2), days=8, calendar=closed) == D(2026, 3, 10)
+
+
+ALSACE_MOSELLE = Calendar(region="alsace-moselle")
+
+
+def test_alsace_moselle_adds_good_friday_and_saint_stephen():
+    assert not is_business_day(D(2026, 4, 3), ALSACE_MOSELLE) and is_business_day(D(2026, 4, 3), FR)
+    assert not is_business_day(D(2025, 12, 26), ALSACE_MOSELLE) and is_business_day(D(2025, 12, 26), FR)
+    # A deadline ending on Good Friday 3 April 2026 runs to Tuesday 7 April (Easter Monday between).
+    assert procedural_deadline(D(2026, 3, 26), days=8, calendar=ALSACE_MOSELLE) == D(2026, 4, 7)
+    assert procedural_deadline(D(2026, 3, 26), days=8, calendar=FR) == D(2026, 4, 3)
 
 
 @pytest.mark.parametrize("days, months", [(0, 0), (-1, 0), (0, -1)])
@@ -176,3 +189,9 @@ def test_deadline_needs_a_positive_length(days, months):
 def test_day_deadline_is_the_first_working_day_from_start_plus_days(start, days, business_days_only):
     result = procedural_deadline(start, days=days, calendar=Calendar(business_days_only=business_days_only))
     assert result == next_business_day(start + dt.timedelta(days=days), FR)
+
+
+@given(wide_dates, st.integers(min_value=1, max_value=60), st.lists(wide_dates, max_size=30))
+def test_legal_deadlines_ignore_company_closures(start, days, closures):
+    closed = Calendar(extra_closed_days=closures)
+    assert procedural_deadline(start, days=days, calendar=closed) == procedural_deadline(start, days=days, calendar=FR)

@@ -133,10 +133,12 @@ def _language_for(kind: str, language: str, parts: tuple[str, ...]) -> str:
     raise jinja2.TemplateNotFound(f"{language}/{kind}.{{{','.join(parts)}}} (nor in {FALLBACK_LANGUAGE})")
 
 
-def _variables(ctx: LetterContext, template_language: str) -> dict:
+def _variables(ctx: LetterContext, template_language: str, *, printed: bool = False) -> dict:
     # Model attributes, not model_dump(): templates get real dates and Decimals, and total_due is a property.
     values = {name: getattr(ctx, name) for name in LetterContext.model_fields}
-    values.update(total_due=ctx.total_due, debtor=ctx.invoice.debtor, template_language=template_language)
+    # `printed`: a body shared by an email and a letter says "ce courriel" in one and "ce courrier" in the other.
+    values.update(total_due=ctx.total_due, debtor=ctx.invoice.debtor, template_language=template_language,
+                  printed=printed)
     return values
 
 
@@ -152,7 +154,8 @@ def render_email(ctx: LetterContext) -> RenderedEmail:
 
 def render_document(ctx: LetterContext) -> str:
     language = _language_for(ctx.kind, ctx.language, (DOCUMENT_PART,))
-    return environment().get_template(f"{language}/{ctx.kind}.{DOCUMENT_PART}").render(_variables(ctx, language))
+    variables = _variables(ctx, language, printed=True)
+    return environment().get_template(f"{language}/{ctx.kind}.{DOCUMENT_PART}").render(variables)
 
 
 def template_exists(kind: str, language: str = FALLBACK_LANGUAGE) -> bool:

@@ -205,6 +205,7 @@ class InvoiceCase:
                     await self._email(key, reminder.id, reminder.template)
                 elif channel is Channel.letter:
                     await self._document(key, reminder.id, reminder.template, kind="letter")
+                    await self._task(f"{key}:post", reminder.id, "Poster la lettre de relance (courrier simple)")
                 else:
                     text = reminder.note or f"Appeler {self.s.invoice.debtor.name} au sujet de la facture {self.s.invoice.number}"
                     await self._task(f"{key}:call", reminder.id, text)

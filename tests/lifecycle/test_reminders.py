@@ -1,6 +1,7 @@
 """The reminder ladder, driven by the rule files, on the real workflow."""
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 from domain.calendar import is_business_day, next_business_day
 from domain.case import Payment
@@ -58,6 +59,12 @@ async def test_the_same_invoice_follows_two_rule_files_to_two_timelines(harness,
     # The brisk policy's J+7 asks for a phone call: a task for ops, emailed to the ops mailbox.
     assert "reminder:brisk-j+7:call" in await brisk.steps("task")
     assert "reminder:amicable-j+2:call" not in await default.steps("task")
+    # Its J+21 also goes by post: a printable letter, and a task for ops to post it.
+    letter = next(a for a in (await brisk.status()).audit if a.kind == "letter")
+    page = Path(letter.refs[0]).read_text(encoding="utf-8")
+    assert letter.step == "reminder:brisk-j+21" and "dernière relance" in page and brisk.invoice.number in page
+    assert "ce courrier" in page and "courriel" not in page
+    assert "reminder:brisk-j+21:post" in await brisk.steps("task")
 
 
 async def test_an_invoice_imported_late_joins_the_ladder_at_its_next_step(harness, today):

@@ -21,9 +21,11 @@ def test_the_shipped_policy_is_clean():
 def test_a_missing_template_is_an_error_for_its_channel():
     text = DEFAULT.replace("template: reminder_last", "template: reminder_lats")
     assert any("error: reminders.4.template: no email template 'reminder_lats'" in f for f in findings(text))
-    # A reminder sent as a letter needs a printable version, which reminders do not have.
-    text = DEFAULT.replace("    channels: [email]\n    template: reminder_overdue", "    channels: [letter]\n    template: reminder_overdue")
-    assert any("no letter template 'reminder_overdue'" in f for f in findings(text))
+    # A reminder sent as a letter needs a printable version: the reminders have one, a thank-you does not.
+    by_post = DEFAULT.replace("    channels: [email]\n    template: reminder_overdue", "    channels: [letter]\n    template: reminder_overdue")
+    assert findings(by_post) == []
+    text = by_post.replace("template: reminder_overdue", "template: thank_you")
+    assert any("error: reminders.2.template: no letter template 'thank_you'" in f for f in findings(text))
 
 
 def test_escalation_that_leaves_debtors_uncovered_says_which():

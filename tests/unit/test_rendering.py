@@ -24,7 +24,8 @@ EMAIL_KINDS = {
     "reminder_courtesy", "reminder_overdue", "reminder_firm", "reminder_last", "mise_en_demeure",
     "instalment_reminder", "plan_accepted", "thank_you", "ops_task", "insurer_claim",
 }
-DOCUMENT_KINDS = {"mise_en_demeure", "injonction_request", "small_claims_request", "insurer_claim"}
+REMINDER_KINDS = {"reminder_courtesy", "reminder_overdue", "reminder_firm", "reminder_last"}
+DOCUMENT_KINDS = {"mise_en_demeure", "injonction_request", "small_claims_request", "insurer_claim"} | REMINDER_KINDS
 FR_ONLY_EMAILS = {"ops_task", "insurer_claim"}
 
 PRINCIPAL = Decimal("1234.56")
@@ -318,3 +319,13 @@ def test_an_edited_or_added_template_is_used_once_its_freshness_delay_has_passed
     monkeypatch.setattr(rendering, "FRESH_SECONDS", 0.0)
     assert render_email(make_context("note", language="en")).subject == "English version"
     assert render_email(make_context("note")).subject == "Seconde version"
+
+
+@pytest.mark.parametrize("kind", sorted(REMINDER_KINDS))
+def test_a_reminder_by_post_is_the_emails_body_in_a_letters_words(kind):
+    ctx = make_context(kind)
+    page, email = render_document(ctx), render_email(ctx)
+    assert "courriel" not in page and "Bonjour" not in page
+    assert "Madame, Monsieur," in page and "salutations distinguées" in page
+    assert "Objet :" in page and "du 30/01/2026" in page  # the invoice's issue date
+    assert "IBAN" in page and "IBAN" in email.html  # the same payment details as the email

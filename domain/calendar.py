@@ -54,20 +54,16 @@ def _is_legal_working_day(day: dt.date, calendar: Calendar) -> bool:
     return day.weekday() < 5 and day not in public_holidays(day.year, calendar.region)
 
 
-def _is_working_day(day: dt.date, calendar: Calendar) -> bool:
-    return _is_legal_working_day(day, calendar) and day not in calendar.extra_closed_days
-
-
 def is_business_day(day: dt.date, calendar: Calendar) -> bool:
     """Monday to Friday, not a French public holiday, not a day the company declared closed."""
-    return _is_working_day(day, calendar)
+    return _is_legal_working_day(day, calendar) and day not in calendar.extra_closed_days
 
 
 def next_business_day(day: dt.date, calendar: Calendar) -> dt.date:
     """When a reminder may go out: `day` or the next business day, unless the policy sends any day."""
     if not calendar.business_days_only:
         return day
-    while not _is_working_day(day, calendar):
+    while not is_business_day(day, calendar):
         day += _ONE_DAY
     return day
 

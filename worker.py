@@ -54,7 +54,7 @@ def build_worker(client: Client, task_queue: str, activities: CaseActivities,
 
 async def run(config: Config, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
-    client = await connect(config.temporal)
+    client = await connect(config.temporal, wait_seconds=config.worker.connect_wait_seconds)
     activities = build_activities(config)
     worker = build_worker(client, config.temporal.task_queue, activities, config.worker)
     log.info("worker.started", address=config.temporal.address, namespace=config.temporal.namespace,

@@ -8,21 +8,21 @@ once polling, stops cleanly on SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import sys
 
 
 async def serve(impl: str, address: str, task_queue: str) -> None:
-    from temporalio.client import Client
-    from relance.payloads import DATA_CONVERTER
-
     from relance import logs
     from relance.config import from_env
+    from relance.temporal import connect
 
     logs.configure()
     config = from_env()
-    client = await Client.connect(address, namespace=config.temporal.namespace, data_converter=DATA_CONVERTER)
+    config = dataclasses.replace(config, temporal=dataclasses.replace(config.temporal, address=address))
+    client = await connect(config.temporal, wait_seconds=config.worker.connect_wait_seconds)
     if impl == "relance":
         import workflows  # noqa: F401  `import worker` first is circular today (activities.fleet <-> workflows)
         from worker import build_activities, build_worker

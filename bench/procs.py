@@ -12,34 +12,20 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 
-from relance.temporal import binary
+from relance.temporal import SQLITE_PRAGMAS, binary, wait_for_port
 from workflows.visibility import dev_server_flags
 
 ROOT = Path(__file__).resolve().parent.parent
-WAL_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with status {process.returncode} before listening")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listened on port {port} within {seconds:.0f}s")
 
 
 def stop(process: subprocess.Popen | None, sig: int = signal.SIGTERM, seconds: float = 20) -> None:
@@ -114,7 +100,7 @@ class DevServer:
         command = [binary("temporal"), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port),
                    "--headless", "--log-level", "error", "--namespace", "default", *dev_server_flags()]
         if self.db:
-            command += ["--db-filename", str(self.db), *WAL_PRAGMAS]
+            command += ["--db-filename", str(self.db), *SQLITE_PRAGMAS]
         self.log = open(folder / "dev-server.log", "wb")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for_port(self.port, self.process)

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import os
 import signal
-import socket
 import subprocess
 import sys
 
@@ -16,7 +15,7 @@ import worker
 from relance import smtp_sink
 from relance.codec_server import CodecServer
 from relance.config import Config
-from relance.temporal import binary
+from relance.temporal import SQLITE_PRAGMAS, binary, wait_for_port
 from workflows.visibility import dev_server_flags
 
 log = structlog.get_logger(__name__)
@@ -27,7 +26,7 @@ def dev_server_command(config: Config, port: int, ui_port: int, codec_url: str |
         binary("temporal"), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
         *(["--ui-codec-endpoint", codec_url] if codec_url else []),
         "--db-filename", str(config.var_dir / "temporal.sqlite"), "--namespace", config.temporal.namespace,
-        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal", "--log-level", "warn",
+        *SQLITE_PRAGMAS, "--log-level", "warn",
         *dev_server_flags(),
     ]
 
@@ -51,7 +50,7 @@ async def run_service(config: Config, *, port: int, ui_port: int, codec_port: in
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await _wait_for_port(port, server)
+        await asyncio.to_thread(wait_for_port, port, server)
         log.info("temporal.ready", address=config.temporal.address, web_ui=f"http://127.0.0.1:{ui_port}",
                  codec_server=codec.url)
         await worker.run(config, stop)
@@ -66,14 +65,3 @@ async def run_service(config: Config, *, port: int, ui_port: int, codec_port: in
             server.kill()
         log.info("stopped", data=str(config.var_dir))
     return 0
-
-
-async def _wait_for_port(port: int, server: subprocess.Popen, seconds: float = 60) -> None:
-    for _ in range(int(seconds * 10)):
-        if server.poll() is not None:
-            raise RuntimeError(f"the Temporal dev server exited with status {server.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        await asyncio.sleep(0.1)
-    raise TimeoutError(f"the Temporal dev server did not listen on port {port} within {seconds:.0f}s")

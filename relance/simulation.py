@@ -30,7 +30,7 @@ from domain.script import ScriptEvent, parse_script
 from relance import cases, smtp_sink
 from relance.config import Config
 from relance.ledger import LedgerRow
-from relance.temporal import binary
+from relance.temporal import time_skipping_server
 from worker import build_activities, build_worker
 from workflows.invoice_case import InvoiceCase
 from workflows.visibility import register_search_attributes
@@ -89,7 +89,7 @@ async def simulate(rows: list[LedgerRow], config: Config, *, horizon_days: int =
     else:
         config = dataclasses.replace(config, mail_transport="file")
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary("temporal-test-server"), data_converter=DATA_CONVERTER,
+        test_server_existing_path=time_skipping_server(), data_converter=DATA_CONVERTER,
         runtime=quiet_runtime())
     task_queue = f"simulation-{uuid.uuid4().hex[:8]}"
     # The worker is the bottleneck of a simulation (one Python process, one core): more share the queue.

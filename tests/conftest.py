@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import shutil
 import sys
@@ -16,14 +17,31 @@ from temporalio.testing import WorkflowEnvironment
 from activities.mail import SentLedger, SmtpMailer
 from relance import smtp_sink
 from relance.config import ROOT, from_env
-from relance.temporal import binary
+from tests import clock
 from workflows import visibility
 from worker import build_activities, build_worker
 
-@pytest_asyncio.fixture(scope="session")
-async def env():
+def pytest_configure(config):
+    config.addinivalue_line("markers", "today(date): the test's pinned day, ISO (default: tests.clock.DEFAULT_TODAY)")
+
+
+@pytest.fixture
+def today(request) -> dt.date:
+    """The test's day: pinned, never read from the machine's clock (tests/clock.py)."""
+    return clock.pinned_today(request.node.get_closest_marker("today"))
+
+
+@pytest.fixture
+def test_server(today, tmp_path_factory) -> Path:
+    """The time-skipping server, its clock starting on `today`; previews started by the test use it too."""
+    return clock.test_server_starting_at(clock.start_moment(today), tmp_path_factory.mktemp("clock"))
+
+
+@pytest_asyncio.fixture
+async def env(test_server):
+    """A time-skipping server per test, starting on the test's pinned day (0.1 s to start)."""
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary("temporal-test-server"), data_converter=DATA_CONVERTER)
+        test_server_existing_path=str(test_server), data_converter=DATA_CONVERTER)
     await visibility.register_search_attributes(environment.client)
     yield environment
     await environment.shutdown()
@@ -70,11 +88,12 @@ def rules_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def config(tmp_path, smtp, rules_dir, monkeypatch):
+def config(tmp_path, smtp, rules_dir, test_server, monkeypatch):
     monkeypatch.setenv("RELANCE_VAR", str(tmp_path))
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMTP_PORT", str(smtp.port))
     monkeypatch.setenv("RELANCE_RULES_DIR", str(rules_dir))
+    monkeypatch.setenv("RELANCE_TEST_SERVER", str(test_server))  # previews run at the test's pinned day
     return from_env()
 
 
@@ -88,13 +107,6 @@ async def harness(env, smtp, config, tmp_path):
         yield harness
         await harness.end_cases()
     await activities.mailer.close()
-
-
-@pytest_asyncio.fixture
-async def today(env):
-    from zoneinfo import ZoneInfo
-
-    return (await env.get_current_time()).astimezone(ZoneInfo("Europe/Paris")).date()
 
 
 def pytest_unconfigure(config):

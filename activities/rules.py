@@ -4,6 +4,8 @@ A file that no longer validates is logged and its last valid version stays in fo
 """
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 import structlog
@@ -19,6 +21,20 @@ class RuleDirectory:
         self.directory = directory
         self._stamps: dict[Path, tuple[int, int]] = {}
         self._by_file: dict[Path, Policy] = {}
+        self._lock = threading.Lock()  # the watcher loads in a thread, activities on the event loop
+        self._loading: asyncio.Future | None = None
+
+    async def load_off_loop(self, timeout: float) -> dict[str, Policy]:
+        """`load()` in a thread, for a caller on the event loop (the worker's watcher): parsing a file never
+        freezes the loop, and a load that outlasts `timeout` raises TimeoutError while it goes on; the next
+        call waits for that same load instead of starting another one beside it."""
+        if self._loading is None or self._loading.done():
+            self._loading = asyncio.ensure_future(asyncio.to_thread(self.load))
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._loading), timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"reading the rule files of {self.directory} took more than {timeout:g}s;"
+                               " still reading, the policies in force are unchanged") from None
 
     def get(self, policy_id: str) -> Policy:
         policies = self.load()
@@ -28,6 +44,10 @@ class RuleDirectory:
         return policies[policy_id]
 
     def load(self) -> dict[str, Policy]:
+        with self._lock:
+            return self._load()
+
+    def _load(self) -> dict[str, Policy]:
         for path in policy_files(self.directory):
             stat = path.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)

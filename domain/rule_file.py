@@ -2,6 +2,11 @@
 
 Admins are not programmers: an error must say which file, which line and which key, and list every problem at
 once so a file is fixed in one pass rather than one complaint per save.
+
+A rule file dropped in the rules folder is read by every worker, so it is read as hostile: at most
+`MAX_RULE_FILE_BYTES`, nested at most `MAX_NESTING` deep, and without YAML anchors or aliases (`&a`, `*a`, `<<: *a`):
+a kilobyte of nested aliases ("billion laughs") expands to billions of values, and froze `rules check` and the
+workers' event loop for minutes. Each is refused with its line before anything is built from the file.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from domain.policy import Policy
@@ -22,6 +28,10 @@ ROUTING_FILE = "routing.yaml"  # which policy applies to which invoice; not a po
 M = TypeVar("M", bound=BaseModel)
 _HASH_CHARS = 16
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
+MAX_RULE_FILE_BYTES = 256 * 1024  # the commented French policy is about 12 KB
+MAX_NESTING = 32  # mappings and lists inside each other; a policy needs 4
+# libyaml when built in: the pure-Python parser takes seconds on a file near the size bound.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -112,9 +122,16 @@ def policy_files(directory: Path) -> list[Path]:
 
 def _load_yaml(text: str, source: str) -> tuple[MappingNode, dict[str, Any]]:
     # The node tree carries line numbers; the plain load carries typed values (dates, numbers).
+    if len(text) > MAX_RULE_FILE_BYTES:  # characters, at least as many bytes: refused before YAML sees it
+        raise RuleFileError([_too_large(source, len(text.encode("utf-8")))])
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        _refuse_hostile_structure(text, source)
+        loader = _LOADER(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as error:
         raise RuleFileError([_syntax_problem(error, source)]) from None
     if root is None:
@@ -122,6 +139,27 @@ def _load_yaml(text: str, source: str) -> tuple[MappingNode, dict[str, Any]]:
     if not isinstance(root, MappingNode) or not isinstance(data, dict):
         raise RuleFileError([Problem(source, _line(root), "", "a rule file must be a mapping of keys to values")])
     return root, data
+
+
+def _refuse_hostile_structure(text: str, source: str) -> None:
+    """One linear pass over the parser's events, before any node or value is built."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, AliasEvent) or (isinstance(event, NodeEvent) and event.anchor is not None):
+            line = event.start_mark.line + 1
+            raise RuleFileError([Problem(source, line, "", f"alias/anchor not allowed in rule files (line {line});"
+                                                            " write the values out in full")])
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                line = event.start_mark.line + 1
+                raise RuleFileError([Problem(source, line, "", f"nested more than {MAX_NESTING} levels deep")])
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+
+
+def _too_large(source: str, size: int) -> Problem:
+    return Problem(source, None, "", f"{size} bytes; a rule file is at most {MAX_RULE_FILE_BYTES // 1024} KB")
 
 
 def _syntax_problem(error: yaml.YAMLError, source: str) -> Problem:
@@ -141,11 +179,16 @@ def _syntax_problem(error: yaml.YAMLError, source: str) -> Problem:
 def _structure_problems(root: MappingNode, source: str) -> list[Problem]:
     """Duplicate keys: YAML keeps the last one silently, so an admin's edit could vanish without a word."""
     problems: list[Problem] = []
-    _collect_duplicate_keys(root, (), source, problems)
+    _collect_duplicate_keys(root, (), source, problems, set())
     return problems
 
 
-def _collect_duplicate_keys(node: Node, path: tuple[str, ...], source: str, out: list[Problem]) -> None:
+def _collect_duplicate_keys(node: Node, path: tuple[str, ...], source: str, out: list[Problem],
+                            walked: set[int]) -> None:
+    # Each node once: the tree has no shared nodes (aliases are refused), and if it ever had, this stays linear.
+    if id(node) in walked:
+        return
+    walked.add(id(node))
     if isinstance(node, MappingNode):
         seen: dict[str, int] = {}
         for key, value in node.value:
@@ -155,10 +198,10 @@ def _collect_duplicate_keys(node: Node, path: tuple[str, ...], source: str, out:
                 out.append(Problem(source, _line(key), where, f"key repeated (first at line {seen[name]})"))
             else:
                 seen[name] = _line(key)
-            _collect_duplicate_keys(value, (*path, name), source, out)
+            _collect_duplicate_keys(value, (*path, name), source, out, walked)
     elif isinstance(node, SequenceNode):
         for index, item in enumerate(node.value):
-            _collect_duplicate_keys(item, (*path, str(index)), source, out)
+            _collect_duplicate_keys(item, (*path, str(index)), source, out, walked)
 
 
 # --- mapping pydantic errors to lines ----------------------------------------------------------------------
@@ -242,6 +285,9 @@ def _line(node: Node) -> int:
 
 def _read(path: Path) -> str:
     try:
+        size = path.stat().st_size
+        if size > MAX_RULE_FILE_BYTES:
+            raise RuleFileError([_too_large(str(path), size)])
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RuleFileError([Problem(str(path), None, "", "no such file")]) from None

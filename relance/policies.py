@@ -16,6 +16,7 @@ from workflows.policy_registry import PolicyRegistry, registry_id
 
 log = structlog.get_logger(__name__)
 ANSWER_SECONDS = 30.0
+LOAD_SECONDS = 30.0  # a rules folder that takes longer to read is reported, and read again at the next tick
 
 
 async def publish(client: Client, task_queue: str, policies: Iterable[Policy], seen_by: str) -> dict[str, str]:
@@ -53,7 +54,8 @@ async def watch(client: Client, task_queue: str, rules: RuleDirectory, every_sec
     reader = f"worker@{socket.gethostname()}"
     while not stop.is_set():
         try:
-            changed = [p for p in rules.load().values() if published.get(p.policy_id) != (p.version, p.content_hash)]
+            loaded = await rules.load_off_loop(LOAD_SECONDS)  # off the loop: the worker's tasks keep running
+            changed = [p for p in loaded.values() if published.get(p.policy_id) != (p.version, p.content_hash)]
             if changed:
                 for ref, answer in (await publish(client, task_queue, changed, reader)).items():
                     log.info("rules.published", policy=ref, answer=answer)

@@ -16,7 +16,8 @@ from activities.court import PaperCourt
 from activities.documents import DocumentStore
 from activities.fleet import FleetActivities
 from activities.insurer import EmailInsurer
-from activities.mail import FileMailer, Mailer, SentLedger, SmtpMailer
+from activities.heartbeats import HeartbeatTimeouts
+from activities.mail import FileMailer, Mailer, SmtpMailer, open_ledger
 from activities.rules import RuleDirectory
 from relance import logs, policies
 from relance.config import Config, WorkerSettings, from_env
@@ -29,12 +30,19 @@ log = structlog.get_logger(__name__)
 def build_activities(config: Config, mailer: Mailer | None = None) -> CaseActivities:
     if mailer is None and config.mail_transport == "file":
         mailer = FileMailer(config.var_dir / "outbox")
-    mailer = mailer or SmtpMailer(config.smtp, SentLedger(config.sent_ledger))
+    mailer = mailer or SmtpMailer(config.smtp, sent_ledger(config))
     documents = DocumentStore(config.documents_dir)
     return CaseActivities(
         rules=RuleDirectory(config.rules_dir), mailer=mailer, documents=documents,
         court=PaperCourt(documents), insurer=EmailInsurer(documents, mailer),
     )
+
+
+def sent_ledger(config: Config):
+    """SQLite on this host, or the PostgreSQL ledger every host shares when RELANCE_SENT_LEDGER_URL is set."""
+    settings = config.mail_ledger
+    return open_ledger(config.sent_ledger_location(), lease_seconds=settings.lease_seconds,
+                       unconfirmed_seconds=settings.unconfirmed_seconds, on_unconfirmed=settings.on_unconfirmed)
 
 
 def build_worker(client: Client, task_queue: str, activities: CaseActivities,
@@ -49,6 +57,7 @@ def build_worker(client: Client, task_queue: str, activities: CaseActivities,
         max_concurrent_workflow_task_polls=settings.workflow_pollers,
         max_concurrent_activity_task_polls=settings.activity_pollers,
         max_concurrent_activities=settings.max_concurrent_activities,
+        interceptors=[HeartbeatTimeouts()],
     )
 
 

@@ -16,15 +16,23 @@ class PermanentFailure(Exception):
 
 
 # How the workflow calls every adapter: retried with backoff (an SMTP relay or a court portal down for an
-# hour delays a letter, it does not fail the case), except for a PermanentFailure.
+# hour delays a letter, it does not fail the case), except for a PermanentFailure. Retries at most 20 s apart:
+# delivery resumes within about 20 s of a relay coming back (a retry is one log line, not a traceback).
 ADAPTER_CALL = dict(
     start_to_close_timeout=dt.timedelta(seconds=60),
     retry_policy=RetryPolicy(
         initial_interval=dt.timedelta(seconds=1),
-        maximum_interval=dt.timedelta(minutes=10),
+        maximum_interval=dt.timedelta(seconds=20),
         non_retryable_error_types=[PermanentFailure.__name__],
     ),
 )
+
+
+# Activities that heartbeat while they run, and the silence after which Temporal gives their attempt to another
+# worker (a worker killed or paused while sending is noticed in seconds, not at the 60 s start_to_close).
+# Not in ADAPTER_CALL, which the case also gives to its local activity (no heartbeats there): the worker's
+# interceptor (activities/heartbeats.py) adds it to these activities' calls. A timeout is no part of replay.
+HEARTBEAT_TIMEOUTS = {"send_email": dt.timedelta(seconds=5)}
 
 
 class PolicyRequest(BaseModel):
@@ -41,7 +49,7 @@ class OutgoingEmail(BaseModel):
 class SentEmail(BaseModel):
     message_id: str
     subject: str
-    already_sent: bool  # a retry found the key in the sent ledger
+    already_sent: bool  # a retry found the key recorded as accepted by SMTP in the sent ledger
 
 
 class DocumentRequest(BaseModel):

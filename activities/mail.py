@@ -1,30 +1,41 @@
-"""Sending email through SMTP, at most once per business key.
+"""Sending email through SMTP exactly once per business key, as far as SMTP allows.
 
-SMTP has no idempotency, so a ledger records each key before the hand-off and confirms it after.
-A retry that finds a confirmed key returns at once; one that finds a key begun but never confirmed
-(the attempt died during the hand-off) does not send again either: for a dunning letter, a rare
-missing email that ops can resend beats a duplicate mise en demeure.
+SMTP has no idempotency, so a ledger (`activities/sent_ledger.py`) holds each key under a lease. A worker claims
+the key only once it holds an SMTP session and is about to talk; right before DATA it checks, in one statement,
+that the lease is still its own (a worker that was paused or cut off past its lease stops there); the lease is
+renewed while the send runs; the key is recorded as sent only once SMTP answered 250. A claim never confirmed is
+never reported as sent: once its lease has run out and its owner is gone, the message is sent again with the
+same Message-ID (or, with RELANCE_MAIL_UNCONFIRMED=review, waits for ops). The one window left is between SMTP's
+acceptance and the ledger's commit (README, "Exactly once").
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import hashlib
-import sqlite3
-import threading
-from collections.abc import Callable
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 import aiosmtplib
 import structlog
+from temporalio import activity
 
 from activities import mime
 from activities.contracts import PermanentFailure, SentEmail
 from activities.rendering import RenderedEmail
+from activities.sent_ledger import Claim, Outcome, PostgresSentLedger, SentLedger, open_ledger
 from activities.smtp_sessions import SmtpSessions
 
+__all__ = ["SentLedger", "PostgresSentLedger", "open_ledger", "SmtpMailer", "FileMailer", "SmtpSettings",
+           "MessageInFlight", "PossibleDuplicate", "LeaseLost", "message_id_for"]
+
 log = structlog.get_logger(__name__)
+
+HEARTBEAT_SECONDS = 1.0  # well inside the activity's heartbeat timeout (activities/contracts.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,40 +58,22 @@ def message_id_for(key: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@relance>"
 
 
-class SentLedger:
-    """Which business keys were handed to SMTP. SQLite on a path every worker of a host shares."""
+async def _shielded(awaitable) -> None:
+    """Finishes a ledger write even when the attempt is being cancelled."""
+    with contextlib.suppress(BaseException):
+        await asyncio.shield(awaitable)
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # Durable across a worker crash; a power cut could lose the last confirmation, which then reads
-        # as "pending" and is not resent (the at-most-once side).
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS sent (key TEXT PRIMARY KEY, message_id TEXT, subject TEXT,"
-            " state TEXT NOT NULL, at TEXT DEFAULT CURRENT_TIMESTAMP)"
-        )
-        self._lock = threading.Lock()
 
-    def begin(self, key: str, message_id: str, subject: str) -> str | None:
-        """Claim `key`; returns the state already recorded (pending or sent), or None when newly claimed."""
-        with self._lock:
-            claimed = self._db.execute(
-                "INSERT OR IGNORE INTO sent (key, message_id, subject, state) VALUES (?, ?, ?, 'pending')",
-                (key, message_id, subject)).rowcount
-            if claimed:
-                return None
-            return self._db.execute("SELECT state FROM sent WHERE key = ?", (key,)).fetchone()[0]
+class MessageInFlight(Exception):
+    """Another attempt holds this key's lease (a worker sending it, or paused while sending it): retried later."""
 
-    def confirm(self, key: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE sent SET state = 'sent' WHERE key = ?", (key,))
 
-    def release(self, key: str) -> None:
-        """The hand-off certainly failed: the next attempt may send."""
-        with self._lock:
-            self._db.execute("DELETE FROM sent WHERE key = ? AND state = 'pending'", (key,))
+class PossibleDuplicate(Exception):
+    """An earlier hand-off of this key was never confirmed and the policy asks ops to review it before resending."""
+
+
+class LeaseLost(Exception):
+    """This attempt's lease ran out or was taken over before DATA: it sends nothing; a retry sorts it out."""
 
 
 class Mailer(Protocol):
@@ -116,36 +109,112 @@ class FileMailer:
 
 
 class SmtpMailer:
+    """Sends over reused SMTP sessions, each key under a lease of `ledger`.
+
+    `fault(point, key)`, for tests and `make chaos`, runs at each point of a send: "claimed", "before_data",
+    "accepted" (SMTP answered 250, not yet recorded) and "confirmed"; raising there plays a failure at that point.
+    """
+
     def __init__(self, settings: SmtpSettings, ledger: SentLedger,
-                 after_handoff: Callable[[str], None] | None = None) -> None:
+                 fault: Callable[[str, str], None] | None = None) -> None:
         self.settings = settings
         self.ledger = ledger
-        self._after_handoff = after_handoff  # fault injection for tests: runs between hand-off and confirm
+        self._fault = fault or (lambda point, key: None)
         self.sessions = SmtpSessions(self._connection(), size=settings.sessions,
                                      idle_seconds=settings.session_idle_seconds)
 
     async def send(self, key: str, to: str, email: RenderedEmail) -> SentEmail:
         message_id = message_id_for(key)
-        previous = self.ledger.begin(key, message_id, email.subject)
-        if previous is not None:
-            if previous == "pending":
-                log.warning("email.unconfirmed_not_resent", key=key, message_id=message_id)
-            return SentEmail(message_id=message_id, subject=email.subject, already_sent=True)
-        try:
-            async with self.sessions.session() as smtp:
-                await smtp.sendmail(self.settings.sender, [to], self._message(message_id, key, to, email),
-                                    mail_options=[] if (to + self.settings.sender).isascii() else ["SMTPUTF8"])
-        except aiosmtplib.SMTPRecipientsRefused as refused:
-            self.ledger.release(key)
-            raise PermanentFailure(f"recipient refused: {to}: {refused}") from refused
-        except BaseException:
-            self.ledger.release(key)
-            raise
-        if self._after_handoff:
-            self._after_handoff(key)
-        self.ledger.confirm(key)
-        log.info("email.sent", key=key, to=to, subject=email.subject, message_id=message_id)
+        done = SentEmail(message_id=message_id, subject=email.subject, already_sent=True)
+        known = await asyncio.to_thread(self.ledger.lookup, key)
+        if known is not None and known.state == "sent":
+            return done
+        owner = self.ledger.new_owner()
+        held: list[str] = []  # the key, while this attempt holds its lease
+        async with self._keep_alive(held, owner):
+            async with self.sessions.session() as smtp:  # heartbeating while every session is busy
+                claim = await asyncio.to_thread(self.ledger.claim, key, owner, message_id, email.subject)
+                if claim.outcome is Outcome.SENT:
+                    return done
+                self._refuse_unless_claimed(key, claim)
+                held.append(key)
+                accepted = await self._hand_off(smtp, key, owner, to, self._message(message_id, key, to, email))
+            self._fault("accepted", key)
+            confirmed = await asyncio.to_thread(self.ledger.confirm, key, owner)
+            held.clear()
+        if not confirmed:
+            # Our copy went out, and the key was taken over meanwhile (this worker was paused past its lease):
+            # the other owner may send it too. Same Message-ID, so a mailbox can keep one.
+            log.warning("email.confirmed_too_late", key=key, message_id=message_id, owner=owner)
+        self._fault("confirmed", key)
+        log.info("email.sent", key=key, to=to, subject=email.subject, message_id=message_id,
+                 resent=claim.resend, smtp=accepted)
         return SentEmail(message_id=message_id, subject=email.subject, already_sent=False)
+
+    def _refuse_unless_claimed(self, key: str, claim: Claim) -> None:
+        if claim.outcome is Outcome.BUSY:
+            raise MessageInFlight(f"{key}: another attempt holds it ({claim.owner}) for {claim.lease_left:.0f}s more")
+        if claim.outcome is Outcome.REVIEW:
+            raise PossibleDuplicate(
+                f"{key}: an earlier hand-off was never confirmed; check the mailbox, then"
+                f" `python -m relance.delivery resolve {key} sent|resend`")
+
+    async def _hand_off(self, smtp: aiosmtplib.SMTP, key: str, owner: str, to: str, message: bytes) -> str:
+        """The envelope, the fence, then DATA. Returns SMTP's answer once it accepted the message."""
+        utf8 = not (to + self.settings.sender).isascii()
+        try:
+            self._fault("claimed", key)
+            if smtp.is_ehlo_or_helo_needed:
+                await smtp.ehlo()
+            await smtp.mail(self.settings.sender, options=["SMTPUTF8"] if utf8 else [],
+                            encoding="utf-8" if utf8 else "ascii")
+            await smtp.rcpt(to, encoding="utf-8" if utf8 else "ascii")
+            self._fault("before_data", key)
+            fenced = await asyncio.to_thread(self.ledger.fence, key, owner)
+        except BaseException as error:  # nothing was handed to SMTP: the next attempt may send at once
+            await _shielded(asyncio.to_thread(self.ledger.release, key, owner))
+            if isinstance(error, aiosmtplib.SMTPResponseException) and error.code >= 500:
+                raise PermanentFailure(f"recipient refused: {to}: {error.code} {error.message}") from error
+            raise
+        if not fenced:
+            raise LeaseLost(f"{key}: this attempt's lease ran out or was taken over before DATA ({owner})")
+        # From here the outcome may be unknown: the row stays 'handing' unless SMTP answers.
+        data = asyncio.ensure_future(smtp.data(message))
+        try:
+            response = await asyncio.shield(data)
+        except asyncio.CancelledError:
+            # The attempt was cancelled (its heartbeat timed out while this worker was paused): let SMTP
+            # answer, so that an accepted message is recorded rather than resent; then give up the attempt.
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(data, self.settings.timeout)
+                await asyncio.to_thread(self.ledger.confirm, key, owner)
+            raise
+        except aiosmtplib.SMTPResponseException:
+            await asyncio.to_thread(self.ledger.release, key, owner)  # refused: nothing went out
+            raise
+        return f"{response.code} {response.message}"[:120]
+
+    @contextlib.asynccontextmanager
+    async def _keep_alive(self, held: list[str], owner: str):
+        """Heartbeats the activity while waiting for a session and while sending, and renews the lease held."""
+        async def beat() -> None:
+            renewed = time.monotonic()
+            while True:
+                await asyncio.sleep(HEARTBEAT_SECONDS)
+                if activity.in_activity():
+                    activity.heartbeat()
+                if held and time.monotonic() - renewed >= self.ledger.lease_seconds / 3:
+                    renewed = time.monotonic()
+                    if not await asyncio.to_thread(self.ledger.renew, held[0], owner):
+                        log.warning("email.lease_lost", key=held[0], owner=owner)
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
 
     def _message(self, message_id: str, key: str, to: str, email: RenderedEmail) -> bytes:
         return message_bytes(mime.address(self.settings.sender_name, self.settings.sender), to, message_id, key, email)

@@ -35,6 +35,15 @@ class WorkerSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class MailLedgerSettings:
+    """Where the sent ledger lives and how long its leases run (activities/sent_ledger.py)."""
+    url: str | None = None  # postgresql://...: one ledger for every host; else the SQLite file `Config.sent_ledger`
+    lease_seconds: float = 15.0  # a claim or hand-off not renewed for this long is no longer its owner's
+    unconfirmed_seconds: float = 600.0  # an expired hand-off whose owner may still be alive (paused) waits this long
+    on_unconfirmed: str = "resend"  # or "review": an unconfirmed hand-off goes to ops instead of being resent
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     temporal: TemporalSettings
     smtp: SmtpSettings
@@ -45,6 +54,10 @@ class Config:
     sent_ledger: Path
     rules_poll_seconds: float = 10.0  # 0: this worker does not watch the rule files
     mail_transport: str = "smtp"  # or "file": messages are written to var/outbox, nothing is sent
+    mail_ledger: MailLedgerSettings = MailLedgerSettings()
+
+    def sent_ledger_location(self) -> str:
+        return self.mail_ledger.url or str(self.sent_ledger)
 
 
 def _path(name: str) -> Path | None:
@@ -83,4 +96,10 @@ def from_env() -> Config:
         sent_ledger=Path(env("RELANCE_SENT_LEDGER", str(var_dir / "sent.sqlite3"))),
         rules_poll_seconds=float(env("RELANCE_RULES_POLL_SECONDS", "10")),
         mail_transport=env("RELANCE_MAIL_TRANSPORT", "smtp"),
+        mail_ledger=MailLedgerSettings(
+            url=env("RELANCE_SENT_LEDGER_URL") or None,
+            lease_seconds=float(env("RELANCE_MAIL_LEASE_SECONDS", "15")),
+            unconfirmed_seconds=float(env("RELANCE_MAIL_UNCONFIRMED_SECONDS", "600")),
+            on_unconfirmed=env("RELANCE_MAIL_UNCONFIRMED", "resend"),
+        ),
     )

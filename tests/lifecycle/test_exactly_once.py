@@ -1,20 +1,25 @@
-"""A reminder is never sent twice, even when the activity fails after SMTP accepted the message."""
+"""A reminder goes out once and is recorded once, whatever point of the send an attempt fails at."""
 import uuid
 
-from activities.mail import SentLedger, SmtpMailer
+import pytest
+
+from activities.mail import SentLedger, SmtpMailer, message_id_for
 from tests.lifecycle.scenario import Case, invoice
 from worker import build_activities, build_worker
 
+J10 = "reminder:preventive-j-10"
 
-async def test_a_failure_after_the_smtp_handoff_does_not_send_the_reminder_again(env, smtp, config, today):
+
+async def run_j10_with_fault(env, smtp, config, today, point: str, ledger: SentLedger | None = None):
+    """The case up to its J-10 reminder, the first attempt at sending it failing at `point`."""
     failures: list[str] = []
 
-    def crash_once(key: str) -> None:
-        if key.endswith("reminder:preventive-j-10") and not failures:
+    def fail_once(at: str, key: str) -> None:
+        if at == point and key.endswith(J10) and not failures:
             failures.append(key)
-            raise ConnectionError("worker lost right after the SMTP server accepted the message")
+            raise ConnectionError(f"worker lost at {point}")
 
-    mailer = SmtpMailer(config.smtp, SentLedger(config.sent_ledger), after_handoff=crash_once)
+    mailer = SmtpMailer(config.smtp, ledger or SentLedger(config.sent_ledger), fault=fail_once)
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     from tests.conftest import Harness
 
@@ -24,8 +29,26 @@ async def test_a_failure_after_the_smtp_handoff_does_not_send_the_reminder_again
         await case.wait_until_due_plus(-8)
         status = await case.status()
         await harness.end_cases()
-
+    await mailer.close()
     assert failures, "the fault was injected"
-    j10 = [m for m in case.emails() if m["X-Relance-Key"].endswith("reminder:preventive-j-10")]
+    j10 = [m for m in case.emails() if m["X-Relance-Key"].endswith(J10)]
+    return j10, [a.step for a in status.audit if a.kind == "email"]
+
+
+@pytest.mark.parametrize("point", ["claimed", "before_data", "confirmed"])
+async def test_a_failure_before_data_or_after_the_record_sends_the_reminder_once(env, smtp, config, today, point):
+    j10, emailed = await run_j10_with_fault(env, smtp, config, today, point)
+
     assert len(j10) == 1, "exactly one message reached the SMTP server"
-    assert [a.step for a in status.audit if a.kind == "email"] == ["reminder:preventive-j-10"]
+    assert emailed == [J10]
+
+
+async def test_a_loss_between_acceptance_and_record_resends_with_the_same_message_id(env, smtp, config, today):
+    """The one window left: SMTP accepted, the ledger does not know. The claim is never taken for a send;
+    once its lease ran out (and, its owner being alive here, `unconfirmed_seconds` passed) it goes again."""
+    ledger = SentLedger(config.sent_ledger, lease_seconds=0.3, unconfirmed_seconds=0.5)
+    j10, emailed = await run_j10_with_fault(env, smtp, config, today, "accepted", ledger)
+
+    assert len(j10) == 2
+    assert {m["Message-ID"] for m in j10} == {message_id_for(j10[0]["X-Relance-Key"])}
+    assert emailed == [J10], "the case records the reminder once"

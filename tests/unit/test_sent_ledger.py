@@ -1,0 +1,185 @@
+"""The sent ledger's leases, on SQLite (one host) and on a real PostgreSQL server (several hosts): same tests."""
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+import sqlite3
+
+import pytest
+
+from activities.sent_ledger import HOST, Outcome, PostgresSentLedger, SentLedger, open_ledger
+from tests.pg import postgres, postgres_url  # noqa: F401 (fixtures)
+
+LEASE = 0.25
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_one(request, tmp_path):
+    """Opens ledgers on one shared store, as several workers (or hosts) do."""
+    location = (str(tmp_path / "sent.sqlite3") if request.param == "sqlite"
+                else request.getfixturevalue("postgres_url"))
+    opened = []
+
+    def one(**settings):
+        settings = {"lease_seconds": LEASE, "unconfirmed_seconds": 30, **settings}
+        ledger = open_ledger(location, **settings)
+        opened.append(ledger)
+        return ledger
+
+    yield one
+    for ledger in opened:
+        ledger.close()
+
+
+def claim(ledger, key="FA-1:j+2", owner=None):
+    owner = owner or ledger.new_owner()
+    return owner, ledger.claim(key, owner, "<id@relance>", "Rappel")
+
+
+def dead_owner(ledger) -> str:
+    """The owner token of a worker process that is gone (its PostgreSQL session too)."""
+    if isinstance(ledger, PostgresSentLedger):
+        other = PostgresSentLedger(ledger.location)
+        owner = other.new_owner()
+        other.close()
+        time.sleep(0.3)  # the server ends the session
+        return owner
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    return f"{HOST}/{gone.pid}/gone"
+
+
+def test_one_owner_at_a_time_and_sent_for_everyone_once_confirmed(open_one):
+    a, b = open_one(), open_one()
+    owner, first = claim(a)
+    _, second = claim(b)
+    assert first.outcome is Outcome.CLAIMED and not first.resend
+    assert second.outcome is Outcome.BUSY and second.owner == owner
+
+    assert a.fence("FA-1:j+2", owner)
+    assert a.confirm("FA-1:j+2", owner)
+    assert claim(b)[1].outcome is Outcome.SENT
+    assert b.lookup("FA-1:j+2").state == "sent"
+
+
+def test_an_expired_claim_that_never_reached_data_is_taken_and_sent_not_reported_sent(open_one):
+    a, b = open_one(), open_one()
+    owner, _ = claim(a)
+    time.sleep(LEASE + 0.1)
+    taker, taken = claim(b)
+
+    assert taken.outcome is Outcome.CLAIMED and not taken.resend
+    assert not a.fence("FA-1:j+2", owner), "the first owner, back, may not send"
+    assert not a.confirm("FA-1:j+2", owner) and not a.release("FA-1:j+2", owner)
+    assert b.fence("FA-1:j+2", taker)
+
+
+def test_the_fence_refuses_an_owner_whose_lease_ran_out_even_if_nobody_took_it(open_one):
+    a = open_one()
+    owner, _ = claim(a)
+    time.sleep(LEASE + 0.1)
+    assert not a.fence("FA-1:j+2", owner)
+
+
+def test_a_renewed_lease_keeps_the_key(open_one):
+    a, b = open_one(), open_one()
+    owner, _ = claim(a)
+    for _ in range(4):
+        time.sleep(LEASE / 2)
+        assert a.renew("FA-1:j+2", owner)
+    assert claim(b)[1].outcome is Outcome.BUSY
+    assert a.fence("FA-1:j+2", owner)
+
+
+def test_only_the_owner_releases_or_confirms(open_one):
+    a, b = open_one(), open_one()
+    owner, _ = claim(a)
+    intruder = b.new_owner()
+    assert not b.release("FA-1:j+2", intruder)
+    assert not b.fence("FA-1:j+2", intruder)
+    assert a.fence("FA-1:j+2", owner)
+    assert not b.confirm("FA-1:j+2", intruder)
+    assert a.confirm("FA-1:j+2", owner)
+
+
+def test_a_release_lets_the_next_attempt_send_at_once(open_one):
+    a, b = open_one(), open_one()
+    owner, _ = claim(a)
+    assert a.release("FA-1:j+2", owner)
+    assert claim(b)[1].outcome is Outcome.CLAIMED
+
+
+def test_an_unconfirmed_hand_off_of_a_live_owner_waits_then_is_resent(open_one):
+    """A worker paused while sending keeps its hand-off for `unconfirmed_seconds`: back in time, it confirms."""
+    a, b = open_one(unconfirmed_seconds=0.6), open_one(unconfirmed_seconds=0.6)
+    owner, _ = claim(a)
+    assert a.fence("FA-1:j+2", owner)
+    time.sleep(LEASE + 0.1)
+    assert claim(b)[1].outcome is Outcome.BUSY, "its owner is alive: maybe paused, maybe about to confirm"
+    time.sleep(0.6)
+    taker, taken = claim(b)
+    assert taken.outcome is Outcome.CLAIMED and taken.resend, "resent, flagged as a possible duplicate"
+    assert not a.confirm("FA-1:j+2", owner), "the paused owner, back too late, no longer confirms"
+
+
+def test_an_unconfirmed_hand_off_of_a_dead_owner_is_resent_once_its_lease_ran_out(open_one):
+    a, b = open_one(), open_one()
+    owner = dead_owner(a)
+    assert claim(a, owner=owner)[1].outcome is Outcome.CLAIMED
+    assert a.fence("FA-1:j+2", owner)
+    assert claim(b)[1].outcome is Outcome.BUSY, "its lease still runs"
+    time.sleep(LEASE + 0.1)
+    _, taken = claim(b)
+    assert taken.outcome is Outcome.CLAIMED and taken.resend
+
+
+def test_with_review_an_unconfirmed_hand_off_goes_to_ops_not_out(open_one):
+    a, b = open_one(on_unconfirmed="review"), open_one(on_unconfirmed="review")
+    owner = dead_owner(a)
+    claim(a, owner=owner)
+    a.fence("FA-1:j+2", owner)
+    time.sleep(LEASE + 0.1)
+    assert claim(b)[1].outcome is Outcome.REVIEW
+    assert claim(b)[1].outcome is Outcome.REVIEW
+    assert [r.key for r in b.rows("review")] == ["FA-1:j+2"]
+
+    assert b.resolve("FA-1:j+2", sent=False)
+    assert claim(b)[1].outcome is Outcome.CLAIMED
+    b.release("FA-1:j+2", b.lookup("FA-1:j+2").owner)
+    b.resolve("FA-1:j+2", sent=True)  # not in review any more: nothing to do
+    assert claim(b)[1].outcome is Outcome.CLAIMED
+
+
+def test_of_many_workers_racing_for_one_key_one_claims_it(open_one):
+    ledgers = [open_one() for _ in range(4)]
+    outcomes: list[Outcome] = []
+    start = threading.Barrier(len(ledgers) * 3)
+
+    def race(ledger):
+        start.wait()
+        outcomes.append(claim(ledger, key="FA-9:notice")[1].outcome)
+
+    threads = [threading.Thread(target=race, args=(ledger,)) for ledger in ledgers for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(Outcome.CLAIMED) == 1
+    assert outcomes.count(Outcome.BUSY) == len(threads) - 1
+
+
+def test_a_ledger_of_the_earlier_mailer_is_carried_over(tmp_path):
+    """Its 'sent' rows stay sent; its 'pending' ones (never confirmed) become unconfirmed hand-offs."""
+    path = tmp_path / "sent.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE sent (key TEXT PRIMARY KEY, message_id TEXT, subject TEXT, state TEXT NOT NULL,"
+                " at TEXT DEFAULT CURRENT_TIMESTAMP)")
+    old.execute("INSERT INTO sent (key, state) VALUES ('FA-1:a', 'sent'), ('FA-1:b', 'pending')")
+    old.commit()
+    old.close()
+
+    ledger = SentLedger(path, lease_seconds=LEASE, unconfirmed_seconds=0)
+    assert claim(ledger, key="FA-1:a")[1].outcome is Outcome.SENT
+    resent = claim(ledger, key="FA-1:b")[1]
+    assert resent.outcome is Outcome.CLAIMED and resent.resend

@@ -1,8 +1,13 @@
-"""An invoice and its debtor as the ledger gives them."""
+"""An invoice and its debtor as the ledger gives them.
+
+Bounded at the door: what passes here is what a case can carry for years without an overflow or a send that
+fails forever (an amount of 1E400, a due date in 9999, an email address with a NUL byte).
+"""
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from decimal import Decimal
 from typing import Literal
 
@@ -11,6 +16,47 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 # Deliberately simple: one @, a dotted domain, no spaces. Deliverability is the SMTP server's to judge.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INVOICE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+_MAX_EMAIL_LENGTH = 254  # RFC 5321's path limit, less the angle brackets
+
+# The largest invoice amount accepted, in euros; a policy may set a lower one (`amount_problem(..., maximum=)`).
+MAX_AMOUNT = Decimal("100000000.00")
+# How far from today a ledger's dates may be: an older issue date is an archive, a later one a typo.
+MAX_ISSUE_YEARS_BACK = 10
+MAX_ISSUE_DAYS_AHEAD = 366
+MAX_DUE_YEARS_AHEAD = 5
+
+
+def amount_problem(amount: Decimal, maximum: Decimal = MAX_AMOUNT) -> str | None:
+    """Why `amount` cannot be an invoice amount, or None: finite, more than 0, cents at most, at most `maximum`."""
+    if not amount.is_finite():
+        return f"{amount} is not an amount"
+    if amount <= 0:
+        return "must be more than 0"
+    if amount.as_tuple().exponent < -2 and amount != amount.quantize(Decimal("0.01")):
+        return "at most 2 decimals (cents)"
+    if amount > maximum:
+        return f"more than the maximum of {maximum:.2f} EUR"
+    return None
+
+
+def date_problems(issue_date: dt.date | None, due_date: dt.date | None, today: dt.date) -> list[tuple[str, str]]:
+    """(field, why) for each date too far from `today` to be a real invoice's; today comes from the caller."""
+    problems = []
+    earliest = _years_before(today, MAX_ISSUE_YEARS_BACK)
+    if issue_date is not None and issue_date < earliest:
+        problems.append(("issue_date", f"{issue_date} is more than {MAX_ISSUE_YEARS_BACK} years before today ({today})"))
+    if issue_date is not None and issue_date > today + dt.timedelta(days=MAX_ISSUE_DAYS_AHEAD):
+        problems.append(("issue_date", f"{issue_date} is more than a year after today ({today})"))
+    if due_date is not None and due_date > _years_before(today, -MAX_DUE_YEARS_AHEAD):
+        problems.append(("due_date", f"{due_date} is more than {MAX_DUE_YEARS_AHEAD} years after today ({today})"))
+    return problems
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
 
 
 class Debtor(BaseModel):
@@ -30,8 +76,22 @@ class Debtor(BaseModel):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
+        # Control and invisible characters (NUL, a zero-width space) would be refused by every SMTP server,
+        # and the case would retry the send forever.
+        hidden = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+        if hidden is not None:
+            raise ValueError(f"not a valid email address: contains the control character U+{ord(hidden):04X}")
+        if len(value) > _MAX_EMAIL_LENGTH:
+            raise ValueError(f"not a valid email address: longer than {_MAX_EMAIL_LENGTH} characters")
         if not _EMAIL.match(value):
             raise ValueError("not a valid email address")
+        return value
+
+    @field_validator("credit_limit")
+    @classmethod
+    def _credit_limit(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and (not value.is_finite() or value > MAX_AMOUNT * 100):
+            raise ValueError(f"{value} is not a plausible credit limit")
         return value
 
 
@@ -48,6 +108,14 @@ class Invoice(BaseModel):
     policy_id: str = "default"
     purchase_order: str = ""
     delivery_proof: str = ""
+
+    @field_validator("amount_incl_tax", "amount_excl_tax")
+    @classmethod
+    def _amount(cls, value: Decimal | None) -> Decimal | None:
+        problem = None if value is None else amount_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("number")
     @classmethod

@@ -3,21 +3,29 @@
 The CSV comes from spreadsheets, mostly French Excel: ";" separators, "1 234,56" amounts, 31/01/2026 dates,
 sometimes a BOM. One bad row must not block the others, and each error names the row and the column as the
 user sees them in the spreadsheet, so it can be fixed without reading code.
+
+A CSV ledger is read row by row (`LedgerReader`): a 200,000-row file is never held whole, and `relance import`
+starts cases while it reads. Before the first row, one pass over the bytes checks that the file is UTF-8 with no
+line longer than `MAX_LINE_BYTES`, so a file is refused as a whole or not at all. JSON ledgers are read whole,
+at most `MAX_JSON_BYTES`. Cells are read as hostile: digits 0-9 only in amounts and dates (no `1_000`, no
+Arabic-Indic digits, no `1E400`, `NaN` or `Infinity`), and, given today, dates in a window around it.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
-import io
+import itertools
 import json
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from domain.invoice import Invoice
+from domain.invoice import Invoice, date_problems
 from domain.script import ScriptError, parse_script
 
 # Column -> where it goes in the Invoice model.
@@ -58,12 +66,18 @@ _ALIASES = {"policy_id": "policy"}
 
 _TRUE = {"true", "oui", "yes", "1", "vrai", "o", "y"}
 _FALSE = {"false", "non", "no", "0", "faux", "n"}
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+# [0-9], not \d: \d also matches Arabic-Indic and other digits, which int() would read without a word.
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_FRENCH_DATE = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
+_PLAIN_AMOUNT = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")  # after separators are normalized
+_PLAUSIBLE_YEARS = range(1970, 2200)  # without a today to compare with (previews), still no year 9999
 # Excel FR groups thousands with a (narrow) no-break space; users type plain spaces.
 _NUMBER_NOISE = re.compile(r"[\s\u00a0\u202f€]")
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _HEADER_ROW = 1
+MAX_JSON_BYTES = 16 * 2**20  # about 40,000 invoices; a larger ledger goes as CSV, which is read row by row
+MAX_LINE_BYTES = 2**20  # one CSV line; a spreadsheet row is a few hundred bytes
+_CHUNK_BYTES = 2**20
 
 
 class LedgerFileError(Exception):
@@ -93,65 +107,153 @@ Record = tuple[int, dict[str, Any]]
 
 
 def read_ledger(
-    path: Path, known_policies: set[str] | None = None, route: Callable[[Invoice], str] | None = None
+    path: Path, known_policies: set[str] | None = None, route: Callable[[Invoice], str] | None = None, *,
+    today: dt.date | None = None,
 ) -> tuple[list[LedgerRow], list[RowError]]:
-    """Good rows and the errors of bad ones; a bad row is skipped, never half-imported.
+    """Good rows and the errors of bad ones, all at once (previews, simulations); `relance import` streams."""
+    reader = LedgerReader(path, known_policies, route, today=today)
+    rows = list(reader)
+    return rows, reader.errors
 
-    A row that names no policy gets the one `route` chooses (the rules' routing table), if given.
+
+class LedgerReader:
+    """The good rows of a ledger, validated as they are read; `errors` collects the bad ones with their row.
+
+    The file as a whole (type, encoding, header, size) is checked when the reader is made, raising
+    `LedgerFileError` before any row. A bad row is skipped, never half-imported. A row that names no policy gets
+    the one `route` chooses (the rules' routing table), if given. With `today`, dates too far from it are refused
+    (see `domain.invoice.date_problems`); previews and simulations, which may move a ledger's dates, pass none.
     """
-    records, errors = _records(path)
-    rows: list[LedgerRow] = []
-    first_row_of: dict[str, int] = {}
-    for row, record in records:
-        ledger_row, row_errors = _read_row(row, record, known_policies, first_row_of, route)
-        errors.extend(row_errors)
-        if ledger_row is not None:
-            rows.append(ledger_row)
-    return rows, errors
+
+    def __init__(self, path: Path, known_policies: set[str] | None = None,
+                 route: Callable[[Invoice], str] | None = None, *, today: dt.date | None = None) -> None:
+        self.path, self.known_policies, self.route, self.today = path, known_policies, route, today
+        self.errors: list[RowError] = []
+        self.rows_hint = 0  # rows the file seems to hold (lines, for a CSV), for a progress bar
+        suffix = path.suffix.lower()
+        if suffix not in (".csv", ".json"):
+            raise LedgerFileError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; expected .csv or .json")
+        if suffix == ".csv":
+            self.rows_hint = _check_csv_bytes(path)
+            header, delimiter = _csv_header(path)
+            self.errors += [_unknown_column(_HEADER_ROW, name) for name in header if name and name not in COLUMNS]
+            self._records: Iterator[Record] = _csv_records(path, header, delimiter, self.errors)
+        else:
+            items = _json_items(_read_json_text(path), path)
+            self.rows_hint = len(items)
+            self._records = _json_records(items, self.errors)
+        self._started = False
+
+    def __iter__(self) -> Iterator[LedgerRow]:
+        if self._started:
+            raise RuntimeError("a LedgerReader is read once")
+        self._started = True
+        first_row_of: dict[str, int] = {}  # invoice numbers seen: the one thing kept per row
+        for row, record in self._records:
+            ledger_row, row_errors = _read_row(row, record, self.known_policies, first_row_of, self.route, self.today)
+            self.errors.extend(row_errors)
+            if ledger_row is not None:
+                yield ledger_row
 
 
 # --- files -------------------------------------------------------------------------------------------------
 
 
-def _records(path: Path) -> tuple[list[Record], list[RowError]]:
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".json"):
-        raise LedgerFileError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; expected .csv or .json")
-    text = _read_text(path)
-    return _csv_records(text, path) if suffix == ".csv" else _json_records(text, path)
-
-
-def _read_text(path: Path) -> str:
+def _check_csv_bytes(path: Path) -> int:
+    """One pass over the bytes, a chunk at a time: UTF-8 throughout, no overlong line. Returns the number of
+    lines after the header (the rows, but for quoted line breaks and blank lines)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, lines, line_bytes = 0, 0, 0
     try:
+        with path.open("rb") as file:
+            while chunk := file.read(_CHUNK_BYTES):
+                pending = len(decoder.getstate()[0])
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as error:
+                    _not_utf8(path, error.object[error.start], offset - pending + error.start)
+                pieces = chunk.split(b"\n")
+                for index, piece in enumerate(pieces):
+                    line_bytes = line_bytes + len(piece) if index == 0 else len(piece)
+                    if line_bytes > MAX_LINE_BYTES:
+                        raise LedgerFileError(f"{path}: line {lines + index + 1} is longer than "
+                                              f"{MAX_LINE_BYTES // 2**20} MB; is this a ledger exported as CSV?")
+                lines += len(pieces) - 1
+                offset += len(chunk)
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError as error:
+                _not_utf8(path, error.object[error.start], offset - len(error.object) + error.start)
+    except FileNotFoundError:
+        raise LedgerFileError(f"{path}: no such file") from None
+    except OSError as error:
+        raise LedgerFileError(f"{path}: cannot read: {error.strerror}") from None
+    return max(lines, 1) - 1 if line_bytes == 0 else lines
+
+
+def _not_utf8(path: Path, byte: int, offset: int) -> NoReturn:
+    # Guessing cp1252 would import mangled names silently; saving as "CSV UTF-8" is a one-click fix.
+    raise LedgerFileError(f"{path}: not UTF-8 (byte {byte:#04x} at offset {offset}); "
+                          "save it as 'CSV UTF-8' from the spreadsheet")
+
+
+def _read_json_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise LedgerFileError(f"{path}: {size // 2**20} MB; a JSON ledger is read whole, so at most "
+                                  f"{MAX_JSON_BYTES // 2**20} MB: export a larger ledger as CSV, read row by row")
         return path.read_bytes().decode("utf-8-sig")  # utf-8-sig also reads files without a BOM
     except FileNotFoundError:
         raise LedgerFileError(f"{path}: no such file") from None
     except UnicodeDecodeError as error:
-        # Guessing cp1252 would import mangled names silently; saving as "CSV UTF-8" is a one-click fix.
-        raise LedgerFileError(
-            f"{path}: not UTF-8 (byte {error.object[error.start]:#04x} at offset {error.start}); "
-            "save it as 'CSV UTF-8' from the spreadsheet"
-        ) from None
+        _not_utf8(path, error.object[error.start], error.start)
     except OSError as error:
         raise LedgerFileError(f"{path}: cannot read: {error.strerror}") from None
 
 
-def _csv_records(text: str, path: Path) -> tuple[list[Record], list[RowError]]:
-    lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)))
-    if not lines or not any(cell.strip() for cell in lines[0]):
+def _open_csv(path: Path):
+    return path.open(encoding="utf-8-sig", newline="")  # utf-8-sig also reads files without a BOM
+
+
+def _csv_header(path: Path) -> tuple[list[str], str]:
+    with _open_csv(path) as file:
+        first = file.readline(MAX_LINE_BYTES)
+        delimiter = _delimiter(first)
+        try:
+            cells = next(csv.reader(itertools.chain([first], file), delimiter=delimiter), [])
+        except csv.Error as error:
+            raise LedgerFileError(f"{path}: header row unreadable: {error}") from None
+    if not any(cell.strip() for cell in cells):
         raise LedgerFileError(f"{path}: empty file, expected a header row naming the columns")
-    header = [_column_name(cell) for cell in lines[0]]
+    header = [_column_name(cell) for cell in cells]
     _check_header(header, path)
-    errors = [_unknown_column(_HEADER_ROW, name) for name in header if name and name not in COLUMNS]
-    records: list[Record] = []
-    for row, cells in enumerate(lines[1:], start=_HEADER_ROW + 1):
-        if not any(cell.strip() for cell in cells):
-            continue  # Excel exports trailing ";;;;" lines for rows that were once used
-        if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header):]):
-            errors.append(RowError(row=row, field="", message=_too_many_cells(len(cells), len(header))))
-            continue
-        records.append((row, {name: cell for name, cell in zip(header, cells) if name in COLUMNS}))
-    return records, errors
+    return header, delimiter
+
+
+def _csv_records(path: Path, header: list[str], delimiter: str, errors: list[RowError]) -> Iterator[Record]:
+    with _open_csv(path) as file:
+        reader = csv.reader(file, delimiter=delimiter)
+        row = _HEADER_ROW
+        try:
+            next(reader)  # the header, read and checked already
+            while True:
+                row += 1
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as error:  # a cell over the csv module's 128 KB, say; the next line reads on
+                    errors.append(RowError(row=row, field="", message=f"unreadable: {error}"))
+                    continue
+                if not any(cell.strip() for cell in cells):
+                    continue  # Excel exports trailing ";;;;" lines for rows that were once used
+                if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header):]):
+                    errors.append(RowError(row=row, field="", message=_too_many_cells(len(cells), len(header))))
+                    continue
+                yield row, {name: cell for name, cell in zip(header, cells) if name in COLUMNS}
+        except UnicodeDecodeError as error:  # only if the file changed since its bytes were checked
+            raise LedgerFileError(f"{path}: not UTF-8 near row {row} (the file changed while being read?)") from error
 
 
 def _delimiter(text: str) -> str:
@@ -181,10 +283,7 @@ def _too_many_cells(found: int, expected: int) -> str:
     return f"{found} cells for {expected} columns; is a ';' or ',' inside a value not quoted?"
 
 
-def _json_records(text: str, path: Path) -> tuple[list[Record], list[RowError]]:
-    items = _json_items(text, path)
-    errors: list[RowError] = []
-    records: list[Record] = []
+def _json_records(items: list[Any], errors: list[RowError]) -> Iterator[Record]:
     reported: set[str] = set()
     for row, item in enumerate(items, start=1):  # JSON has no header row: an unknown key is reported where first seen
         if not isinstance(item, dict):
@@ -194,8 +293,7 @@ def _json_records(text: str, path: Path) -> tuple[list[Record], list[RowError]]:
         for name in sorted(flat.keys() - set(COLUMNS) - reported):
             reported.add(name)
             errors.append(_unknown_column(row, name))
-        records.append((row, {name: value for name, value in flat.items() if name in COLUMNS}))
-    return records, errors
+        yield row, {name: value for name, value in flat.items() if name in COLUMNS}
 
 
 def _json_items(text: str, path: Path) -> list[Any]:
@@ -203,6 +301,8 @@ def _json_items(text: str, path: Path) -> list[Any]:
         data = json.loads(text, parse_float=Decimal)  # floats would turn 0.1 into 0.1000000000000000055
     except json.JSONDecodeError as error:
         raise LedgerFileError(f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}")
+    except (ValueError, RecursionError) as error:  # an integer of 5,000 digits, [[[[...]]]] thousands deep
+        raise LedgerFileError(f"{path}: invalid JSON: {error}") from None
     if isinstance(data, dict) and isinstance(data.get("invoices"), list):
         return data["invoices"]
     if isinstance(data, list):
@@ -233,9 +333,12 @@ def _unknown_column(row: int, name: str) -> RowError:
 
 def _read_row(
     row: int, record: dict[str, Any], known_policies: set[str] | None, first_row_of: dict[str, int],
-    route: Callable[[Invoice], str] | None = None,
+    route: Callable[[Invoice], str] | None = None, today: dt.date | None = None,
 ) -> tuple[LedgerRow | None, list[RowError]]:
     values, errors = _convert(row, record)
+    if today is not None:
+        errors += [RowError(row=row, field=field, message=why)
+                   for field, why in date_problems(values.get("issue_date"), values.get("due_date"), today)]
     errors += _duplicate(row, values.get("number"), first_row_of)
     script, script_errors = _script(row, values.get("script", ""))
     errors += script_errors
@@ -354,12 +457,17 @@ def _boolean(raw: Any) -> bool:
 
 
 def _decimal(raw: Any) -> Decimal | str:
-    if isinstance(raw, bool):
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, Decimal)):
         raise ValueError("expected an amount")
     if isinstance(raw, (int, Decimal)):
-        return Decimal(raw)
-    text = _NUMBER_NOISE.sub("", _text(raw))
-    return _normalize_separators(text)  # pydantic judges the result, so its messages stay consistent
+        amount = Decimal(raw)
+        if not amount.is_finite():
+            raise ValueError(f"{raw} is not an amount")
+        return amount
+    text = _normalize_separators(_NUMBER_NOISE.sub("", _text(raw)))
+    if not _PLAIN_AMOUNT.match(text):  # Decimal() itself reads 1_000, ١٢٣, 1E400, NaN and Infinity
+        raise ValueError(f"{_text(raw)!r} is not an amount such as 1234.56 or 1 234,56 (digits 0-9 only)")
+    return text  # pydantic judges the result (sign, cents, bounds), so its messages stay consistent
 
 
 def _normalize_separators(text: str) -> str:
@@ -376,15 +484,19 @@ def _normalize_separators(text: str) -> str:
 def _date(raw: Any) -> dt.date:
     text = _text(raw)
     french = _FRENCH_DATE.match(text)
+    if not french and not _ISO_DATE.match(text):
+        raise ValueError(f"{text!r} is not a date as YYYY-MM-DD or DD/MM/YYYY (digits 0-9 only)")
     try:
         if french:
             day, month, year = (int(part) for part in french.groups())
-            return dt.date(year, month, day)
-        if _ISO_DATE.match(text):
-            return dt.date.fromisoformat(text)
+            parsed = dt.date(year, month, day)
+        else:
+            parsed = dt.date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a calendar date") from None
-    raise ValueError(f"{text!r} is not a date as YYYY-MM-DD or DD/MM/YYYY")
+    if parsed.year not in _PLAUSIBLE_YEARS:
+        raise ValueError(f"{text!r} is not a plausible invoice date")
+    return parsed
 
 
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {

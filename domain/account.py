@@ -10,73 +10,67 @@ from decimal import Decimal
 
 from domain.calendar import procedural_deadline
 from domain.case import CaseState, Stage
-from domain.money import penalty_lines
 from domain.policy import Policy
 from domain.schedule import insurer_filing_deadline
+from domain.statement import Account, Entry, Opening, Statement, statement
 
 ZERO = Decimal("0")
 
 
-def accrue(s: CaseState, policy: Policy, today: dt.date, until: dt.date | None = None) -> None:
-    """Bring late-payment penalties up to `until` (today by default); frozen while a payment plan holds."""
-    until = interest_until(s, until or today)
-    if until <= s.accrued_through:
-        return
-    if not plan_active(s):
-        lines = penalty_lines(s.principal, s.invoice.due_date, until, policy.penalties,
-                              since=s.accrued_through + dt.timedelta(days=1))
-        s.penalty_lines.extend(lines)
-        s.penalties += sum((line.amount for line in lines), ZERO)
-    s.accrued_through = until
-    s.indemnity = indemnity_owed(s, policy, today)
+def account_of(s: CaseState) -> Account:
+    """The dated facts of the case's money, as the statement reads them."""
+    insolvency = s.insolvency
+    return Account(
+        amount=s.invoice.amount_incl_tax, due_date=s.invoice.due_date, entries=s.entries,
+        interest_free=s.interest_free, opening=s.opening,
+        interest_stops_after=insolvency.judgment_on if insolvency else None,
+        # D441-5: no indemnity when the insolvency, not the debtor, prevented payment at the due date.
+        indemnity_applies=insolvency is None or insolvency.judgment_on > s.invoice.due_date,
+    )
 
 
-def penalties_since_accrual(s: CaseState, policy: Policy, until: dt.date) -> Decimal:
-    """Penalties run since the last accrual, not yet booked: what a status as of `until` adds."""
-    until = interest_until(s, until)
-    if until <= s.accrued_through or plan_active(s) or s.stage is Stage.closed:
-        return ZERO
-    lines = penalty_lines(s.principal, s.invoice.due_date, until, policy.penalties,
-                          since=s.accrued_through + dt.timedelta(days=1))
-    return sum((line.amount for line in lines), ZERO)
+def statement_of(s: CaseState, policy: Policy, as_of: dt.date) -> Statement:
+    """What the debtor owes at the end of `as_of`: the one source of every figure the case prints."""
+    return statement(account_of(s), policy.penalties, policy.payments.impute, as_of)
+
+
+def book(s: CaseState, entry: Entry) -> None:
+    """Record money in (or taken off) the invoice; the principal kept on the state follows the statement."""
+    s.entries.append(entry)
+    if entry.kind == "payment":
+        s.paid_total += entry.amount
+    elif entry.kind == "credit_note":
+        s.credited_total += entry.amount
+
+
+def refresh(s: CaseState, policy: Policy, as_of: dt.date) -> Statement:
+    """Bring the figures kept on the state (escalation rules and visibility read the principal) in line."""
+    current = statement_of(s, policy, as_of)
+    s.principal, s.overpaid = current.principal_due, current.overpaid
+    return current
+
+
+def carry_legacy_balance(s: CaseState) -> None:
+    """A case carried over from before dated entries existed starts from the balance it had booked."""
+    if s.opening is None and not s.entries and (s.penalties or s.paid_total or s.credited_total):
+        s.opening = Opening(principal=s.principal, penalties=s.penalties, lines=s.penalty_lines,
+                            accrued_through=s.accrued_through)
 
 
 def stop_interest_at(s: CaseState, policy: Policy, judgment_on: dt.date, today: dt.date) -> Decimal:
-    """Interest stops running at the opening judgment; what was accrued beyond it is withdrawn and returned."""
-    if judgment_on >= s.accrued_through:
-        accrue(s, policy, today, until=min(judgment_on, today))
-        return ZERO
-    beyond = penalty_lines(s.principal, s.invoice.due_date, s.accrued_through, policy.penalties,
-                           since=max(judgment_on, s.invoice.due_date) + dt.timedelta(days=1))
-    excess = min(s.penalties, sum((line.amount for line in beyond), ZERO))
-    s.penalties -= excess
-    s.accrued_through = judgment_on
-    return excess
+    """Penalties that ran after an opening judgment: withdrawn once the judgment is recorded (returned)."""
+    before = statement_of(s, policy, today).penalties_due
+    stopped = account_of(s).model_copy(update={"interest_stops_after": judgment_on})
+    after = statement(stopped, policy.penalties, policy.payments.impute, today).penalties_due
+    return max(ZERO, before - after)
 
 
-def interest_until(s: CaseState, day: dt.date) -> dt.date:
-    """Interest runs until `day`, or until the opening judgment of a procédure collective if one came first."""
-    return min(day, s.insolvency.judgment_on) if s.insolvency is not None else day
-
-
-def indemnity_owed(s: CaseState, policy: Policy, as_of: dt.date) -> Decimal:
-    if s.insolvency is not None and s.insolvency.judgment_on <= s.invoice.due_date:
-        return ZERO  # D441-5: the insolvency, not the debtor, prevented payment at the due date
-    late = as_of > s.invoice.due_date and s.stage is not Stage.closed
-    return policy.penalties.fixed_indemnity if late else ZERO
-
-
-def amount_due(s: CaseState, policy: Policy, today: dt.date) -> Decimal:
-    """Principal and penalties, those run since the last accrual included (the indemnity apart)."""
-    return s.principal + s.penalties + penalties_since_accrual(s, policy, today)
-
-
-def settled(s: CaseState, policy: Policy) -> bool:
+def settled(s: CaseState, policy: Policy, current: Statement) -> bool:
     payments = policy.payments
     if payments.close_when == "invoice_amount_paid":
         remaining = s.invoice.amount_incl_tax - s.paid_total - s.credited_total
-        return remaining <= payments.close_below or s.principal <= payments.close_below
-    return s.principal + s.penalties <= payments.close_below
+        return remaining <= payments.close_below or current.principal_due <= payments.close_below
+    return current.total_due <= payments.close_below
 
 
 def covered_excl_tax(s: CaseState) -> Decimal:

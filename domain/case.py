@@ -12,8 +12,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.invoice import Invoice
-from domain.letters import Instalment, PenaltyLine
+from domain.letters import Allocation, Instalment, PenaltyLine
 from domain.policy import Policy, Stage
+from domain.statement import Entry, Opening, Period
 
 EscalationPath = Literal["injonction", "small_claims", "insurer_claim", "ops_review"]
 # The steps ops confirm on each procedure; the workflow, the CLI and simulated debtors share these names.
@@ -99,7 +100,13 @@ class CaseState(BaseModel):
     invoice: Invoice
     opened_at: dt.datetime
     stage: Stage = Stage.preventive
-    principal: Decimal
+    principal: Decimal  # principal due after the entries (a copy of the statement's, for rules and visibility)
+    # The money's dated facts: every figure is computed from them (domain/statement.py), never accrued by wake-up.
+    entries: list[Entry] = []
+    interest_free: list[Period] = []  # while a payment plan held
+    opening: Opening | None = None  # the balance of a case carried over from before entries were kept
+    # Cases carried over by continue-as-new from before entries were kept booked their penalties here; read
+    # once into `opening`, never written since.
     penalties: Decimal = Decimal("0")
     accrued_through: dt.date
     penalty_lines: list[PenaltyLine] = []
@@ -160,6 +167,11 @@ class CaseStatus(BaseModel):
     audit: list[Action]
     closed_reason: str | None
     insolvency: Insolvency | None = None
+    # The statement the amounts above come from: its date, penalty lines and what each entry paid.
+    as_of: dt.date | None = None
+    penalty_lines: list[PenaltyLine] = []
+    allocations: list[Allocation] = []
+    written_off: Decimal = Decimal("0")
 
 
 # Messages from ops. Validators reject bad input before it reaches the workflow's history.
@@ -185,8 +197,9 @@ class PaymentReceipt(BaseModel):
     to_penalties: Decimal
     to_principal: Decimal
     overpaid: Decimal
-    balance: Decimal
+    balance: Decimal  # what remains due after it, penalties and indemnity included
     closed: bool
+    to_indemnity: Decimal = Decimal("0")
 
 
 class PlanProposal(BaseModel):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,6 +22,21 @@ class PenaltyLine(BaseModel):
     base: Decimal  # amount the rate applies to, tax included
     rate_percent: Decimal  # ECB rate + points
     amount: Decimal
+
+
+class Allocation(BaseModel):
+    """How one entry was applied: what the notice's table shows as paid, and when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["payment", "credit_note", "write_off"]
+    on: dt.date
+    amount: Decimal
+    to_penalties: Decimal = Decimal("0.00")
+    to_indemnity: Decimal = Decimal("0.00")
+    to_principal: Decimal = Decimal("0.00")
+    overpaid: Decimal = Decimal("0.00")
+    reference: str = ""
 
 
 class Instalment(BaseModel):
@@ -46,6 +62,12 @@ class LetterContext(BaseModel):
     penalties_due: Decimal = Decimal("0")
     indemnity_due: Decimal = Decimal("0")
     penalty_lines: list[PenaltyLine] = []
+    # What came in and how it was applied, and the penalties the lines add up to before payments: a letter's
+    # table shows lines, payments and the amount due, which add up.
+    payments: list[Allocation] = []
+    penalties_accrued: Decimal | None = None
+    penalties_paid: Decimal = Decimal("0")
+    indemnity_paid: Decimal = Decimal("0")
     deadline: dt.date | None = None  # pay-by date of a mise en demeure
     days_late: int = 0
     instalments: list[Instalment] = []

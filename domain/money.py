@@ -1,4 +1,4 @@
-"""Money the law adds to a late invoice, how a payment is imputed, and how amounts and dates are printed.
+"""Money the law adds to a late invoice, and how amounts and dates are printed (imputation: domain/statement.py).
 
 Penalties follow Code de commerce L441-10: ECB rate of the half-year + points, tax-included base,
 actual days late over a fixed year length, rounded to the cent per half-year line.
@@ -66,54 +66,6 @@ def late_penalties(
     base: Decimal, due_date: dt.date, until: dt.date, penalties: Penalties, *, since: dt.date | None = None
 ) -> Decimal:
     return sum((line.amount for line in penalty_lines(base, due_date, until, penalties, since=since)), ZERO)
-
-
-class Balance(BaseModel):
-    """What the debtor still owes on one invoice, penalties kept apart so payments can be imputed (C. civ. 1343-1)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    principal: Decimal = Field(ge=0)
-    penalties: Decimal = Field(default=Decimal("0"), ge=0)  # accrued and unpaid
-    accrued_through: dt.date  # last day already counted, so nothing is charged twice
-
-
-def accrue(balance: Balance, until: dt.date, due_date: dt.date, penalties: Penalties) -> Balance:
-    """Charge the days not yet counted. Accrue up to a payment's date before imputing it: the base changes then."""
-    if until <= balance.accrued_through:
-        return balance
-    since = max(balance.accrued_through, due_date) + _ONE_DAY
-    added = late_penalties(balance.principal, due_date, until, penalties, since=since)
-    return balance.model_copy(update={"penalties": balance.penalties + added, "accrued_through": until})
-
-
-class Imputation(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    to_penalties: Decimal
-    to_principal: Decimal
-    overpaid: Decimal  # kept visible rather than driving the balance negative
-
-
-def impute_payment(
-    balance: Balance, amount: Decimal, mode: Literal["penalties_first", "principal_first"]
-) -> tuple[Balance, Imputation]:
-    """Split a payment between penalties and principal; 1343-1 says interest first unless agreed otherwise."""
-    if amount <= 0:
-        raise ValueError(f"a payment must be positive, got {amount}")
-    if mode == "penalties_first":
-        to_penalties = min(amount, balance.penalties)
-        to_principal = min(amount - to_penalties, balance.principal)
-    elif mode == "principal_first":
-        to_principal = min(amount, balance.principal)
-        to_penalties = min(amount - to_principal, balance.penalties)
-    else:
-        raise ValueError(f"unknown imputation mode {mode!r}")
-    new_balance = balance.model_copy(
-        update={"principal": balance.principal - to_principal, "penalties": balance.penalties - to_penalties}
-    )
-    overpaid = amount - to_penalties - to_principal
-    return new_balance, Imputation(to_penalties=to_penalties, to_principal=to_principal, overpaid=overpaid)
 
 
 def expected_insurer_indemnity(amount_excl_tax: Decimal, credit_limit: Decimal | None, insurer: Insurer) -> Decimal:

@@ -167,7 +167,15 @@ class Disputes(Rule):
 
 class Payments(Rule):
     currency: Literal["EUR"] = Field(default="EUR", description="Currency of the ledger.")
-    impute: Literal["penalties_first", "principal_first"] = Field(default="penalties_first", description="penalties_first (Code civil 1343-1) or principal_first.")
+    impute: Literal["penalties_first", "penalties_indemnity_principal", "penalties_principal_indemnity", "principal_first"] = Field(
+        default="penalties_first",
+        description="Order in which a payment settles what is owed. penalties_first (the default, the same as"
+                    " penalties_indemnity_principal): late-payment penalties, then the fixed indemnity, then the principal."
+                    " Penalties come before principal as Code civil 1343-1 requires of interest; the indemnity (D441-5)"
+                    " compensates recovery costs, which the traditional order (costs, interest, capital) also settles"
+                    " before capital, and a debtor who pays the total shown then owes nothing more."
+                    " penalties_principal_indemnity leaves the indemnity for last; principal_first only where the"
+                    " contract says so (`rules check` warns).")
     close_below: Decimal = Field(ge=0, description="A remainder this small is written off and the case closes.")
     # invoice_amount_paid: receiving the invoice amount closes the case and waives accrued penalties;
     # all_paid: penalties must be paid too.

@@ -89,6 +89,9 @@ def _practice(policy: Policy, today: dt.date) -> list[Finding]:
     if policy.max_payment_terms_days > 60:
         findings.append(Finding("warning", "max_payment_terms_days",
                                 f"{policy.max_payment_terms_days} days exceeds the 60 days of Code de commerce L441-10"))
+    if policy.payments.impute == "principal_first":
+        findings.append(Finding("warning", "payments.impute", "principal before penalties departs from Code civil"
+                                " 1343-1: only where the contract says so"))
     if not policy.calendar.business_days_only:
         findings.append(Finding("warning", "calendar.business_days_only",
                                 "reminders may go out on weekends and French public holidays"))

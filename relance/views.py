@@ -40,8 +40,15 @@ def status_text(status: CaseStatus, *, audit: bool = True) -> str:
         f"  Principal dû : {format_eur(status.principal_due)}   Pénalités : {format_eur(status.penalties_due)}"
         f"   Indemnité : {format_eur(status.indemnity_due)}   Total : {format_eur(status.total_due)}",
         f"  Encaissé     : {format_eur(status.paid_total)}"
-        + (f"   Trop-perçu : {format_eur(status.overpaid)}" if status.overpaid else ""),
+        + (f"   Trop-perçu : {format_eur(status.overpaid)}" if status.overpaid else "")
+        + (f"   Abandonné : {format_eur(status.written_off)}" if status.written_off else "")
+        + (f"   (au {format_date_fr(status.as_of)})" if status.as_of else ""),
     ]
+    for paid in status.allocations:
+        label = {"payment": "Règlement", "credit_note": "Avoir", "write_off": "Abandon"}[paid.kind]
+        lines.append(f"    {label} du {format_date_fr(paid.on)} : {format_eur(paid.amount)} (pénalités"
+                     f" {format_eur(paid.to_penalties)}, indemnité {format_eur(paid.to_indemnity)}, principal"
+                     f" {format_eur(paid.to_principal)})")
     if status.insolvency:
         i = status.insolvency
         lines.append(f"  Procédure    : {i.kind}, jugement d'ouverture du {format_date_fr(i.judgment_on)}"

@@ -50,7 +50,8 @@ with workflow.unsafe.imports_passed_through():
         TrackedStep,
     )
     from domain.letters import LetterContext
-    from domain.money import Balance, expected_insurer_indemnity, format_eur as eur, impute_payment
+    from domain.money import expected_insurer_indemnity, format_eur as eur
+    from domain.statement import Entry, Period
     from domain.policy import Channel, Policy, Reminder, Stage, shared
     from domain.versions import PolicyNotice
     from domain.schedule import (
@@ -85,6 +86,7 @@ class InvoiceCase:
         self._published: dict | None = None
         self._newer_policy: int | None = start.newer_policy  # a version published since: adopted at the next decision
         self._read_policy_locally = start.read_policy_locally
+        account.carry_legacy_balance(self.s)
 
     # ------------------------------------------------------------------ the life of a case
 
@@ -198,7 +200,6 @@ class InvoiceCase:
     def _remind(self, reminder: Reminder) -> Perform:
         async def perform() -> None:
             self.s.stage = reminder.stage
-            account.accrue(self.s, self._policy(), self._today())
             key = f"reminder:{reminder.id}"
             for channel in reminder.channels:
                 if channel is Channel.email:
@@ -215,7 +216,6 @@ class InvoiceCase:
     async def _send_formal_notice(self) -> None:
         notice = self._policy().formal_notice
         self.s.stage = Stage.formal_notice
-        account.accrue(self.s, self._policy(), self._today())
         self.s.notice_sent_on = self._today()
         deadline = notice_deadline(self.s.notice_sent_on, self._policy())
         for channel in notice.channels:
@@ -231,7 +231,6 @@ class InvoiceCase:
 
     async def _escalate(self) -> None:
         policy = self._policy()
-        account.accrue(self.s, policy, self._today())
         rule = choose_escalation(policy.escalation, self.s.invoice, self.s.principal)
         if rule is None:
             self.s.path, self.s.path_rule = "ops_review", "escalation"
@@ -344,6 +343,11 @@ class InvoiceCase:
             break
         return steps
 
+    def _end_interest_free(self, last_day: dt.date) -> None:
+        open_period = self.s.interest_free[-1] if self.s.interest_free else None
+        if open_period is not None and open_period.end is None:
+            self.s.interest_free[-1] = open_period.model_copy(update={"end": max(last_day, open_period.start)})
+
     def _remind_instalment(self, n: int) -> Perform:
         async def perform() -> None:
             bounds = self._policy().negotiation
@@ -358,7 +362,7 @@ class InvoiceCase:
             bounds, plan = self._policy().negotiation, self.s.plan
             plan.missed = n
             # Penalties were frozen while the plan held; they run again from the missed due date.
-            self.s.accrued_through = max(self.s.accrued_through, plan.instalments[n - 1].due_date)
+            self._end_interest_free(plan.instalments[n - 1].due_date)
             if bounds.on_missed_instalment == "resume_reminders":
                 self.s.shift_days += (self._today() - local_date(plan.accepted_at, self._policy().calendar)).days
             else:
@@ -377,8 +381,11 @@ class InvoiceCase:
         rule, declared = rules.id, account.confirmed(self.s, "declared")
         deadline = account.declaration_deadline(self.s, self._policy())
         by = f" avant le {deadline:%d/%m/%Y}" if deadline else " dans les délais (date de publication au BODACC à enregistrer)"
+        claim = account.statement_of(self.s, self._policy(), self._today())
         text = (f"Procédure collective ({insolvency.kind}, jugement du {insolvency.judgment_on:%d/%m/%Y}): déclarer la"
-                f" créance de {eur(self.s.principal + self.s.penalties)} au mandataire judiciaire{by}")
+                f" créance de {eur(claim.total_due)} (principal {eur(claim.principal_due)}, pénalités arrêtées au jugement"
+                f" {eur(claim.penalties_due)}" + (f", indemnité forfaitaire {eur(claim.indemnity_due)}" if claim.indemnity_due else "")
+                + f") au mandataire judiciaire{by}")
         steps = [Step("insolvency:declare", rule, "Déclaration de créance", now, self._task_step("insolvency:declare", rule, text))]
         if self.s.invoice.debtor.insured and self.s.path != "insurer_claim":
             steps.append(Step("insolvency:insurer", rule, "Sinistre déclaré à l'assureur", now, self._declare_loss_to_insurer))
@@ -483,6 +490,15 @@ class InvoiceCase:
                 self._record("skipped", key, reminder.id, why)
 
     def _close(self, reason: str, summary: str, rule_id: str) -> None:
+        """Whatever remains is written off on the day, so a closed case's figures are all zero and say why."""
+        today, policy = self._today(), self._policy()
+        remainder = account.statement_of(self.s, policy, today).total_due
+        if remainder > 0:
+            account.book(self.s, Entry(kind="write_off", on=today, reference=reason))
+            account.refresh(self.s, policy, today)
+            self._record("payment", "balance:written-off", rule_id, f"Solde de {eur(remainder)} abandonné à la clôture"
+                         + (f" (politique: {policy.payments.close_when}, seuil {eur(policy.payments.close_below)})"
+                            if reason == "paid" else f" ({reason})"))
         self.s.stage = Stage.closed
         self.s.closed_reason = reason
         self._record("close", "close", rule_id, summary)
@@ -492,30 +508,22 @@ class InvoiceCase:
 
     @workflow.update
     def record_payment(self, payment: Payment) -> PaymentReceipt:
-        policy = self._policy()
-        paid_on = payment.paid_on or self._today()
-        account.accrue(self.s, policy, self._today(), until=paid_on)
-        balance, imputation = impute_payment(
-            Balance(principal=self.s.principal, penalties=self.s.penalties, accrued_through=self.s.accrued_through),
-            payment.amount, policy.payments.impute,
-        )
-        self.s.principal, self.s.penalties = balance.principal, balance.penalties
-        self.s.paid_total += payment.amount
-        self.s.overpaid += imputation.overpaid
+        policy, today = self._policy(), self._today()
+        paid_on = payment.paid_on or today
+        account.book(self.s, Entry(kind="payment", on=paid_on, amount=payment.amount, reference=payment.reference))
+        current = account.refresh(self.s, policy, today)
+        applied = next(a for a in reversed(current.allocations) if a.kind == "payment" and a.on == paid_on)
         self._record("payment", f"payment:{self.s.paid_total}", "payments",
-                     f"Règlement de {eur(payment.amount)} le {paid_on:%d/%m/%Y} (pénalités {eur(imputation.to_penalties)},"
-                     f" principal {eur(imputation.to_principal)}" + (f", trop-perçu {eur(imputation.overpaid)})" if imputation.overpaid else ")"),
+                     f"Règlement de {eur(payment.amount)} le {paid_on:%d/%m/%Y} (pénalités {eur(applied.to_penalties)},"
+                     f" indemnité {eur(applied.to_indemnity)}, principal {eur(applied.to_principal)}"
+                     + (f", trop-perçu {eur(applied.overpaid)})" if applied.overpaid else ")"),
                      refs=[payment.reference] if payment.reference else [])
-        if account.settled(self.s, policy):
-            remainder = self.s.principal + self.s.penalties
-            if remainder > 0:
-                self._record("payment", "balance:written-off", "payments",
-                             f"Solde de {eur(remainder)} abandonné (politique: {policy.payments.close_when}, seuil {eur(policy.payments.close_below)})")
-                self.s.principal = self.s.penalties = account.ZERO
+        if account.settled(self.s, policy, current):
             self._close("paid", "Facture réglée", "payments")
         self._changed = True
-        return PaymentReceipt(to_penalties=imputation.to_penalties, to_principal=imputation.to_principal,
-                              overpaid=imputation.overpaid, balance=self.s.principal + self.s.penalties,
+        return PaymentReceipt(to_penalties=applied.to_penalties, to_principal=applied.to_principal,
+                              to_indemnity=applied.to_indemnity, overpaid=applied.overpaid,
+                              balance=current.total_due if self.s.stage is not Stage.closed else account.ZERO,
                               closed=self.s.stage is Stage.closed)
 
     @record_payment.validator
@@ -525,10 +533,14 @@ class InvoiceCase:
             raise ValueError(f"payment in {payment.currency}, this case is kept in {self._policy().payments.currency}")
         if payment.paid_on is not None and payment.paid_on > self._today():
             raise ValueError(f"payment dated {payment.paid_on:%d/%m/%Y}, in the future")
+        if payment.paid_on is not None and payment.paid_on < self.s.invoice.issue_date:
+            raise ValueError(f"payment dated {payment.paid_on:%d/%m/%Y}, before the invoice date"
+                             f" ({self.s.invoice.issue_date:%d/%m/%Y})")
 
     @workflow.update
     def propose_plan(self, proposal: PlanProposal) -> PlanDecision:
-        account.accrue(self.s, self._policy(), self._today())
+        # No penalty runs while the plan holds (from tomorrow: today's day still counts).
+        self.s.interest_free.append(Period(start=self._today() + dt.timedelta(days=1)))
         self.s.plan = PaymentPlan(accepted_at=workflow.now(), instalments=proposal.instalments,
                                   paid_before_plan=self.s.paid_total)
         self.s.stage = Stage.negotiation
@@ -547,7 +559,7 @@ class InvoiceCase:
         if self.s.path is not None:
             raise ValueError(f"the case is already escalated ({self.s.path})")
         refusal = plan_refusal(proposal.instalments, self._policy().negotiation, self.s.principal,
-                               account.amount_due(self.s, self._policy(), self._today()), self._today())
+                               account.statement_of(self.s, self._policy(), self._today()).total_due, self._today())
         if refusal:
             raise ValueError(f"plan refused: {refusal}")
 
@@ -574,10 +586,10 @@ class InvoiceCase:
         paused_days = (self._today() - local_date(dispute.opened_at, self._policy().calendar)).days
         if resolution.outcome == "credit_note":
             credit = resolution.credit_amount if resolution.credit_amount is not None else self.s.principal
-            self.s.principal -= credit
-            self.s.credited_total += credit
+            account.book(self.s, Entry(kind="credit_note", on=self._today(), amount=credit, reference=resolution.note))
+            current = account.refresh(self.s, self._policy(), self._today())
             self._record("dispute", "dispute:credit-note", "disputes", f"Litige clos par un avoir de {eur(credit)} {resolution.note}".strip())
-            if account.settled(self.s, self._policy()):
+            if account.settled(self.s, self._policy(), current):
                 self._close("credited", "Dossier soldé par avoir", "disputes")
                 return self.status()
         if self._policy().disputes.on_resume == "shift":
@@ -643,7 +655,6 @@ class InvoiceCase:
                                        published_on=notice.published_on or (known.published_on if known else None),
                                        recorded_at=workflow.now())
         self.s.stage = Stage.insolvency
-        self.s.indemnity = account.indemnity_owed(self.s, self._policy(), self._today())
         published = f", publié au BODACC le {notice.published_on:%d/%m/%Y}" if notice.published_on else ""
         step = ":".join(str(part) for part in ("insolvency", notice.kind, notice.judgment_on, notice.published_on) if part)
         self._record("insolvency", step, rule, f"Procédure collective: {notice.kind}, jugement d'ouverture du {notice.judgment_on:%d/%m/%Y}{published};"
@@ -676,18 +687,26 @@ class InvoiceCase:
     def status(self, as_of: dt.date | None = None) -> CaseStatus:
         """Where the case stands. A query sees the time of the case's last activity, so callers pass today."""
         s = self.s
-        step = self._next_step() if self.policy and s.stage is not Stage.closed else None
-        as_of = max(as_of or self._today(), self._today()) if self.policy else None
-        penalties = s.penalties + account.penalties_since_accrual(s, self.policy, as_of) if self.policy else s.penalties
-        indemnity = account.indemnity_owed(s, self.policy, as_of) if self.policy else s.indemnity
+        if self.policy is None:  # still opening: the invoice as imported
+            return CaseStatus(
+                invoice_number=s.invoice.number, debtor=s.invoice.debtor.name, stage=s.stage, policy_ref="",
+                principal_due=s.principal, penalties_due=account.ZERO, indemnity_due=account.ZERO,
+                total_due=s.principal, paid_total=s.paid_total, overpaid=s.overpaid, paused=False, dispute=None,
+                plan=None, path=None, path_rule=None, expected_indemnity=None, procedure=[], next_action=None,
+                tasks=[], audit=s.audit, closed_reason=None)
+        step = self._next_step() if s.stage is not Stage.closed else None
+        as_of = max(as_of or self._today(), self._today())
+        current = account.statement_of(s, self.policy, as_of)
         return CaseStatus(
             invoice_number=s.invoice.number, debtor=s.invoice.debtor.name, stage=s.stage,
-            policy_ref=self.policy.ref if self.policy else "", principal_due=s.principal, penalties_due=penalties,
-            indemnity_due=indemnity, total_due=s.principal + penalties + indemnity if s.stage is not Stage.closed else account.ZERO,
-            paid_total=s.paid_total, overpaid=s.overpaid, paused=s.dispute is not None, dispute=s.dispute, plan=s.plan,
+            policy_ref=self.policy.ref, principal_due=current.principal_due, penalties_due=current.penalties_due,
+            indemnity_due=current.indemnity_due, total_due=current.total_due,
+            paid_total=s.paid_total, overpaid=current.overpaid, paused=s.dispute is not None, dispute=s.dispute, plan=s.plan,
             path=s.path, path_rule=s.path_rule, expected_indemnity=s.expected_indemnity, procedure=s.procedure,
             next_action=NextAction(step=step.key, rule_id=step.rule_id, label=step.label, at=step.at) if step else None,
             tasks=s.tasks, audit=s.audit, closed_reason=s.closed_reason, insolvency=s.insolvency,
+            as_of=as_of, penalty_lines=current.penalty_lines, allocations=current.allocations,
+            written_off=current.written_off,
         )
 
     def _require_open(self) -> None:
@@ -701,12 +720,17 @@ class InvoiceCase:
     # ------------------------------------------------------------------ adapters
 
     def _letter(self, kind: str, rule_id: str, **extra) -> LetterContext:
+        """Every letter, email and task prints the statement of the day it is written."""
         s, today = self.s, self._today()
+        current = account.statement_of(s, self._policy(), today)
         return LetterContext(
             kind=kind, language=s.invoice.debtor.language, today=today, invoice=s.invoice,
             creditor=self._policy().creditor, rule_id=rule_id, policy_ref=self._policy().ref,
-            principal_due=s.principal, penalties_due=s.penalties, indemnity_due=s.indemnity,
-            penalty_lines=s.penalty_lines, days_late=max(0, (today - s.invoice.due_date).days), **extra,
+            principal_due=current.principal_due, penalties_due=current.penalties_due,
+            indemnity_due=current.indemnity_due, penalty_lines=current.penalty_lines,
+            payments=[a for a in current.allocations if a.kind in ("payment", "credit_note")],
+            penalties_accrued=current.penalties_accrued, penalties_paid=current.penalties_paid,
+            indemnity_paid=current.indemnity_paid, days_late=max(0, (today - s.invoice.due_date).days), **extra,
         )
 
     async def _email(self, step: str, rule_id: str, template: str, to: str | None = None, **extra) -> None:

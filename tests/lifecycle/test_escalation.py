@@ -4,7 +4,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from domain.calendar import procedural_deadline
-from domain.case import ProcedureStep
+from domain.case import Payment, ProcedureStep
 from domain.money import format_eur, late_penalties
 from domain.rule_file import load_policy_file
 from relance.config import ROOT
@@ -117,3 +117,23 @@ async def test_an_opposition_to_the_order_gives_ops_the_contentious_task(harness
     tasks = [t.text for t in (await case.status()).tasks]
     assert any("Opposition du débiteur" in t for t in tasks)
     assert not any("exécutoire" in t for t in tasks), "no enforcement after an opposition"
+
+
+async def test_after_a_partial_payment_the_notice_adds_up_and_says_what_was_paid_and_when(harness, today):
+    case = await Case.open(harness, invoice(today=today, due_in_days=15, amount="5760.00"))
+    await case.wait_until_due_plus(50)
+    paid_on = await case.today()
+    await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("1000.00")))
+    await case.wait_until_due_plus(60)  # 24/05/2027, a Monday: the notice goes out at 9:00
+    sent_on = case.day_of((await case.action("notice")).at)
+    status = await case.status()  # asked the day the notice went out: the same figures
+    assert status.as_of == sent_on
+
+    body = next(m for m in case.emails() if "Mise en demeure" in m["Subject"]).get_body(("plain",)).get_content()
+    lines_total = sum(line.amount for line in status.penalty_lines)
+    paid = status.allocations[0]
+    assert lines_total - paid.to_penalties == status.penalties_due, "lines, less what was paid, are what is due"
+    for figure in (lines_total, paid.to_penalties, status.penalties_due, status.principal_due, status.total_due):
+        assert format_eur(figure) in body
+    assert f"le {paid_on:%d/%m/%Y}" in body and format_eur(Decimal("1000.00")) in body, "the payment and its date"
+    assert len({line.base for line in status.penalty_lines}) == 2, "the base changed once, on the payment"

@@ -26,16 +26,19 @@ async def test_a_wrong_currency_or_a_future_date_is_refused_with_a_clear_message
     assert (await case.status()).paid_total == 0
 
 
-async def test_a_partial_payment_pays_penalties_first_and_the_schedule_continues(harness, today):
+async def test_a_partial_payment_pays_penalties_then_the_indemnity_then_principal_and_the_schedule_continues(harness, today):
     case = await Case.open(harness, invoice(today=today, due_in_days=20, amount="10000.00"))
     await case.wait_until_due_plus(20)
     before = await case.status()
     receipt = await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("4000.00")))
 
     assert receipt.to_penalties == before.penalties_due > 0
-    assert receipt.to_principal == Decimal("4000.00") - before.penalties_due
+    assert receipt.to_indemnity == before.indemnity_due == Decimal("40.00")
+    assert receipt.to_principal == Decimal("4000.00") - before.penalties_due - Decimal("40.00")
     status = await case.status()
     assert status.principal_due == Decimal("10000.00") - receipt.to_principal and status.stage != "closed"
+    assert status.total_due == before.total_due - Decimal("4000.00") == receipt.balance
+    assert status.allocations[-1].on == await case.today(), "the statement says what was paid and when"
     assert status.next_action.step == "reminder:amicable-j+30"
     await case.wait_until_due_plus(31)
     assert "reminder:amicable-j+30" in await case.steps("email")
@@ -58,5 +61,39 @@ async def test_paying_the_invoice_amount_late_closes_and_says_what_was_waived(ha
     receipt = await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("5000.00")))
     final = await case.finished()
     assert receipt.closed and receipt.to_penalties > 0
-    assert final.principal_due == 0
-    assert "balance:written-off" in [a.step for a in final.audit]
+    assert final.principal_due == final.penalties_due == final.indemnity_due == final.total_due == 0
+    assert final.written_off > 0 and "balance:written-off" in [a.step for a in final.audit]
+
+
+async def test_paying_the_displayed_total_closes_the_case_without_an_overpayment(harness, today):
+    case = await Case.open(harness, invoice(today=today, due_in_days=20, amount="5760.00"))
+    await case.wait_until_due_plus(40)
+    shown = await case.status()
+    assert shown.indemnity_due == Decimal("40.00") and shown.penalties_due > 0
+    receipt = await case.update(InvoiceCase.record_payment, Payment(amount=shown.total_due))
+    final = await case.finished()
+    assert receipt.closed and receipt.overpaid == 0 and receipt.to_indemnity == Decimal("40.00")
+    assert final.total_due == final.principal_due == 0 and final.written_off == 0
+    assert not any("Trop-perçu" in t.text for t in final.tasks)
+
+
+async def test_a_payment_dated_before_the_invoice_is_refused(harness, today):
+    case = await Case.open(harness, invoice(today=today, due_in_days=20))
+    before = case.invoice.issue_date - dt.timedelta(days=1)
+    assert "before the invoice date" in await case.refusal(InvoiceCase.record_payment,
+                                                          Payment(amount=Decimal("10"), paid_on=before))
+
+
+async def test_the_same_payment_on_the_same_day_owes_the_same_however_often_the_case_woke(harness, today):
+    """Three reminders and a notice in one case, none in the other (paid back-dated): the same figures."""
+    woken = await Case.open(harness, invoice(today=today, due_in_days=5, amount="7333.33"))
+    await woken.wait_until_due_plus(70)
+    paid_on = woken.invoice.due_date + dt.timedelta(days=66)
+    await woken.update(InvoiceCase.record_payment, Payment(amount=Decimal("2500.00"), paid_on=paid_on))
+    assert len(await woken.steps("email")) >= 5
+    quiet = await Case.open(harness, woken.invoice.model_copy(update={"number": woken.invoice.number + "-Q"}))
+    await quiet.update(InvoiceCase.record_payment, Payment(amount=Decimal("2500.00"), paid_on=paid_on))
+    a, b = await woken.status(), await quiet.status()
+    assert (a.penalties_due, a.principal_due, a.total_due, a.penalty_lines) == (b.penalties_due, b.principal_due, b.total_due, b.penalty_lines)
+    halves = [(line.start.year, line.start.month > 6, line.base) for line in a.penalty_lines]
+    assert len(halves) == len(set(halves)), "one line per half-year and base, not one per wake-up"

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from domain import account
 from domain.case import CaseState, Insolvency, PaymentPlan, TrackedStep
+from domain.statement import Entry, Period
 from domain.letters import Instalment
 from domain.money import penalty_lines
 from tests.unit.test_schedule import POLICY, an_invoice
@@ -17,30 +18,14 @@ def a_case(amount="1000.00", insured=False) -> CaseState:
     return CaseState(invoice=invoice, opened_at=OPENED, principal=invoice.amount_incl_tax, accrued_through=DUE)
 
 
-def booked(s: CaseState) -> Decimal:
-    return sum((line.amount for line in s.penalty_lines), Decimal("0"))
-
-
-def test_accrual_books_the_legal_penalties_and_the_indemnity_once_late():
+def test_the_statement_books_the_legal_penalties_and_the_indemnity_once_late():
     s, today = a_case(), DUE + dt.timedelta(days=45)
-    account.accrue(s, POLICY, today)
-
-    expected = penalty_lines(Decimal("1000.00"), DUE, today, POLICY.penalties)
-    assert s.penalties == booked(s) == sum((line.amount for line in expected), Decimal("0")) > 0
-    assert s.accrued_through == today and s.indemnity == POLICY.penalties.fixed_indemnity == Decimal("40")
-    account.accrue(s, POLICY, today)  # nothing more to book the same day
-    assert s.penalties == booked(s) and len(s.penalty_lines) == len(expected)
-    assert account.amount_due(s, POLICY, today) == Decimal("1000.00") + s.penalties
-
-
-def test_a_status_adds_what_ran_since_the_last_accrual_without_booking_it():
-    s = a_case()
-    account.accrue(s, POLICY, DUE + dt.timedelta(days=10))
-    later = DUE + dt.timedelta(days=40)
-    pending = account.penalties_since_accrual(s, POLICY, later)
-    account.accrue(s, POLICY, later)
-    assert pending > 0 and s.penalties == booked(s)
-    assert account.penalties_since_accrual(s, POLICY, later) == 0
+    current = account.statement_of(s, POLICY, today)
+    assert current.penalty_lines == penalty_lines(Decimal("1000.00"), DUE, today, POLICY.penalties)
+    assert current.penalties_due == sum((line.amount for line in current.penalty_lines), Decimal("0")) > 0
+    assert current.indemnity_due == POLICY.penalties.fixed_indemnity == Decimal("40")
+    assert current.total_due == Decimal("1000.00") + current.penalties_due + Decimal("40")
+    assert account.statement_of(s, POLICY, DUE).total_due == Decimal("1000.00"), "nothing is added on the due date"
 
 
 def test_penalties_are_frozen_while_a_plan_holds_and_run_again_once_it_is_missed():
@@ -48,46 +33,54 @@ def test_penalties_are_frozen_while_a_plan_holds_and_run_again_once_it_is_missed
     s.plan = PaymentPlan(accepted_at=OPENED, paid_before_plan=Decimal("0"),
                          instalments=[Instalment(due_date=DUE + dt.timedelta(days=30), amount=Decimal("500.00")),
                                       Instalment(due_date=DUE + dt.timedelta(days=60), amount=Decimal("500.00"))])
-    account.accrue(s, POLICY, DUE + dt.timedelta(days=50))
-    assert account.plan_active(s) and s.penalties == 0
+    s.interest_free.append(Period(start=DUE - dt.timedelta(days=5)))
+    assert account.statement_of(s, POLICY, DUE + dt.timedelta(days=50)).penalties_due == 0
 
-    s.paid_total = Decimal("500.00")
+    account.book(s, Entry(kind="payment", on=DUE + dt.timedelta(days=29), amount=Decimal("500.00")))
     assert account.instalment_paid(s, 1) and not account.instalment_paid(s, 2)
     s.plan.missed = 2
+    s.interest_free[-1] = s.interest_free[-1].model_copy(update={"end": DUE + dt.timedelta(days=60)})
     assert not account.plan_active(s)
-    assert account.penalties_since_accrual(s, POLICY, DUE + dt.timedelta(days=80)) > 0
+    later = account.statement_of(s, POLICY, DUE + dt.timedelta(days=80))
+    assert later.penalty_lines[0].start == DUE + dt.timedelta(days=61) and later.penalty_lines[0].days == 20
 
 
 def test_interest_stops_at_the_opening_judgment_and_what_ran_beyond_is_withdrawn():
-    s, judged = a_case(), DUE + dt.timedelta(days=20)
-    account.accrue(s, POLICY, DUE + dt.timedelta(days=60))
-    before = s.penalties
+    s, judged, today = a_case(), DUE + dt.timedelta(days=20), DUE + dt.timedelta(days=60)
+    before = account.statement_of(s, POLICY, today).penalties_due
+    withdrawn = account.stop_interest_at(s, POLICY, judged, today)
     s.insolvency = Insolvency(kind="redressement", judgment_on=judged, recorded_at=OPENED)
-    withdrawn = account.stop_interest_at(s, POLICY, judged, DUE + dt.timedelta(days=60))
-
+    after = account.statement_of(s, POLICY, DUE + dt.timedelta(days=300))
     kept = sum((line.amount for line in penalty_lines(Decimal("1000.00"), DUE, judged, POLICY.penalties)), Decimal("0"))
-    assert withdrawn == before - s.penalties and abs(s.penalties - kept) <= Decimal("0.02")  # rounding per line
-    assert s.accrued_through == judged
-    assert account.penalties_since_accrual(s, POLICY, DUE + dt.timedelta(days=300)) == 0
-    assert account.indemnity_owed(s, POLICY, DUE + dt.timedelta(days=60)) == Decimal("40")
+    assert after.penalties_due == kept and withdrawn == before - kept > 0
+    assert after.penalty_lines[-1].end == judged
+    assert after.indemnity_due == Decimal("40"), "the debtor was late before the judgment"
 
 
 def test_no_indemnity_when_the_judgment_came_before_the_due_date():
     s = a_case()
     s.insolvency = Insolvency(kind="liquidation", judgment_on=DUE - dt.timedelta(days=3), recorded_at=OPENED)
-    assert account.indemnity_owed(s, POLICY, DUE + dt.timedelta(days=30)) == 0
-    assert account.stop_interest_at(s, POLICY, s.insolvency.judgment_on, DUE + dt.timedelta(days=30)) == 0
-    assert s.penalties == 0
+    current = account.statement_of(s, POLICY, DUE + dt.timedelta(days=30))
+    assert current.indemnity_due == 0 and current.penalties_due == 0
 
 
 def test_a_case_is_settled_when_the_invoice_amount_is_in_whatever_the_penalties():
     s = a_case()
-    account.accrue(s, POLICY, DUE + dt.timedelta(days=90))
-    s.paid_total, s.principal = Decimal("1000.00"), Decimal("0")
-    assert POLICY.payments.close_when == "invoice_amount_paid" and s.penalties > 0
-    assert account.settled(s, POLICY)
+    account.book(s, Entry(kind="payment", on=DUE + dt.timedelta(days=90), amount=Decimal("1000.00")))
+    current = account.refresh(s, POLICY, DUE + dt.timedelta(days=90))
+    assert POLICY.payments.close_when == "invoice_amount_paid" and current.principal_due > 0, "penalties and indemnity came first"
+    assert account.settled(s, POLICY, current)
     strict = POLICY.model_copy(update={"payments": POLICY.payments.model_copy(update={"close_when": "all_paid"})})
-    assert not account.settled(s, strict)
+    assert not account.settled(s, strict, current)
+
+
+def test_a_case_carried_over_from_before_entries_keeps_its_booked_balance():
+    s = a_case()
+    s.principal, s.penalties, s.paid_total, s.accrued_through = Decimal("600.00"), Decimal("7.77"), Decimal("410.00"), DUE + dt.timedelta(days=10)
+    account.carry_legacy_balance(s)
+    current = account.statement_of(s, POLICY, DUE + dt.timedelta(days=10))
+    assert current.principal_due == Decimal("600.00") and current.penalties_due == Decimal("7.77")
+    assert account.statement_of(s, POLICY, DUE + dt.timedelta(days=40)).penalty_lines[-1].base == Decimal("600.00")
 
 
 def test_the_insurer_covers_the_amount_excluding_tax_in_proportion_of_what_is_unpaid():

@@ -7,16 +7,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from domain.money import (
-    Balance,
-    Imputation,
     MissingRate,
-    accrue,
     ecb_rate_for,
     expected_insurer_indemnity,
     format_date_fr,
     format_date_long,
     format_eur,
-    impute_payment,
     late_penalties,
     penalty_lines,
 )
@@ -163,99 +159,6 @@ def test_penalties_match_the_formula(base, a, b):
     )
     lines = penalty_lines(base, due_date, until, PENALTIES)
     assert abs(late_penalties(base, due_date, until, PENALTIES) - exact) <= Decimal("0.005") * len(lines)
-
-
-# --- accrual -----------------------------------------------------------------------------------
-
-def test_accrue_charges_the_new_days_once():
-    start = Balance(principal=Decimal("10000"), accrued_through=D(2025, 6, 15))
-    assert start.penalties == Decimal("0")
-    after = accrue(start, D(2025, 7, 10), D(2025, 6, 15), PENALTIES)
-    assert after == Balance(principal=Decimal("10000"), penalties=Decimal("87.33"), accrued_through=D(2025, 7, 10))
-    assert accrue(after, D(2025, 7, 10), D(2025, 6, 15), PENALTIES) == after
-    assert accrue(after, D(2025, 7, 1), D(2025, 6, 15), PENALTIES) == after
-
-
-def test_accrue_before_the_due_date_charges_nothing():
-    start = Balance(principal=Decimal("1000"), accrued_through=D(2026, 1, 1))
-    assert accrue(start, D(2026, 2, 1), D(2026, 3, 1), PENALTIES) == Balance(
-        principal=Decimal("1000"), accrued_through=D(2026, 2, 1))
-
-
-def test_accrue_after_a_partial_payment_uses_the_new_principal():
-    # 1-10 July 2025 on 4000 at 12.15 %: 4000 * 0.1215 * 10 / 365 = 13.315... -> 13.32
-    balance = Balance(principal=Decimal("4000"), penalties=Decimal("5"), accrued_through=D(2025, 6, 30))
-    after = accrue(balance, D(2025, 7, 10), D(2025, 6, 15), PENALTIES)
-    assert after.penalties == Decimal("18.32")
-
-
-@given(money, covered_dates, covered_dates, covered_dates)
-def test_accruing_in_steps_matches_accruing_at_once(principal, due_date, a, b):
-    mid, until = sorted((a, b))
-    start = Balance(principal=principal, accrued_through=due_date)
-    stepwise = accrue(accrue(start, mid, due_date, PENALTIES), until, due_date, PENALTIES)
-    at_once = accrue(start, until, due_date, PENALTIES)
-    assert stepwise.accrued_through == at_once.accrued_through == max(due_date, until)
-    # The step can split one half-year line in two; each line is off by at most half a cent.
-    lines = len(penalty_lines(principal, due_date, until, PENALTIES))
-    assert abs(stepwise.penalties - at_once.penalties) <= Decimal("0.005") * (2 * lines + 1)
-
-
-# --- imputation --------------------------------------------------------------------------------
-
-BAL = Balance(principal=Decimal("1000.00"), penalties=Decimal("50.00"), accrued_through=D(2026, 3, 1))
-
-
-def test_partial_payment_pays_penalties_first():
-    balance, imputation = impute_payment(BAL, Decimal("30"), "penalties_first")
-    assert imputation == Imputation(to_penalties=Decimal("30"), to_principal=Decimal("0"), overpaid=Decimal("0"))
-    assert (balance.principal, balance.penalties) == (Decimal("1000.00"), Decimal("20.00"))
-    assert balance.accrued_through == BAL.accrued_through
-
-
-def test_payment_beyond_penalties_goes_to_principal():
-    balance, imputation = impute_payment(BAL, Decimal("500"), "penalties_first")
-    assert (imputation.to_penalties, imputation.to_principal, imputation.overpaid) == (
-        Decimal("50.00"), Decimal("450.00"), Decimal("0"))
-    assert (balance.principal, balance.penalties) == (Decimal("550.00"), Decimal("0.00"))
-
-
-def test_principal_first_when_agreed():
-    balance, imputation = impute_payment(BAL, Decimal("1020"), "principal_first")
-    assert (imputation.to_penalties, imputation.to_principal, imputation.overpaid) == (
-        Decimal("20"), Decimal("1000.00"), Decimal("0"))
-    assert (balance.principal, balance.penalties) == (Decimal("0"), Decimal("30.00"))
-
-
-def test_overpayment_is_kept_apart_and_balance_stays_at_zero():
-    balance, imputation = impute_payment(BAL, Decimal("1100"), "penalties_first")
-    assert imputation.overpaid == Decimal("50.00")
-    assert (balance.principal, balance.penalties) == (Decimal("0"), Decimal("0"))
-
-
-@pytest.mark.parametrize("amount", [Decimal("0"), Decimal("-10")])
-def test_non_positive_payment_is_refused(amount):
-    with pytest.raises(ValueError):
-        impute_payment(BAL, amount, "penalties_first")
-
-
-def test_balance_cannot_be_negative():
-    with pytest.raises(ValidationError):
-        Balance(principal=Decimal("-1"), accrued_through=D(2026, 1, 1))
-
-
-@given(money | st.just(Decimal("0")), money | st.just(Decimal("0")), money,
-       st.sampled_from(["penalties_first", "principal_first"]))
-def test_imputation_conserves_money(principal, penalties, amount, mode):
-    before = Balance(principal=principal, penalties=penalties, accrued_through=D(2026, 1, 1))
-    after, imp = impute_payment(before, amount, mode)
-    assert imp.to_penalties + imp.to_principal + imp.overpaid == amount
-    assert after.principal + after.penalties == before.principal + before.penalties - imp.to_penalties - imp.to_principal
-    assert min(after.principal, after.penalties, imp.to_penalties, imp.to_principal, imp.overpaid) >= 0
-    assert imp.overpaid == 0 or after.principal + after.penalties == 0
-    first_paid = imp.to_penalties if mode == "penalties_first" else imp.to_principal
-    first_owed = before.penalties if mode == "penalties_first" else before.principal
-    assert first_paid == min(amount, first_owed)
 
 
 # --- insurer indemnity -------------------------------------------------------------------------

@@ -67,3 +67,14 @@ def test_a_policy_without_an_insolvency_section_is_warned_of_the_legal_default()
     found = findings(DEFAULT[:start] + DEFAULT[end:])
     assert found == ["warning: insolvency: no insolvency section: a procédure collective gives 2 months to declare"
                      " the claim (the legal default)"]
+
+
+def test_principal_before_penalties_is_warned():
+    from domain.policy_checks import check_policy
+    from domain.rule_file import load_policy_file
+    from relance.config import ROOT
+
+    policy = load_policy_file(ROOT / "rules" / "default.yaml")
+    agreed = policy.model_copy(update={"payments": policy.payments.model_copy(update={"impute": "principal_first"})})
+    assert any("1343-1" in str(f) for f in check_policy(agreed, templates_by_channel(), TODAY))
+    assert not any("1343-1" in str(f) for f in check_policy(policy, templates_by_channel(), TODAY))

@@ -193,3 +193,10 @@ def test_rows_are_validated_as_they_come_and_errors_carry_their_row(tmp_path):
     assert [(e.row, e.field, e.message) for e in reader.errors] == [
         (3, "amount_incl_tax", "'1E400' is not an amount such as 1234.56 or 1 234,56 (digits 0-9 only)"),
         (4, "number", "duplicate of row 2")]
+
+
+def test_a_cell_over_the_csv_field_limit_is_its_rows_error_and_reading_goes_on(tmp_path):
+    huge = GOOD_ROW.replace("F-1", "F-2").replace("Alpha SARL", "A" * 200_000)
+    rows, errors = read_ledger(_csv(tmp_path, GOOD_ROW, huge, GOOD_ROW.replace("F-1", "F-3")), today=TODAY)
+    assert [r.invoice.number for r in rows] == ["F-1", "F-3"]
+    assert [str(e) for e in errors] == ["row 3: unreadable: field larger than field limit (131072)"]

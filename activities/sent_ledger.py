@@ -6,8 +6,10 @@ one worker process, and only that owner may move the row on, give it back or con
 the database's clock) bounds how long a row waits for an owner that stopped answering:
 
 - an expired `claimed` row was never handed to SMTP: the next attempt takes it and sends;
+- a row whose owner is known dead (its process is gone on this host; its PostgreSQL session is gone) is taken
+  at once, without waiting for its lease;
 - an expired `handing` row may or may not have reached the mailbox. It is taken over once its owner is known
-  dead (its process is gone on this host; its PostgreSQL session is gone) or after `unconfirmed_seconds`
+  dead or after `unconfirmed_seconds`
   without news (a worker paused longer than that), then resent with the same Message-ID (`on_unconfirmed=
   "resend"`) or marked `review` for ops (`"review"`). A paused owner that comes back finds its row taken and
   neither confirms nor releases it.
@@ -106,7 +108,7 @@ class SentLedger:
             if row.state == "review":
                 return Claim(Outcome.REVIEW, row.owner)
             left = (row.lease_until or 0) - row.now
-            if left > 0:
+            if left > 0 and self._owner_alive(row.owner or "") is not False:
                 return Claim(Outcome.BUSY, row.owner, lease_left=left)
             if row.state == "handing" and not self._may_take_over(row):
                 return Claim(Outcome.BUSY, row.owner, lease_left=row.lease_until + self.unconfirmed_seconds - row.now)

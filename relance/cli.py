@@ -101,7 +101,10 @@ def _routed_ledger(path: Path, rules_dir: Path, today: dt.date) -> tuple[LedgerR
 async def cmd_status(args, config: Config) -> int:
     client = await connect(config.temporal)
     status = await _query(client, args.invoice)
-    print(status.model_dump_json(indent=2) if args.json else views.status_text(status))
+    from relance import delivery  # messages that cannot go out: attempts and last error
+
+    sending = await delivery.for_case(client, args.invoice)
+    print(delivery.status_json(status, sending) if args.json else views.status_text(status) + delivery.text(sending))
     return 0
 
 

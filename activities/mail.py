@@ -155,8 +155,10 @@ class SmtpMailer:
                     if claim.outcome is Outcome.CLAIMED:
                         held.append(key)
                         progress["phase"] = "sending"
+                        handed = time.perf_counter()
                         accepted = await self._hand_off(smtp, key, owner, to,
                                                         self._message(message_id, key, to, email))
+                        answered = time.perf_counter()
                         break
                 if claim.outcome is not Outcome.BUSY or time.monotonic() >= patience:
                     self._refuse_unless_claimed(key, claim)
@@ -166,15 +168,20 @@ class SmtpMailer:
                 await asyncio.sleep(min(BUSY_POLL_SECONDS, max(0.05, claim.lease_left)))
             progress["phase"] = "recording"
             self._fault("accepted", key)
-            confirmed = await _ledger(self.ledger.confirm, key, owner)
+            # On the event loop, not in a thread: a thread hop (and a queue behind other ledger calls) would widen
+            # the window between SMTP's acceptance and its record, where a crash means a resend.
+            confirmed = self.ledger.confirm(key, owner)
+            recorded = time.perf_counter()
             held.clear()
         if not confirmed:
             # Our copy went out, and the key was taken over meanwhile (this worker was paused past its lease):
             # the other owner may send it too. Same Message-ID, so a mailbox can keep one.
             log.warning("email.confirmed_too_late", key=key, message_id=message_id, owner=owner)
         self._fault("confirmed", key)
+        # window_ms: from SMTP's 250 to the ledger's commit, the window where a crash means a resend (README).
         log.info("email.sent", key=key, to=to, subject=email.subject, message_id=message_id,
-                 resent=claim.resend, smtp=accepted)
+                 resent=claim.resend, smtp=accepted, handoff_ms=round((answered - handed) * 1000, 2),
+                 window_ms=round((recorded - answered) * 1000, 2), recorded_at=round(time.time(), 6))
         return SentEmail(message_id=message_id, subject=email.subject, already_sent=False)
 
     def _refuse_unless_claimed(self, key: str, claim: Claim) -> None:
@@ -211,12 +218,20 @@ class SmtpMailer:
         except asyncio.CancelledError:
             # The attempt was cancelled (its heartbeat timed out while this worker was paused): let SMTP
             # answer, so that an accepted message is recorded rather than resent; then give up the attempt.
-            with contextlib.suppress(BaseException):
+            try:
                 await asyncio.wait_for(data, self.settings.timeout)
                 await _ledger(self.ledger.confirm, key, owner)
+            except BaseException:
+                with contextlib.suppress(BaseException):
+                    await _ledger(self.ledger.abandon, key, owner)
             raise
         except aiosmtplib.SMTPResponseException:
             await _ledger(self.ledger.release, key, owner)  # refused: nothing went out
+            raise
+        except BaseException:
+            # The connection failed (or timed out) before SMTP answered: it may or may not have the message.
+            # Not ours to wait on any more: the next attempt resends it (or holds it for review) at once.
+            await _ledger(self.ledger.abandon, key, owner)
             raise
         return f"{response.code} {response.message}"[:120]
 

@@ -125,6 +125,15 @@ class Sink(Process):
         wait_for_port(self.port, self.process)
         return self
 
+    def accepted_at(self) -> dict[str, list[float]]:
+        """When the sink accepted each copy of each key (epoch seconds)."""
+        times: dict[str, list[float]] = {}
+        for line in self.record.read_text().splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 3:
+                times.setdefault(fields[0], []).append(float(fields[2]))
+        return times
+
     def received(self) -> collections.Counter:
         """Messages per X-Relance-Key so far."""
         counts: collections.Counter = collections.Counter()

@@ -33,6 +33,7 @@ class Result:
     expected: int
     received: int = 0
     duplicates: int = 0
+    window_duplicates: int = 0  # of which: a worker died between the server's acceptance and the ledger's record
     missing: int = 0
     lost: int = 0  # recorded as sent by the case, never received
     recorded: int = 0  # cases whose audit has their email
@@ -40,11 +41,12 @@ class Result:
     resume_seconds: float | None = None  # last fault's end → the first message received after it
     elapsed: float = 0.0
     events: dict[str, int] = dataclasses.field(default_factory=dict)  # from the workers' JSON logs
+    window_ms: list[float] = dataclasses.field(default_factory=list)  # sink's acceptance → ledger commit, per message
     notes: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return (self.missing == 0 and self.duplicates == 0 and self.lost == 0 and self.recorded == self.expected
+        return (self.missing == 0 and self.duplicates == self.window_duplicates and self.lost == 0 and self.recorded == self.expected
                 and self.resume_seconds is not None and self.resume_seconds <= RECOVERY_LIMIT)
 
 
@@ -69,6 +71,7 @@ class Run:
                                **(worker_settings or {})) for n in range(workers)]
         self.task_queue = task_queue
         self.invoices: list[Invoice] = []
+        self.resent_unconfirmed: set[str] = set()
         self.fault_ended = time.monotonic()
         self.received_at_fault_end = 0
         self.result = Result(name, expected=cases)
@@ -142,6 +145,7 @@ class Run:
             self.server.stop()
         self.result.elapsed = time.monotonic() - started
         self.result.events = self._events()
+        self._classify_duplicates()
         if self.result.ok and not os.environ.get("CHAOS_KEEP"):
             shutil.rmtree(self.folder, ignore_errors=True)
         else:
@@ -187,16 +191,39 @@ class Run:
             return False
         return sum(1 for action in status.audit if action.kind == "email") >= 1
 
+    def _classify_duplicates(self) -> None:
+        """A duplicate is the window's (the default `resend` at work, README "Exactly once") when its key was
+        resent after an owner died in the middle of its hand-off and both copies carry the same Message-ID;
+        any other duplicate is a fault of the mailer."""
+        copies: dict[str, set[str]] = {}
+        counts = self.sink.received()
+        for line in self.sink.record.read_text().splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 2:
+                copies.setdefault(fields[0], set()).add(fields[1])
+        self.result.window_duplicates = sum(
+            counts[key] - 1 for key in counts
+            if counts[key] > 1 and key in self.resent_unconfirmed and len(copies.get(key, ())) == 1)
+
     def _events(self) -> dict[str, int]:
         """How the workers got there: failed attempts, takeovers, late confirmations."""
         counts: dict[str, int] = {}
+        accepted = self.sink.accepted_at()
         for worker in self.workers:
             for line in worker.log_lines():
                 if line.startswith("{"):
                     try:
-                        event = json.loads(line).get("event", "")
+                        record = json.loads(line)
                     except ValueError:
                         continue
+                    event = record.get("event", "")
+                    if "recorded_at" in record and record.get("key") in accepted:
+                        # the window a crash would turn into a resend: the sink's acceptance to the ledger's commit
+                        before = [t for t in accepted[record["key"]] if t <= record["recorded_at"]]
+                        if before:
+                            self.result.window_ms.append((record["recorded_at"] - max(before)) * 1000)
+                    if event == "email.unconfirmed_resent":
+                        self.resent_unconfirmed.add(record.get("key"))
                     if event in EVENTS:
                         counts[EVENTS[event]] = counts.get(EVENTS[event], 0) + 1
         return counts

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 from collections.abc import Awaitable, Callable
 
 from chaos.run import Run
@@ -26,6 +27,7 @@ def kill_worker_while_sending(times: int) -> Faults:
     async def play(run: Run) -> None:
         for n in range(times):
             await run.until_delivered((n + 1) / (times + 2))
+            await asyncio.sleep(random.uniform(0, 0.3))  # a crash comes at any moment, not just after a delivery
             run.workers[0].kill()
             run.workers[0].start()  # a supervisor restarts it
             run.fault_over()
@@ -66,6 +68,7 @@ def smtp_outage(seconds: float, at: float = 0.3) -> Faults:
 def kill_one_of_two(at: float = 0.3) -> Faults:
     async def play(run: Run) -> None:
         await run.until_delivered(at)
+        await asyncio.sleep(random.uniform(0, 0.3))
         run.workers[0].kill()  # not restarted: the other worker takes its cases over
         run.fault_over()
     return play

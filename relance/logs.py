@@ -45,6 +45,22 @@ def configure(level: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
+    if json:
+        _forward_core_logs()
+
+
+def _forward_core_logs() -> None:
+    """The SDK's Rust core writes its own lines to stderr; in JSON mode they go through `logging` instead.
+    Only before any client exists (the runtime is then fixed): a later call leaves it as it is."""
+    from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+
+    telemetry = TelemetryConfig(logging=LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core"))))
+    try:
+        Runtime.set_default(Runtime(telemetry=telemetry), error_if_already_set=True)
+    except RuntimeError:
+        pass
 
 
 class ActivityAttempts(logging.Filter):

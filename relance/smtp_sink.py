@@ -1,7 +1,7 @@
 """A local SMTP server that keeps every message it receives: `make up`, the demo and the tests send to it.
 
 `python -m relance.smtp_sink --port P --record FILE [--delay S]` runs one in its own process (for `make chaos`):
-one line per message accepted, `X-Relance-Key` and `Message-ID`, written before the 250 answer; `--delay`
+one line per message accepted, `X-Relance-Key`, `Message-ID` and the time, written before the 250 answer; `--delay`
 plays a slow relay that takes S seconds to answer DATA.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ import email
 import email.policy
 import re
 import socket
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -49,7 +50,7 @@ class Outbox:
             key = _KEY.search(envelope.content)
             message_id = _MESSAGE_ID.search(envelope.content)
             self._record.write(f"{key.group(1).decode() if key else '-'}\t"
-                               f"{message_id.group(1).decode() if message_id else '-'}\n")
+                               f"{message_id.group(1).decode() if message_id else '-'}\t{time.time():.6f}\n")
         if self.folder:
             key = _KEY.search(envelope.content)
             stem = re.sub(r"[^A-Za-z0-9._+-]+", "_", key.group(1).decode() if key else f"message-{len(self._raw)}")
@@ -81,7 +82,7 @@ def start(outbox: Outbox, port: int = 0, host: str = "127.0.0.1") -> Controller:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m relance.smtp_sink", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--record", type=Path, help="one line per message: X-Relance-Key, tab, Message-ID")
+    parser.add_argument("--record", type=Path, help="one line per message: X-Relance-Key, Message-ID, time (tab-separated)")
     parser.add_argument("--folder", type=Path, help="also write each message there as .eml")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before answering DATA")
     parser.add_argument("--delay-file", type=Path, help="a file holding the delay, read at each message")

@@ -188,3 +188,14 @@ def test_a_ledger_of_the_earlier_mailer_is_carried_over(tmp_path):
     assert claim(ledger, key="FA-1:a")[1].outcome is Outcome.SENT
     resent = claim(ledger, key="FA-1:b")[1]
     assert resent.outcome is Outcome.CLAIMED and resent.resend
+
+
+def test_a_hand_off_its_owner_gave_up_on_is_taken_at_once_as_unconfirmed(open_one):
+    """The relay dropped the connection in the middle of DATA: the owner, alive, will not confirm it."""
+    a, b = open_one(lease_seconds=30), open_one(lease_seconds=30)
+    owner, _ = claim(a)
+    assert a.fence("FA-1:j+2", owner)
+    assert a.abandon("FA-1:j+2", owner)
+    assert not a.confirm("FA-1:j+2", owner)
+    _, taken = claim(b)
+    assert taken.outcome is Outcome.CLAIMED and taken.resend

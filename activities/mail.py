@@ -212,9 +212,9 @@ class SmtpMailer:
         if not fenced:
             raise LeaseLost(f"{key}: this attempt's lease ran out or was taken over before DATA ({owner})")
         # From here the outcome may be unknown: the row stays 'handing' unless SMTP answers.
-        data = asyncio.ensure_future(smtp.data(message))
+        data = asyncio.ensure_future(smtp.data(message, timeout=None))  # timed below, pauses not counted
         try:
-            response = await asyncio.shield(data)
+            response = await self._answer(data)
         except asyncio.CancelledError:
             # The attempt was cancelled (its heartbeat timed out while this worker was paused): let SMTP
             # answer, so that an accepted message is recorded rather than resent; then give up the attempt.
@@ -234,6 +234,21 @@ class SmtpMailer:
             await _ledger(self.ledger.abandon, key, owner)
             raise
         return f"{response.code} {response.message}"[:120]
+
+    async def _answer(self, data: asyncio.Future) -> aiosmtplib.SMTPResponse:
+        """SMTP's answer to DATA, within `timeout` seconds of this process running. A worker stopped for a while
+        (SIGSTOP, a VM paused) finds the 250 waiting in its socket when it resumes: a plain timeout would have
+        fired first and the accepted message been resent. Cancelling this wait leaves `data` running."""
+        waited = 0.0
+        while True:
+            before = time.monotonic()
+            done, _ = await asyncio.wait({data}, timeout=1.0)
+            if done:
+                return data.result()
+            waited += min(time.monotonic() - before, 2.0)  # a stop counts as one step, not its length
+            if waited >= self.settings.timeout:
+                data.cancel()
+                raise aiosmtplib.SMTPReadTimeoutError(f"no answer to DATA within {self.settings.timeout:.0f}s")
 
     @contextlib.asynccontextmanager
     async def _keep_alive(self, held: list[str], owner: str, progress: dict):

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from activities.sent_ledger import HOST, open_ledger
-from chaos.processes import DevServer, Sink, Worker
+from chaos.processes import DevServer, Process, Sink, Worker
 from domain.invoice import Debtor, Invoice
 from relance import cases
 from relance.config import ROOT, TemporalSettings
@@ -193,8 +193,8 @@ class Run:
 
     def _classify_duplicates(self) -> None:
         """A duplicate is the window's (the default `resend` at work, README "Exactly once") when its key was
-        resent after an owner died in the middle of its hand-off and both copies carry the same Message-ID;
-        any other duplicate is a fault of the mailer."""
+        resent after a worker SIGKILLed in the middle of its hand-off and both copies carry the same Message-ID;
+        any other duplicate (a paused worker's, a live worker's) is a fault of the mailer."""
         copies: dict[str, set[str]] = {}
         counts = self.sink.received()
         for line in self.sink.record.read_text().splitlines():
@@ -222,8 +222,10 @@ class Run:
                         before = [t for t in accepted[record["key"]] if t <= record["recorded_at"]]
                         if before:
                             self.result.window_ms.append((record["recorded_at"] - max(before)) * 1000)
-                    if event == "email.unconfirmed_resent":
-                        self.resent_unconfirmed.add(record.get("key"))
+                    previous = (record.get("previous_owner") or "").split("/")
+                    if event == "email.unconfirmed_resent" and len(previous) > 1 and previous[1].isdigit() \
+                            and int(previous[1]) in Process.killed:
+                        self.resent_unconfirmed.add(record.get("key"))  # the hand-off of a worker SIGKILLed
                     if event in EVENTS:
                         counts[EVENTS[event]] = counts.get(EVENTS[event], 0) + 1
         return counts

@@ -15,7 +15,7 @@ import structlog
 
 # Failures that retries are for: their tracebacks say nothing the error's one line does not.
 TRANSIENT = ("ConnectionError", "ConnectionRefusedError", "ConnectionResetError", "OSError", "TimeoutError",
-             "SMTPException", "SMTPConnectError", "SMTPServerDisconnected", "SMTPTimeoutError", "SMTPResponseException",
+             "SMTPException", "SMTPConnectError", "SMTPServerDisconnected", "SMTPTimeoutError", "SMTPReadTimeoutError", "SMTPResponseException",
              "SMTPDataError", "MessageInFlight", "LeaseLost", "PossibleDuplicate")
 
 

@@ -39,12 +39,12 @@ class Process:
         log.close()
         return self
 
-    killed: set[int] = set()  # pids SIGKILLed, of every process
+    killed: dict[int, float] = {}  # pid SIGKILLed → when (epoch seconds), of every process
 
     def kill(self) -> None:
         """SIGKILL, then reap: the process is gone, as after a crash."""
         if self.alive():
-            Process.killed.add(self.process.pid)
+            Process.killed[self.process.pid] = time.time()
             self.process.send_signal(signal.SIGKILL)
         if self.process:
             self.process.wait()

@@ -9,7 +9,7 @@ def _seconds(value: float | None) -> str:
 
 
 def window(r: Result) -> str:
-    """The window between the SMTP server's acceptance and the ledger's record: median, 99th percentile, worst."""
+    """The window between DATA going out and the ledger's record: median, 99th percentile, worst."""
     if not r.window_ms:
         return "-"
     ordered = sorted(r.window_ms)
@@ -23,13 +23,15 @@ def line(r: Result) -> str:
             f" missing {r.missing}, recorded {r.recorded}, resumed after {_seconds(r.resume_seconds)},"
             f" all delivered {_seconds(r.recover_seconds)} after the last fault ({r.elapsed:.0f} s in all)"
             + "".join(f", {name} {count}" for name, count in sorted(r.events.items()))
-            + f", window accepted→recorded p50/p99/max {window(r)}"
+            + f", window DATA→recorded p50/p99/max {window(r)}"
+            + (f", window duplicates accepted {', '.join(f'{ms:.0f}' for ms in sorted(r.accepted_before_kill_ms))}"
+               " ms before the kill" if r.accepted_before_kill_ms else "")
             + "".join(f"; {note}" for note in r.notes[1:]))
 
 
 def table(results: list[Result]) -> str:
     rows = [("scenario", "expected", "received", "duplicates (window)", "missing", "resumed", "recovered", "failed attempts",
-             "window p50/p99/max", "verdict")]
+             "DATA→record p50/p99/max", "verdict")]
     for r in results:
         rows.append((r.name, str(r.expected), str(r.received), f"{r.duplicates} ({r.window_duplicates})",
                      str(r.missing + r.lost),
@@ -39,7 +41,8 @@ def table(results: list[Result]) -> str:
     out = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths)) + " |" for row in rows]
     out.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     out.append(f"resumed: first message after the last fault ended (limit {RECOVERY_LIMIT:.0f} s);"
-               " recovered: every message received; window: from the SMTP server accepting a message to the ledger"
-               " recording it;\nduplicates (window): of the duplicates, those of a worker killed inside that window,"
-               " resent with the same Message-ID (the default RELANCE_MAIL_UNCONFIRMED=resend); any other fails.")
+               " recovered: every message received; DATA→record: from DATA going out to the ledger recording the"
+               " server's 250, the window a SIGKILL can turn into a resend;\nduplicates (window): of the duplicates,"
+               " those of a worker killed inside that window, resent with the same Message-ID (the default"
+               " RELANCE_MAIL_UNCONFIRMED=resend); any other fails.")
     return "\n".join(out)

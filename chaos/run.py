@@ -41,7 +41,9 @@ class Result:
     resume_seconds: float | None = None  # last fault's end → the first message received after it
     elapsed: float = 0.0
     events: dict[str, int] = dataclasses.field(default_factory=dict)  # from the workers' JSON logs
-    window_ms: list[float] = dataclasses.field(default_factory=list)  # sink's acceptance → ledger commit, per message
+    window_ms: list[float] = dataclasses.field(default_factory=list)  # DATA sent → ledger commit, per message
+    accepted_before_kill_ms: list[float] = dataclasses.field(default_factory=list)  # window duplicates: acceptance → kill
+    # (negative: the server took the message after the worker died, its final dot already sent)
     notes: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -71,7 +73,7 @@ class Run:
                                **(worker_settings or {})) for n in range(workers)]
         self.task_queue = task_queue
         self.invoices: list[Invoice] = []
-        self.resent_unconfirmed: set[str] = set()
+        self.resent_unconfirmed: dict[str, float] = {}
         self.fault_ended = time.monotonic()
         self.received_at_fault_end = 0
         self.result = Result(name, expected=cases)
@@ -201,9 +203,12 @@ class Run:
             fields = line.split("\t")
             if len(fields) >= 2:
                 copies.setdefault(fields[0], set()).add(fields[1])
-        self.result.window_duplicates = sum(
-            counts[key] - 1 for key in counts
-            if counts[key] > 1 and key in self.resent_unconfirmed and len(copies.get(key, ())) == 1)
+        accepted = self.sink.accepted_at()
+        for key, count in counts.items():
+            if count > 1 and key in self.resent_unconfirmed and len(copies.get(key, ())) == 1:
+                self.result.window_duplicates += count - 1
+                self.result.accepted_before_kill_ms.append(
+                    (self.resent_unconfirmed[key] - min(accepted.get(key, [0.0]))) * 1000)
 
     def _events(self) -> dict[str, int]:
         """How the workers got there: failed attempts, takeovers, late confirmations."""
@@ -217,15 +222,15 @@ class Run:
                     except ValueError:
                         continue
                     event = record.get("event", "")
-                    if "recorded_at" in record and record.get("key") in accepted:
-                        # the window a crash would turn into a resend: the sink's acceptance to the ledger's commit
-                        before = [t for t in accepted[record["key"]] if t <= record["recorded_at"]]
-                        if before:
-                            self.result.window_ms.append((record["recorded_at"] - max(before)) * 1000)
+                    if "handoff_ms" in record:
+                        # the window a crash can turn into a resend: from DATA going out (the server may commit
+                        # the message as soon as its final dot arrives) to the ledger's commit
+                        self.result.window_ms.append(record["handoff_ms"] + record.get("window_ms", 0))
                     previous = (record.get("previous_owner") or "").split("/")
                     if event == "email.unconfirmed_resent" and len(previous) > 1 and previous[1].isdigit() \
                             and int(previous[1]) in Process.killed:
-                        self.resent_unconfirmed.add(record.get("key"))  # the hand-off of a worker SIGKILLed
+                        # the hand-off of a worker SIGKILLed, and when it was killed
+                        self.resent_unconfirmed[record.get("key")] = Process.killed[int(previous[1])]
                     if event in EVENTS:
                         counts[EVENTS[event]] = counts.get(EVENTS[event], 0) + 1
         return counts

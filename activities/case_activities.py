@@ -27,7 +27,7 @@ class CaseActivities:
 
     @activity.defn
     async def load_policy(self, request: PolicyRequest) -> Policy:
-        policy = self.rules.get(request.policy_id)
+        policy = await self.rules.get_off_loop(request.policy_id)  # a changed rule file is parsed off the loop
         if policy.version < request.at_least_version:
             # Retried by Temporal, possibly on another worker, until the rule files reach this one.
             raise LookupError(f"{policy.ref} here; v{request.at_least_version} was published and is not visible yet")

@@ -36,6 +36,8 @@ __all__ = ["SentLedger", "PostgresSentLedger", "open_ledger", "SmtpMailer", "Fil
 log = structlog.get_logger(__name__)
 
 HEARTBEAT_SECONDS = 1.0  # well inside the activity's heartbeat timeout (activities/contracts.py)
+BUSY_PATIENCE_SECONDS = 30.0  # how long an attempt waits for a key another attempt holds, within start_to_close
+BUSY_POLL_SECONDS = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,10 +60,16 @@ def message_id_for(key: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@relance>"
 
 
-async def _shielded(awaitable) -> None:
-    """Finishes a ledger write even when the attempt is being cancelled."""
-    with contextlib.suppress(BaseException):
-        await asyncio.shield(awaitable)
+async def _ledger(call, *args):
+    """A ledger call in a thread, carried to its end even when the attempt is cancelled meanwhile (a cancelled
+    `to_thread` still queued would be dropped: a confirmation lost, a hand-off left for others to wait on)."""
+    task = asyncio.ensure_future(asyncio.to_thread(call, *args))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
 
 
 class MessageInFlight(Exception):
@@ -126,29 +134,54 @@ class SmtpMailer:
     async def send(self, key: str, to: str, email: RenderedEmail) -> SentEmail:
         message_id = message_id_for(key)
         done = SentEmail(message_id=message_id, subject=email.subject, already_sent=True)
-        known = await asyncio.to_thread(self.ledger.lookup, key)
+        known = await _ledger(self.ledger.lookup, key)
         if known is not None and known.state == "sent":
             return done
         owner = self.ledger.new_owner()
         held: list[str] = []  # the key, while this attempt holds its lease
-        async with self._keep_alive(held, owner):
-            async with self.sessions.session() as smtp:  # heartbeating while every session is busy
-                claim = await asyncio.to_thread(self.ledger.claim, key, owner, message_id, email.subject)
-                if claim.outcome is Outcome.SENT:
-                    return done
-                self._refuse_unless_claimed(key, claim)
-                held.append(key)
-                accepted = await self._hand_off(smtp, key, owner, to, self._message(message_id, key, to, email))
+        progress = {"key": key, "phase": "waiting for an SMTP session"}  # heartbeat details: `relance status`
+        async with self._keep_alive(held, owner, progress):
+            patience = time.monotonic() + BUSY_PATIENCE_SECONDS
+            while True:
+                async with self.sessions.session() as smtp:  # heartbeating while every session is busy
+                    progress["phase"] = "claiming"
+                    try:
+                        claim = await _ledger(self.ledger.claim, key, owner, message_id, email.subject)
+                    except asyncio.CancelledError:  # the claim may have been taken: give it back
+                        await _ledger(self.ledger.release, key, owner)
+                        raise
+                    if claim.outcome is Outcome.SENT:
+                        return done
+                    if claim.outcome is Outcome.CLAIMED:
+                        held.append(key)
+                        progress["phase"] = "sending"
+                        handed = time.perf_counter()
+                        accepted = await self._hand_off(smtp, key, owner, to,
+                                                        self._message(message_id, key, to, email))
+                        answered = time.perf_counter()
+                        break
+                if claim.outcome is not Outcome.BUSY or time.monotonic() >= patience:
+                    self._refuse_unless_claimed(key, claim)
+                # Another attempt holds the key (a retry racing a worker that is slow, paused or just dead):
+                # look again shortly rather than fail this attempt and wait for Temporal's backoff.
+                progress["phase"] = "waiting for another attempt"
+                await asyncio.sleep(min(BUSY_POLL_SECONDS, max(0.05, claim.lease_left)))
+            progress["phase"] = "recording"
             self._fault("accepted", key)
-            confirmed = await asyncio.to_thread(self.ledger.confirm, key, owner)
+            # On the event loop, not in a thread: a thread hop (and a queue behind other ledger calls) would widen
+            # the window between SMTP's acceptance and its record, where a crash means a resend.
+            confirmed = self.ledger.confirm(key, owner)
+            recorded = time.perf_counter()
             held.clear()
         if not confirmed:
             # Our copy went out, and the key was taken over meanwhile (this worker was paused past its lease):
             # the other owner may send it too. Same Message-ID, so a mailbox can keep one.
             log.warning("email.confirmed_too_late", key=key, message_id=message_id, owner=owner)
         self._fault("confirmed", key)
+        # window_ms: from SMTP's 250 to the ledger's commit, the window where a crash means a resend (README).
         log.info("email.sent", key=key, to=to, subject=email.subject, message_id=message_id,
-                 resent=claim.resend, smtp=accepted)
+                 resent=claim.resend, smtp=accepted, handoff_ms=round((answered - handed) * 1000, 2),
+                 window_ms=round((recorded - answered) * 1000, 2), recorded_at=round(time.time(), 6))
         return SentEmail(message_id=message_id, subject=email.subject, already_sent=False)
 
     def _refuse_unless_claimed(self, key: str, claim: Claim) -> None:
@@ -170,44 +203,71 @@ class SmtpMailer:
                             encoding="utf-8" if utf8 else "ascii")
             await smtp.rcpt(to, encoding="utf-8" if utf8 else "ascii")
             self._fault("before_data", key)
-            fenced = await asyncio.to_thread(self.ledger.fence, key, owner)
+            fenced = await _ledger(self.ledger.fence, key, owner)
         except BaseException as error:  # nothing was handed to SMTP: the next attempt may send at once
-            await _shielded(asyncio.to_thread(self.ledger.release, key, owner))
+            await _ledger(self.ledger.release, key, owner)
             if isinstance(error, aiosmtplib.SMTPResponseException) and error.code >= 500:
                 raise PermanentFailure(f"recipient refused: {to}: {error.code} {error.message}") from error
             raise
         if not fenced:
             raise LeaseLost(f"{key}: this attempt's lease ran out or was taken over before DATA ({owner})")
         # From here the outcome may be unknown: the row stays 'handing' unless SMTP answers.
-        data = asyncio.ensure_future(smtp.data(message))
+        data = asyncio.ensure_future(smtp.data(message, timeout=None))  # timed below, pauses not counted
         try:
-            response = await asyncio.shield(data)
+            response = await self._answer(data)
         except asyncio.CancelledError:
             # The attempt was cancelled (its heartbeat timed out while this worker was paused): let SMTP
             # answer, so that an accepted message is recorded rather than resent; then give up the attempt.
-            with contextlib.suppress(BaseException):
+            try:
                 await asyncio.wait_for(data, self.settings.timeout)
-                await asyncio.to_thread(self.ledger.confirm, key, owner)
+                await _ledger(self.ledger.confirm, key, owner)
+            except BaseException:
+                with contextlib.suppress(BaseException):
+                    await _ledger(self.ledger.abandon, key, owner)
             raise
         except aiosmtplib.SMTPResponseException:
-            await asyncio.to_thread(self.ledger.release, key, owner)  # refused: nothing went out
+            await _ledger(self.ledger.release, key, owner)  # refused: nothing went out
+            raise
+        except BaseException:
+            # The connection failed (or timed out) before SMTP answered: it may or may not have the message.
+            # Not ours to wait on any more: the next attempt resends it (or holds it for review) at once.
+            await _ledger(self.ledger.abandon, key, owner)
             raise
         return f"{response.code} {response.message}"[:120]
 
+    async def _answer(self, data: asyncio.Future) -> aiosmtplib.SMTPResponse:
+        """SMTP's answer to DATA, within `timeout` seconds of this process running. A worker stopped for a while
+        (SIGSTOP, a VM paused) finds the 250 waiting in its socket when it resumes: a plain timeout would have
+        fired first and the accepted message been resent. Cancelling this wait leaves `data` running."""
+        waited = 0.0
+        while True:
+            before = time.monotonic()
+            done, _ = await asyncio.wait({data}, timeout=1.0)
+            if done:
+                return data.result()
+            waited += min(time.monotonic() - before, 2.0)  # a stop counts as one step, not its length
+            if waited >= self.settings.timeout:
+                data.cancel()
+                raise aiosmtplib.SMTPReadTimeoutError(f"no answer to DATA within {self.settings.timeout:.0f}s")
+
     @contextlib.asynccontextmanager
-    async def _keep_alive(self, held: list[str], owner: str):
+    async def _keep_alive(self, held: list[str], owner: str, progress: dict):
         """Heartbeats the activity while waiting for a session and while sending, and renews the lease held."""
+        def heartbeat() -> None:
+            if activity.in_activity():
+                activity.heartbeat(dict(progress))
+
         async def beat() -> None:
             renewed = time.monotonic()
             while True:
                 await asyncio.sleep(HEARTBEAT_SECONDS)
-                if activity.in_activity():
-                    activity.heartbeat()
+                heartbeat()
                 if held and time.monotonic() - renewed >= self.ledger.lease_seconds / 3:
                     renewed = time.monotonic()
-                    if not await asyncio.to_thread(self.ledger.renew, held[0], owner):
+                    if not await _ledger(self.ledger.renew, held[0], owner):
                         log.warning("email.lease_lost", key=held[0], owner=owner)
 
+        heartbeat()  # at once: an attempt that fails in its first second still says where it was
         task = asyncio.create_task(beat())
         try:
             yield

@@ -25,10 +25,11 @@ class RuleDirectory:
         self._loading: asyncio.Future | None = None
 
     async def load_off_loop(self, timeout: float) -> dict[str, Policy]:
-        """`load()` in a thread, for a caller on the event loop (the worker's watcher): parsing a file never
+        """`load()` in a thread, for a caller on the event loop (the watcher, activities): parsing a file never
         freezes the loop, and a load that outlasts `timeout` raises TimeoutError while it goes on; the next
         call waits for that same load instead of starting another one beside it."""
-        if self._loading is None or self._loading.done():
+        loading = self._loading
+        if loading is None or loading.done() or loading.get_loop() is not asyncio.get_running_loop():
             self._loading = asyncio.ensure_future(asyncio.to_thread(self.load))
         try:
             return await asyncio.wait_for(asyncio.shield(self._loading), timeout)
@@ -37,7 +38,13 @@ class RuleDirectory:
                                " still reading, the policies in force are unchanged") from None
 
     def get(self, policy_id: str) -> Policy:
-        policies = self.load()
+        return self._pick(self.load(), policy_id)
+
+    async def get_off_loop(self, policy_id: str, timeout: float = 20.0) -> Policy:
+        """`get()` for an async activity: a changed file is parsed in a thread, not on the worker's event loop."""
+        return self._pick(await self.load_off_loop(timeout), policy_id)
+
+    def _pick(self, policies: dict[str, Policy], policy_id: str) -> Policy:
         if policy_id not in policies:
             known = ", ".join(sorted(policies)) or "none"
             raise LookupError(f"no valid policy {policy_id!r} in {self.directory} (known: {known})")

@@ -6,8 +6,10 @@ one worker process, and only that owner may move the row on, give it back or con
 the database's clock) bounds how long a row waits for an owner that stopped answering:
 
 - an expired `claimed` row was never handed to SMTP: the next attempt takes it and sends;
+- a row whose owner is known dead (its process is gone on this host; its PostgreSQL session is gone) is taken
+  at once, without waiting for its lease;
 - an expired `handing` row may or may not have reached the mailbox. It is taken over once its owner is known
-  dead (its process is gone on this host; its PostgreSQL session is gone) or after `unconfirmed_seconds`
+  dead or after `unconfirmed_seconds`
   without news (a worker paused longer than that), then resent with the same Message-ID (`on_unconfirmed=
   "resend"`) or marked `review` for ops (`"review"`). A paused owner that comes back finds its row taken and
   neither confirms nor releases it.
@@ -31,6 +33,7 @@ import structlog
 log = structlog.get_logger(__name__)
 
 HOST = socket.gethostname()
+ABANDONED = "/abandoned"  # appended to the owner of a hand-off its owner gave up on (Ledger.abandon)
 
 
 class Outcome(enum.Enum):
@@ -106,7 +109,7 @@ class SentLedger:
             if row.state == "review":
                 return Claim(Outcome.REVIEW, row.owner)
             left = (row.lease_until or 0) - row.now
-            if left > 0:
+            if left > 0 and self._owner_alive(row.owner or "") is not False:
                 return Claim(Outcome.BUSY, row.owner, lease_left=left)
             if row.state == "handing" and not self._may_take_over(row):
                 return Claim(Outcome.BUSY, row.owner, lease_left=row.lease_until + self.unconfirmed_seconds - row.now)
@@ -149,6 +152,14 @@ class SentLedger:
             " handoffs = CASE WHEN state = 'handing' THEN handoffs - 1 ELSE handoffs END"
             " WHERE key = ? AND owner = ? AND state IN ('claimed', 'handing')", (key, owner))
 
+    def abandon(self, key: str, owner: str) -> bool:
+        """The owner lost its connection in the middle of DATA and never heard back: the outcome is unknown, but
+        the owner is not coming back for it; the next attempt treats it as an unconfirmed hand-off of a dead
+        owner (resent with the same Message-ID, or held for review), without waiting."""
+        return self._write(
+            f"UPDATE sent SET owner = owner || '{ABANDONED}', lease_until = 0"
+            " WHERE key = ? AND owner = ? AND state = 'handing'", (key, owner))
+
     def resolve(self, key: str, sent: bool) -> bool:
         """Ops' answer on a row in review: the message is in the mailbox (sent), or send it again."""
         if sent:
@@ -175,6 +186,8 @@ class SentLedger:
 
     def _owner_alive(self, owner: str) -> bool | None:
         """True, False, or None when this process cannot tell (an owner on another host)."""
+        if owner.endswith(ABANDONED):
+            return False
         host, _, rest = owner.partition("/")
         pid = rest.partition("/")[0]
         if host != HOST or not pid.isdigit():
@@ -200,9 +213,9 @@ class SentLedger:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a confirmation, once written, survives a power cut (NORMAL could lose it, and the message would
-        # then be resent).
-        db.execute("PRAGMA synchronous=FULL")
+        # NORMAL: a commit survives the worker's crash without an fsync, which keeps the window between SMTP's
+        # acceptance and its record short; a power cut could lose the last confirmations: resent, same Message-ID.
+        db.execute("PRAGMA synchronous=NORMAL")
         db.execute("CREATE TABLE IF NOT EXISTS sent (key TEXT PRIMARY KEY, message_id TEXT, subject TEXT,"
                    " state TEXT NOT NULL, at TEXT DEFAULT CURRENT_TIMESTAMP)")
         columns = {r[1] for r in db.execute("PRAGMA table_info(sent)")}
@@ -265,7 +278,7 @@ class PostgresSentLedger(SentLedger):
 
     def _owner_alive(self, owner: str) -> bool | None:
         session = owner.rpartition("/")[2]
-        if not session.startswith("pg"):
+        if owner.endswith(ABANDONED) or not session.startswith("pg"):
             return super()._owner_alive(owner)
         pid, _, started = session[2:].partition("@")
         alive = self._one("SELECT count(*) FROM pg_stat_activity WHERE pid = %s"

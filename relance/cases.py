@@ -7,6 +7,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -52,10 +54,15 @@ async def open_case(client: Client, task_queue: str, invoice: Invoice) -> bool:
 
 async def open_cases(client: Client, task_queue: str, invoices: Iterable[Invoice], *,
                      concurrency: int = 50, progress: Callable[[int], None] | None = None) -> ImportReport:
-    report, gate = ImportReport(), asyncio.Semaphore(concurrency)
+    """Start the case of each invoice, `concurrency` at a time.
 
-    async def one(invoice: Invoice) -> None:
-        async with gate:
+    Invoices are drawn from `invoices` only as a start finishes: a ledger read row by row (`LedgerReader`) is
+    never held whole, and the first cases start while the rest of the file is still unread.
+    """
+    report, pending = ImportReport(), iter(invoices)
+
+    async def starter() -> None:
+        for invoice in pending:  # shared: each starter takes the next invoice when its start is done
             try:
                 started = await open_case(client, task_queue, invoice)
                 (report.started if started else report.existing).append(invoice.number)
@@ -64,7 +71,12 @@ async def open_cases(client: Client, task_queue: str, invoices: Iterable[Invoice
             if progress:
                 progress(1)
 
-    await asyncio.gather(*(one(invoice) for invoice in invoices))
+    starters = [asyncio.ensure_future(starter()) for _ in range(max(concurrency, 1))]
+    try:
+        await asyncio.gather(*starters)
+    finally:  # the ledger failed mid-way (a file changed while read): the other starters stop too
+        for task in starters:
+            task.cancel()
     return report
 
 
@@ -74,6 +86,63 @@ def handle(client: Client, invoice_number: str) -> WorkflowHandle:
 
 async def status(client: Client, invoice_number: str, as_of: dt.date | None = None) -> CaseStatus:
     return await handle(client, invoice_number).query(InvoiceCase.status, as_of or paris_today())
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokenCase:
+    """A case whose workflow exists but whose workflow task keeps failing: it cannot answer a query."""
+
+    invoice: str
+    error: str  # the failure of the last failed workflow task, as the history recorded it
+    attempts: int | None = None  # of the workflow task failing now, when the server says
+
+    def __str__(self) -> str:
+        attempts = f" (attempt {self.attempts})" if self.attempts else ""
+        return (f"{self.invoice}: the case is broken: its workflow task keeps failing{attempts}: {self.error}; "
+                "it resumes once the code or the data it reads is fixed, or after a reset")
+
+
+async def diagnose(client: Client, invoice_number: str, *, only_if_failing_now: bool = False) -> BrokenCase | None:
+    """Why a case cannot answer a query: a BrokenCase if its workflow task is failing, None if it seems sound.
+
+    `only_if_failing_now`: look at the history only when the current workflow task has failed before (one cheap
+    describe otherwise), to be asked before a query: the server holds a query to a broken case for its whole
+    timeout. Raises the server's RPCError (NOT_FOUND) when there is no such case."""
+    case = handle(client, invoice_number)
+    attempt = (await case.describe()).raw_description.pending_workflow_task.attempt
+    if only_if_failing_now and attempt <= 1:
+        return None
+    error = last_task_failure([event async for event in case.fetch_history_events()])
+    if error is None:
+        return None
+    return BrokenCase(invoice=invoice_number, error=error, attempts=attempt or None)
+
+
+def last_task_failure(events: Iterable[HistoryEvent]) -> str | None:
+    """The error of the last failed workflow task, unless a task completed after it (the case recovered).
+
+    Temporal writes the first failure of a run of failing tasks to the history, not each retry: that first one
+    is the error to report."""
+    error = None
+    for event in events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            attributes = event.workflow_task_failed_event_attributes
+            error = _failure_text(attributes.failure) or EventType.Name(event.event_type)
+            cause = attributes.cause
+            if cause:
+                error = f"{WorkflowTaskFailedCause.Name(cause).removeprefix('WORKFLOW_TASK_FAILED_CAUSE_')}: {error}"
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            error = None
+    return error
+
+
+def _failure_text(failure) -> str:
+    """A failure's message with its causes', one line: the cause is often the useful part."""
+    parts = []
+    while failure is not None and failure.message and len(parts) < 5:
+        parts.append(" ".join(failure.message.split()))  # one line, as the CLI says errors
+        failure = failure.cause if failure.HasField("cause") else None
+    return ": ".join(parts)
 
 
 def paris_today() -> dt.date:

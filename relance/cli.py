@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.case import (
     PROCEDURE_STEPS, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyKind, InsolvencyNotice, Payment,
@@ -22,8 +22,11 @@ from domain.case import (
 )
 from domain.invoice import invoice_number_of
 from domain.letters import Instalment
+from domain.routing import load_routing
+from domain.rule_file import RuleFileError
 from relance import cases, logs, rules_cli, views
 from relance.config import ROOT, Config, from_env
+from relance.ledger import LedgerFileError, LedgerReader
 from relance.temporal import TemporalUnreachable, connect
 from workflows import visibility
 from workflows.invoice_case import InvoiceCase
@@ -53,18 +56,21 @@ def main(argv: list[str] | None = None) -> None:
 
 
 async def cmd_import(args, config: Config) -> int:
-    try:
-        rows, errors, problems = rules_cli.read_routed_ledger(Path(args.file), config.rules_dir)
-    except rules_cli.RulesError as error:
-        raise UserError(str(error)) from error
+    reader, problems = _routed_ledger(Path(args.file), config.rules_dir, cases.paris_today())
     for problem in problems:
         print(f"rules: {problem}", file=sys.stderr)
+    client = await connect(config.temporal)
+    bar = ProgressBar(reader.rows_hint, "import")
+    try:  # cases start as rows are read: the ledger is never held whole
+        report = await cases.open_cases(client, config.temporal.task_queue, (row.invoice for row in reader),
+                                        progress=bar.advance)
+    except LedgerFileError as error:
+        raise UserError(f"{error}; the cases of the rows before it were started") from error
+    finally:
+        bar.close()
+    errors = reader.errors
     for error in errors:
         print(f"{args.file}: {error}", file=sys.stderr)
-    client = await connect(config.temporal)
-    bar = ProgressBar(len(rows), "import")
-    report = await cases.open_cases(client, config.temporal.task_queue, [r.invoice for r in rows], progress=bar.advance)
-    bar.close()
     for number, reason in report.failed:
         print(f"{number}: not started: {reason}", file=sys.stderr)
     summary = {"started": len(report.started), "already_open": len(report.existing),
@@ -77,13 +83,28 @@ async def cmd_import(args, config: Config) -> int:
     return 1 if errors or report.failed else 0
 
 
+def _routed_ledger(path: Path, rules_dir: Path, today: dt.date) -> tuple[LedgerReader, list[str]]:
+    """`rules_cli.read_routed_ledger`, row by row: each row with its policy (named in the row, or chosen by
+    routing.yaml), a row under a broken or unknown policy refused, and dates checked against `today`."""
+    policies, problems = rules_cli.valid_policies(rules_dir)
+    try:
+        routing = load_routing(rules_dir)
+        reader = LedgerReader(path, known_policies=set(policies), route=routing.policy_for, today=today)
+    except (LedgerFileError, RuleFileError) as error:
+        raise UserError(str(error)) from error
+    return reader, problems
+
+
 # ---------------------------------------------------------------- reading cases
 
 
 async def cmd_status(args, config: Config) -> int:
     client = await connect(config.temporal)
     status = await _query(client, args.invoice)
-    print(status.model_dump_json(indent=2) if args.json else views.status_text(status))
+    from relance import delivery  # messages that cannot go out: attempts and last error
+
+    sending = await delivery.for_case(client, args.invoice)
+    print(delivery.status_json(status, sending) if args.json else views.status_text(status) + delivery.text(sending))
     return 0
 
 
@@ -317,12 +338,25 @@ async def _simulate(args, rules_dir: Path, config: Config):
 
 
 async def _query(client, invoice: str):
+    """The case's status; a case whose workflow task keeps failing cannot answer (the server holds the query, then
+    refuses it), so it is reported as broken with the task's error, never as a case that does not exist."""
+    await _unless_broken(client, invoice, only_if_failing_now=True)
     try:
         return await cases.status(client, invoice)
-    except WorkflowQueryFailedError as error:
+    except (WorkflowQueryFailedError, RPCError) as error:
+        await _unless_broken(client, invoice, cause=error)
         raise UserError(f"{invoice}: the case could not answer: {error.message}") from error
+
+
+async def _unless_broken(client, invoice: str, *, only_if_failing_now: bool = False, cause=None) -> None:
+    try:
+        broken = await cases.diagnose(client, invoice, only_if_failing_now=only_if_failing_now)
     except RPCError as error:
-        raise UserError(f"no case for invoice {invoice}: {error.message}") from error
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise UserError(f"no case for invoice {invoice}") from error
+        raise UserError(f"{invoice}: the case's history could not be read: {error.message}") from error
+    if broken is not None:
+        raise UserError(str(broken)) from cause
 
 
 _NO_ARGUMENT = object()

@@ -16,13 +16,16 @@ def postgres():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def _ledger_database(postgres) -> str:
+    return postgres.new_database("ledger_tests")
+
+
 @pytest.fixture
-def postgres_url(postgres, request) -> str:
-    """A database of its own for each test."""
+def postgres_url(_ledger_database) -> str:
+    """The tests' database, its sent ledger empty (a new database per test costs a third of a second)."""
     import psycopg
 
-    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
-    with psycopg.connect(postgres.url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return postgres.url.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(_ledger_database, autocommit=True) as db:
+        db.execute("DROP TABLE IF EXISTS sent")
+    return _ledger_database

@@ -52,3 +52,17 @@ async def test_a_loss_between_acceptance_and_record_resends_with_the_same_messag
     assert len(j10) == 2
     assert {m["Message-ID"] for m in j10} == {message_id_for(j10[0]["X-Relance-Key"])}
     assert emailed == [J10], "the case records the reminder once"
+
+
+async def test_the_send_is_scheduled_with_a_heartbeat_timeout_and_retries_at_most_20_s_apart(harness, today):
+    case = await Case.open(harness, invoice(today=today, due_in_days=20))
+    await case.wait_until_due_plus(-8)
+    history = await case.handle.fetch_history()
+    await harness.end_cases()
+
+    sends = [e.activity_task_scheduled_event_attributes for e in history.events
+             if e.HasField("activity_task_scheduled_event_attributes")
+             and e.activity_task_scheduled_event_attributes.activity_type.name == "send_email"]
+    assert sends
+    assert {s.heartbeat_timeout.ToSeconds() for s in sends} == {5}
+    assert {s.retry_policy.maximum_interval.ToSeconds() for s in sends} == {20}

@@ -7,9 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
-from domain.invoice import MAX_AMOUNT, Debtor, amount_problem, date_problems
+from domain.invoice import MAX_AMOUNT, Debtor, Invoice, amount_problem, date_problems, email_problem
 from relance import ledger as ledger_module
 from relance.ledger import MAX_JSON_BYTES, LedgerFileError, LedgerReader, read_ledger
 
@@ -43,9 +42,10 @@ def test_an_amount_not_written_in_plain_digits_is_refused(tmp_path, cell):
 @pytest.mark.parametrize(("cell", "why"), [
     ("100000000,01", "more than the maximum of 100000000.00 EUR"),
     ("999999999999999999999999", "more than the maximum"),
-    ("0", "greater than 0"),
-    ("-5,00", "greater than 0"),
-    ("12,345", "2 decimal"),
+    ("0", "must be more than 0"),
+    ("-5,00", "must be more than 0"),
+    ("12,345", "at most 2 decimals"),
+    ("123456789012345678901234567,891", "more than the maximum"),
 ])
 def test_an_amount_out_of_range_is_refused(tmp_path, cell, why):
     assert why in _refused(tmp_path, GOOD_ROW.replace("1 234,56", cell), "amount_incl_tax")
@@ -130,9 +130,20 @@ def test_an_email_with_control_characters_or_spaces_is_refused(tmp_path, email, 
     assert why in _refused(tmp_path, GOOD_ROW.replace("compta@alpha.example", email), "debtor_email")
 
 
-def test_the_model_refuses_a_nul_byte_in_an_email_whatever_the_door():
-    with pytest.raises(ValidationError, match="U\\+0000"):
-        Debtor(debtor_id="D", name="N", email="a\x00b@c.example")
+def test_the_bounds_are_the_doors_not_the_models_so_running_cases_still_replay():
+    """Every replay validates a case's Invoice again: one opened before the bounds must still load."""
+    debtor = Debtor(debtor_id="D", name="N", email="a\x00b@c.example")
+    invoice = Invoice(number="F-1", debtor=debtor, issue_date=dt.date(2001, 1, 1), due_date=dt.date(2040, 1, 1),
+                      amount_incl_tax=Decimal("150000000.00"))
+    assert Invoice.model_validate_json(invoice.model_dump_json()) == invoice
+    assert email_problem(debtor.email) and amount_problem(invoice.amount_incl_tax)
+
+
+def test_a_credit_limit_over_the_maximum_is_refused(tmp_path):
+    header = HEADER + ";credit_limit"
+    rows, errors = read_ledger(_csv(tmp_path, GOOD_ROW + ";1E400", GOOD_ROW.replace("F-1", "F-2") + ";200000000",
+                                    header=header), today=TODAY)
+    assert rows == [] and [(e.row, e.field) for e in errors] == [(2, "credit_limit"), (3, "credit_limit")]
 
 
 # --- whole files -------------------------------------------------------------------------------------------
@@ -193,3 +204,10 @@ def test_rows_are_validated_as_they_come_and_errors_carry_their_row(tmp_path):
     assert [(e.row, e.field, e.message) for e in reader.errors] == [
         (3, "amount_incl_tax", "'1E400' is not an amount such as 1234.56 or 1 234,56 (digits 0-9 only)"),
         (4, "number", "duplicate of row 2")]
+
+
+def test_a_cell_over_the_csv_field_limit_is_its_rows_error_and_reading_goes_on(tmp_path):
+    huge = GOOD_ROW.replace("F-1", "F-2").replace("Alpha SARL", "A" * 200_000)
+    rows, errors = read_ledger(_csv(tmp_path, GOOD_ROW, huge, GOOD_ROW.replace("F-1", "F-3")), today=TODAY)
+    assert [r.invoice.number for r in rows] == ["F-1", "F-3"]
+    assert [str(e) for e in errors] == ["row 3: unreadable: field larger than field limit (131072)"]

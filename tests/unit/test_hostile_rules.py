@@ -5,7 +5,6 @@ import asyncio
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -154,3 +153,22 @@ def test_the_worker_watcher_goes_through_the_off_loop_load():
 
     asyncio.run(run())
     assert Rules.called_with == policies.LOAD_SECONDS
+
+
+def test_the_policy_activity_parses_rule_files_off_the_event_loop():
+    from activities.case_activities import CaseActivities
+    from activities.contracts import PolicyRequest
+
+    rules = RuleDirectory(Path(__file__).resolve().parents[2] / "rules")
+    threads = []
+    real_load = rules.load
+
+    def watched_load():
+        threads.append(threading.current_thread())
+        return real_load()
+
+    rules.load = watched_load
+    activities = CaseActivities(rules=rules, mailer=None, documents=None, court=None, insurer=None)
+    policy = asyncio.run(activities.load_policy(PolicyRequest(policy_id="default")))
+    assert policy.policy_id == "default"
+    assert threads and threading.main_thread() not in threads

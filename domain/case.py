@@ -87,6 +87,15 @@ class Insolvency(BaseModel):
     recorded_at: dt.datetime | None = None
 
 
+class StepFailure(BaseModel):
+    """A step that could not be carried out: why, since when, and whether the case waits for ops to retry it."""
+
+    step: str
+    error: str
+    since: dt.datetime
+    waiting_for_retry: bool  # a failure retrying cannot fix; else it is still retried
+
+
 class NextAction(BaseModel):
     step: str
     rule_id: str
@@ -127,6 +136,7 @@ class CaseState(BaseModel):
     procedure: list[TrackedStep] = []
     expected_indemnity: Decimal | None = None
     closed_reason: str | None = None
+    failure: StepFailure | None = None
 
 
 class CaseStart(BaseModel):
@@ -172,6 +182,7 @@ class CaseStatus(BaseModel):
     penalty_lines: list[PenaltyLine] = []
     allocations: list[Allocation] = []
     written_off: Decimal = Decimal("0")
+    failure: StepFailure | None = None
 
 
 # Messages from ops. Validators reject bad input before it reaches the workflow's history.

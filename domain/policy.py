@@ -185,6 +185,10 @@ class Payments(Rule):
 
 class Ops(Rule):
     email: str = Field(description="Mailbox that receives ops tasks.")
+    task_after_failing_minutes: int = Field(
+        default=60, gt=0,
+        description="A step that keeps failing for a passing reason (SMTP relay, court or insurer service down) is"
+                    " retried with backoff; after this many minutes ops get one task saying so, and retries go on.")
 
 
 class Creditor(Rule):

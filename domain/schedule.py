@@ -4,9 +4,7 @@ Pure functions over the policy and the invoice; the workflow asks them and waits
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
@@ -16,23 +14,6 @@ from domain.letters import Instalment
 from domain.policy import Calendar, EscalationRule, Insurer, Negotiation, Policy
 
 CENT = Decimal("0.01")
-
-
-Perform = Callable[[], Awaitable[None]]  # what carries a step out
-
-
-@dataclasses.dataclass
-class Step:
-    """The next thing a case will do, when, and under which rule; `perform` carries it out.
-
-    Defined here rather than in the workflow module, which the sandbox executes again for every case.
-    """
-
-    key: str
-    rule_id: str
-    label: str
-    at: dt.datetime
-    perform: Perform
 
 
 def local_date(moment: dt.datetime, calendar: Calendar) -> dt.date:

@@ -233,3 +233,31 @@ def _format_args(event: ScriptEvent) -> str:
     if event.action == "insolvency":
         return args.get("kind", "")
     return " ".join(value for value in (args.get("step", ""), args.get("amount", "")) if value)
+
+
+def payment_amount(args: dict[str, str], invoice, status) -> Decimal:
+    """What a script's payment sends, given the case's status on the day (`domain.case.CaseStatus`)."""
+    if "amount" in args:
+        return Decimal(args["amount"])
+    if "percent" in args:
+        return (invoice.amount_incl_tax * Decimal(args["percent"]) / 100).quantize(_CENT)
+    if args.get("kind") == "full":
+        return invoice.amount_incl_tax
+    if args.get("kind") == "instalment" and status.plan:
+        paid, running = status.paid_total - status.plan.paid_before_plan, Decimal("0")
+        for instalment in status.plan.instalments:
+            running += instalment.amount
+            if running > paid:
+                return running - paid
+    return status.total_due  # `rest`: all that is owed that day, penalties and indemnity included
+
+
+def plan_proposal(status, count: int, every_days: int, today, first_due=None):
+    """`count` equal instalments of the principal due (`domain.case.CaseStatus`), the first `every_days` after today."""
+    import datetime as dt
+
+    from domain.case import PlanProposal
+    from domain.schedule import equal_instalments
+
+    start = first_due or today + dt.timedelta(days=every_days)
+    return PlanProposal(instalments=equal_instalments(status.principal_due, count, start, every_days))

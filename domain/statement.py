@@ -148,14 +148,17 @@ class _Fold:
         # Legacy openings carry what was paid or credited before as a lower principal.
         self.principal_paid = account.amount - self.principal if opening else ZERO
         self.cursor = max(account.due_date, opening.accrued_through if opening else account.due_date) + _DAY
-        self.open: PenaltyLine | None = None
+        self.open: list | None = None
         self.penalties_paid = self.indemnity_paid = self.credited = self.written_off = self.overpaid = ZERO
         self.allocations: list[Allocation] = []
         self.closed = False
+        self.late: bool | None = None  # known once the due date is behind: was anything still unpaid then?
 
     # -------------------------------------------------------------- penalties
 
     def accrue_through(self, day: dt.date) -> None:
+        if self.late is None and day > self.account.due_date:
+            self.late = self.principal > 0
         stop = self.account.interest_stops_after
         end = min(day, stop) if stop is not None else day
         while self.cursor <= end and not self.closed:
@@ -173,25 +176,27 @@ class _Fold:
             self.close_line()
             return
         rate = ecb_rate_for(first, self.rules) + self.rules.points_over_ecb
-        line = self.open
-        if line is None or line.base != self.principal or line.rate_percent != rate or line.end + _DAY != first \
-                or _half_year_end(line.start) != _half_year_end(first):
+        line = self.open  # [start, end, days, base, rate]: a model is built once, when the line closes
+        if line is None or line[3] != self.principal or line[4] != rate or line[1] + _DAY != first \
+                or _half_year_end(line[0]) != _half_year_end(first):
             self.close_line()
-            line = PenaltyLine(start=first, end=first, days=0, base=self.principal, rate_percent=rate, amount=ZERO)
-        days = line.days + (last - first).days + 1
-        self.open = line.model_copy(update={"end": last, "days": days, "amount": self._amount(line.base, rate, days)})
+            line = self.open = [first, first, 0, self.principal, rate]
+        line[2] += (last - first).days + 1
+        line[1] = last
 
     def _amount(self, base: Decimal, rate: Decimal, days: int) -> Decimal:
         return cents(base * rate / 100 * days / self.rules.days_in_year)
 
     def close_line(self) -> None:
         if self.open is not None:
-            self.lines.append(self.open)
+            start, end, days, base, rate = self.open
+            self.lines.append(PenaltyLine(start=start, end=end, days=days, base=base, rate_percent=rate,
+                                          amount=self._amount(base, rate, days)))
             self.open = None
 
     def accrued(self) -> Decimal:
-        lines = self.lines + ([self.open] if self.open else [])
-        return self.booked + sum((line.amount for line in lines), ZERO)
+        running = self._amount(self.open[3], self.open[4], self.open[2]) if self.open else ZERO
+        return self.booked + sum((line.amount for line in self.lines), ZERO) + running
 
     def _frozen_until(self, day: dt.date) -> dt.date | None:
         for period in self.account.interest_free:
@@ -206,7 +211,7 @@ class _Fold:
     # -------------------------------------------------------------- entries
 
     def indemnity_owed(self, day: dt.date) -> Decimal:
-        late = day > self.account.due_date and self.account.indemnity_applies
+        late = day > self.account.due_date and self.account.indemnity_applies and self.late is not False
         return self.rules.fixed_indemnity if late else ZERO
 
     def penalties_due(self) -> Decimal:

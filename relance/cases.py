@@ -20,7 +20,7 @@ from domain.case import (
 )
 from domain.invoice import Invoice, case_workflow_id, invoice_number_of
 from domain.schedule import equal_instalments
-from domain.script import ScriptEvent
+from domain.script import ScriptEvent, payment_amount, plan_proposal
 from workflows import visibility
 from workflows.invoice_case import InvoiceCase
 
@@ -154,9 +154,7 @@ async def plan_in_equal_parts(case: WorkflowHandle, count: int, every_days: int,
     """Propose `count` equal instalments of what is due now, the first `every_days` after today."""
     today = today or paris_today()
     current = await case.query(InvoiceCase.status, today)
-    start = first_due or today + dt.timedelta(days=every_days)
-    return await case.execute_update(InvoiceCase.propose_plan,
-                                     PlanProposal(instalments=equal_instalments(current.principal_due, count, start, every_days)))
+    return await case.execute_update(InvoiceCase.propose_plan, plan_proposal(current, count, every_days, today, first_due))
 
 
 async def play(case: WorkflowHandle, event: ScriptEvent, invoice: Invoice, today: dt.date):
@@ -195,22 +193,7 @@ async def play(case: WorkflowHandle, event: ScriptEvent, invoice: Invoice, today
 
 
 async def _payment_amount(case: WorkflowHandle, args: dict[str, str], invoice: Invoice, today: dt.date) -> Decimal:
-    kind = args.get("kind")
-    if "amount" in args:
-        return Decimal(args["amount"])
-    if "percent" in args:
-        return (invoice.amount_incl_tax * Decimal(args["percent"]) / 100).quantize(Decimal("0.01"))
-    if kind == "full":
-        return invoice.amount_incl_tax
-    current = await case.query(InvoiceCase.status, today)
-    if kind == "instalment" and current.plan:
-        paid = current.paid_total - current.plan.paid_before_plan
-        running = Decimal("0")
-        for instalment in current.plan.instalments:
-            running += instalment.amount
-            if running > paid:
-                return running - paid
-    return current.principal_due + current.penalties_due
+    return payment_amount(args, invoice, await case.query(InvoiceCase.status, today))
 
 
 async def debtor_insolvency(client: Client, debtor_id: str, notice: InsolvencyNotice,

@@ -147,6 +147,7 @@ async def cmd_pay(args, config: Config) -> int:
         print(receipt.model_dump_json(indent=2))
     else:
         print(f"Payment recorded: {views.format_eur(receipt.to_penalties)} to penalties, "
+              f"{views.format_eur(receipt.to_indemnity)} to the indemnity, "
               f"{views.format_eur(receipt.to_principal)} to principal; balance {views.format_eur(receipt.balance)}"
               + ("; case closed" if receipt.closed else "")
               + (f"; OVERPAID by {views.format_eur(receipt.overpaid)}, flagged for ops" if receipt.overpaid else ""))
@@ -216,6 +217,11 @@ async def cmd_insolvency(args, config: Config) -> int:
 
 async def cmd_close(args, config: Config) -> int:
     status = await _update(config, args.invoice, InvoiceCase.close_case, _model(CloseRequest, reason=args.reason))
+    return _print_status(args, status)
+
+
+async def cmd_retry(args, config: Config) -> int:
+    status = await _update(config, args.invoice, InvoiceCase.retry_step, _NO_ARGUMENT)
     return _print_status(args, status)
 
 
@@ -322,7 +328,8 @@ async def cmd_rules_diff(args, config: Config) -> int:
 async def _simulate(args, rules_dir: Path, config: Config):
     progress = (lambda line: print(line, file=sys.stderr)) if args.verbose else Throttled(f"simulate {rules_dir}")
     try:
-        return await rules_cli.run_simulation(Path(args.ledger), rules_dir, config, args.rebase, progress=progress)
+        return await rules_cli.run_simulation(Path(args.ledger), rules_dir, config, args.rebase, progress=progress,
+                                              fast=args.fast)
     except rules_cli.RulesError as error:
         raise UserError(str(error)) from error
 
@@ -352,10 +359,16 @@ async def _unless_broken(client, invoice: str, *, only_if_failing_now: bool = Fa
         raise UserError(str(broken)) from cause
 
 
+_NO_ARGUMENT = object()
+
+
 async def _update(config: Config, invoice: str, update, argument):
     client = await connect(config.temporal)
     try:
-        return await cases.handle(client, invoice).execute_update(update, argument)
+        case = cases.handle(client, invoice)
+        if argument is _NO_ARGUMENT:
+            return await case.execute_update(update)
+        return await case.execute_update(update, argument)
     except WorkflowUpdateFailedError as refused:
         raise UserError(f"{invoice}: refused: {_cause(refused)}") from refused
     except RPCError as error:
@@ -500,6 +513,8 @@ def parser() -> argparse.ArgumentParser:
     c = command("close", cmd_close, "close a case by hand, with a reason")
     c.add_argument("invoice")
     c.add_argument("--reason", required=True)
+    c = command("retry", cmd_retry, "run again a step that failed, once its data or template is fixed")
+    c.add_argument("invoice")
     command("worker", cmd_worker, "run a worker against the configured Temporal", json_flag=False)
     c = command("up", cmd_up, "run everything locally: Temporal dev server, SMTP sink, worker", json_flag=False)
     c.add_argument("--port", type=int, default=7233)
@@ -544,5 +559,8 @@ def parser() -> argparse.ArgumentParser:
         c.add_argument("--ledger", required=True, help="CSV or JSON ledger; its script column plays debtor behaviour")
         c.add_argument("--rebase", type=int, metavar="DAYS",
                        help="move the ledger's dates so the first invoice falls due DAYS after today")
+        c.add_argument("--fast", action="store_true",
+                       help="the decision core in memory instead of the workflows on Temporal: same timelines,"
+                            " a 50,000-invoice ledger in seconds (emails named by template, not rendered)")
         c.add_argument("--verbose", action="store_true")
     return p

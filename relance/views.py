@@ -53,6 +53,11 @@ def status_text(status: CaseStatus, *, audit: bool = True) -> str:
         i = status.insolvency
         lines.append(f"  Procédure    : {i.kind}, jugement d'ouverture du {format_date_fr(i.judgment_on)}"
                      + (f", BODACC du {format_date_fr(i.published_on)}" if i.published_on else ", publication BODACC à enregistrer"))
+    if status.failure:
+        f = status.failure
+        lines.append(f"  ÉCHEC        : étape {f.step} depuis le {when(f.since)}: {f.error}"
+                     + (f" — corriger puis `relance retry {status.invoice_number}`" if f.waiting_for_retry
+                        else " — nouvelles tentatives en cours"))
     if status.dispute:
         lines.append(f"  Litige       : {status.dispute.reason} (revue le {format_date_fr(status.dispute.review_by)})")
     if status.plan:

@@ -50,6 +50,16 @@ class Case:
         harness.started.append(handle)
         return cls(harness, invoice, handle, first.first_execution_run_id)
 
+    async def opened(self) -> "Case":
+        """Once the case has read its policy: before, it refuses messages ("still opening")."""
+        import asyncio
+
+        for _ in range(200):
+            if (await self.status()).policy_ref:
+                return self
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{self.invoice.number} did not open")
+
     async def now(self) -> dt.datetime:
         return await self.harness.env.get_current_time()
 

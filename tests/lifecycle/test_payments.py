@@ -91,7 +91,7 @@ async def test_the_same_payment_on_the_same_day_owes_the_same_however_often_the_
     paid_on = woken.invoice.due_date + dt.timedelta(days=66)
     await woken.update(InvoiceCase.record_payment, Payment(amount=Decimal("2500.00"), paid_on=paid_on))
     assert len(await woken.steps("email")) >= 5
-    quiet = await Case.open(harness, woken.invoice.model_copy(update={"number": woken.invoice.number + "-Q"}))
+    quiet = await (await Case.open(harness, woken.invoice.model_copy(update={"number": woken.invoice.number + "-Q"}))).opened()
     await quiet.update(InvoiceCase.record_payment, Payment(amount=Decimal("2500.00"), paid_on=paid_on))
     a, b = await woken.status(), await quiet.status()
     assert (a.penalties_due, a.principal_due, a.total_due, a.penalty_lines) == (b.penalties_due, b.principal_due, b.total_due, b.penalty_lines)

@@ -120,3 +120,8 @@ def test_an_overpayment_is_kept_apart_and_nothing_goes_negative():
 def test_principal_first_only_when_agreed():
     s = at(D(2026, 6, 30), Entry(kind="payment", on=D(2026, 5, 15), amount=Decimal("1000.00")), impute="principal_first")
     assert s.payments[0].to_principal == Decimal("1000.00") and s.payments[0].to_penalties == 0
+
+
+def test_no_indemnity_for_an_invoice_paid_by_its_due_date():
+    s = at(D(2026, 9, 30), Entry(kind="payment", on=DUE, amount=AMOUNT))
+    assert s.indemnity_due == 0 and s.total_due == 0 and s.penalty_lines == []

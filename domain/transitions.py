@@ -1,0 +1,286 @@
+"""What each message to a case changes: payments, plans, disputes, procedure steps, insolvency, closing, a new
+policy version, and the opening itself. Plain functions: a refusal (why the message cannot be taken, or None)
+and a transition (the new state, and the audit lines it writes), as the workflow's update validators and
+handlers, and a preview, use them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from domain import account
+from domain.case import (
+    PROCEDURE_STEPS, CaseState, CloseRequest, Dispute, DisputeRequest, DisputeResolution, Insolvency, InsolvencyNotice,
+    Payment, PaymentPlan, PaymentReceipt, PlanProposal, ProcedureStep, TrackedStep,
+)
+from domain.decisions import Outcome, Work
+from domain.money import format_eur as eur
+from domain.policy import Policy, Reminder, Stage
+from domain.schedule import local_date, plan_refusal, sending_moment, step_day
+from domain.statement import Entry, Period
+
+
+def _work(s: CaseState, policy: Policy, now: dt.datetime) -> Work:
+    return Work(s, policy, now)
+
+
+def _done(work: Work) -> Outcome:
+    return Outcome(work.s, work.effects)
+
+
+# ---------------------------------------------------------------------- opening and policy versions
+
+def open_case(s: CaseState, policy: Policy, now: dt.datetime) -> Outcome:
+    """An invoice imported late joins the ladder at its next step, rather than receiving a burst; its stage says
+    where it really is.
+
+    One opened after its whole ladder starts with the last reminder, and the mise en demeure follows at its usual
+    distance: a formal notice never comes out of the blue.
+    """
+    work = _work(s, policy, now)
+    work.record("open", "case", "policy", f"Dossier ouvert sous {policy.ref}")
+    last, calendar, invoice = policy.reminders[-1], policy.calendar, s.invoice
+
+    def past(reminder: Reminder) -> bool:
+        day = step_day(invoice, reminder.offset_days, work.s.shift_days)
+        return sending_moment(day, calendar, before=invoice.due_date) < now
+
+    if past(last):
+        work.s.shift_days = (work.today - invoice.due_date).days - last.offset_days
+        work.skip_reminders("Dossier ouvert après la fin des relances", lambda r: r is not last)
+    else:
+        work.skip_reminders("Étape déjà passée à l'ouverture du dossier", past)
+    if work.today > invoice.due_date:
+        work.s.stage = Stage.amicable  # overdue: past the courtesy reminders, whatever was skipped
+    return _done(work)
+
+
+def adopt_policy(s: CaseState, current: Policy, newer: Policy, now: dt.datetime) -> Outcome:
+    """Future steps follow the new version; steps done stay done, and none it dates before today is sent."""
+    work = _work(s, newer, now)
+    work.record("policy", f"policy:v{newer.version}", "policy",
+                f"Nouvelle version adoptée: {newer.ref} (hash {newer.content_hash}), remplace {current.ref}")
+    work.skip_reminders(f"Étape datée avant l'adoption de {newer.ref}",
+                        lambda r: step_day(s.invoice, r.offset_days, s.shift_days) < work.today)
+    return _done(work)
+
+
+def keep_pinned_version(s: CaseState, policy: Policy, published: int, now: dt.datetime) -> Outcome:
+    work = _work(s, policy, now)
+    key = f"policy:v{published}:pinned"
+    if key not in work.s.done:
+        work.s.done.append(key)
+        work.record("policy", key, "policy",
+                    f"Version v{published} publiée, non adoptée: ce dossier reste sous {policy.ref} (pin)")
+    return _done(work)
+
+
+# ---------------------------------------------------------------------- closing
+
+def close(work: Work, reason: str, summary: str, rule_id: str) -> None:
+    """Whatever remains is written off on the day, so a closed case's figures are all zero and say why."""
+    s, policy, today = work.s, work.policy, work.today
+    remainder = account.statement_of(s, policy, today).total_due
+    if remainder > 0:
+        account.book(s, Entry(kind="write_off", on=today, reference=reason))
+        account.refresh(s, policy, today)
+        work.record("payment", "balance:written-off", rule_id, f"Solde de {eur(remainder)} abandonné à la clôture"
+                    + (f" (politique: {policy.payments.close_when}, seuil {eur(policy.payments.close_below)})"
+                       if reason == "paid" else f" ({reason})"))
+    s.stage = Stage.closed
+    s.closed_reason = reason
+    work.record("close", "close", rule_id, summary)
+
+
+def open_refusal(s: CaseState) -> str | None:
+    if s.stage is Stage.closed:
+        return f"the case is closed ({s.closed_reason})"
+    return None
+
+
+def retry_refusal(s: CaseState) -> str | None:
+    if s.failure is None or not s.failure.waiting_for_retry:
+        return "no step of this case is waiting to be retried"
+    return None
+
+
+def retry_step(s: CaseState, policy: Policy, now: dt.datetime) -> Outcome:
+    work = _work(s, policy, now)
+    work.record("retry", f"retry:{s.failure.step}", "ops", f"Nouvelle tentative de l'étape {s.failure.step} demandée")
+    work.s.failure = s.failure.model_copy(update={"waiting_for_retry": False})
+    return _done(work)
+
+
+def close_case(s: CaseState, policy: Policy, request: CloseRequest, now: dt.datetime) -> Outcome:
+    work = _work(s, policy, now)
+    close(work, "closed_by_ops", request.reason, "ops")
+    return _done(work)
+
+
+# ---------------------------------------------------------------------- payments and plans
+
+def payment_refusal(s: CaseState, policy: Policy, payment: Payment, today: dt.date) -> str | None:
+    if payment.currency != policy.payments.currency:
+        return f"payment in {payment.currency}, this case is kept in {policy.payments.currency}"
+    if payment.paid_on is not None and payment.paid_on > today:
+        return f"payment dated {payment.paid_on:%d/%m/%Y}, in the future"
+    if payment.paid_on is not None and payment.paid_on < s.invoice.issue_date:
+        return f"payment dated {payment.paid_on:%d/%m/%Y}, before the invoice date ({s.invoice.issue_date:%d/%m/%Y})"
+    return None
+
+
+def record_payment(s: CaseState, policy: Policy, payment: Payment, now: dt.datetime) -> tuple[Outcome, PaymentReceipt]:
+    work = _work(s, policy, now)
+    paid_on = payment.paid_on or work.today
+    account.book(work.s, Entry(kind="payment", on=paid_on, amount=payment.amount, reference=payment.reference))
+    current = account.refresh(work.s, policy, work.today)
+    applied = next(a for a in reversed(current.allocations) if a.kind == "payment" and a.on == paid_on)
+    work.record("payment", f"payment:{work.s.paid_total}", "payments",
+                f"Règlement de {eur(payment.amount)} le {paid_on:%d/%m/%Y} (pénalités {eur(applied.to_penalties)},"
+                f" indemnité {eur(applied.to_indemnity)}, principal {eur(applied.to_principal)}"
+                + (f", trop-perçu {eur(applied.overpaid)})" if applied.overpaid else ")"),
+                refs=[payment.reference] if payment.reference else [])
+    if account.settled(work.s, policy, current):
+        close(work, "paid", "Facture réglée", "payments")
+    closed = work.s.stage is Stage.closed
+    receipt = PaymentReceipt(to_penalties=applied.to_penalties, to_principal=applied.to_principal,
+                             to_indemnity=applied.to_indemnity, overpaid=applied.overpaid,
+                             balance=account.ZERO if closed else current.total_due, closed=closed)
+    return _done(work), receipt
+
+
+def plan_proposal_refusal(s: CaseState, policy: Policy, proposal: PlanProposal, today: dt.date) -> str | None:
+    if s.insolvency is not None:
+        return "procédure collective: no individual payment plan, the claim goes through the mandataire"
+    if account.plan_active(s):
+        return "a payment plan is already running for this case"
+    if s.path is not None:
+        return f"the case is already escalated ({s.path})"
+    refusal = plan_refusal(proposal.instalments, policy.negotiation, s.principal,
+                           account.statement_of(s, policy, today).total_due, today)
+    return f"plan refused: {refusal}" if refusal else None
+
+
+def propose_plan(s: CaseState, policy: Policy, proposal: PlanProposal, now: dt.datetime) -> Outcome:
+    work = _work(s, policy, now)
+    # No penalty runs while the plan holds (from tomorrow: today still counts).
+    work.s.interest_free.append(Period(start=work.today + dt.timedelta(days=1)))
+    work.s.plan = PaymentPlan(accepted_at=now, instalments=proposal.instalments, paid_before_plan=work.s.paid_total)
+    work.s.stage = Stage.negotiation
+    work.record("plan", "plan:accepted", policy.negotiation.id,
+                f"Échéancier accepté: {len(proposal.instalments)} échéances jusqu'au {proposal.instalments[-1].due_date:%d/%m/%Y}")
+    return _done(work)
+
+
+# ---------------------------------------------------------------------- disputes
+
+def dispute_refusal(s: CaseState, request: DisputeRequest, today: dt.date) -> str | None:
+    if s.dispute is not None:
+        return f"already disputed since {s.dispute.opened_at:%d/%m/%Y}: {s.dispute.reason}"
+    if request.review_by is not None and request.review_by < today:
+        return "the review date is in the past"
+    return None
+
+
+def open_dispute(s: CaseState, policy: Policy, request: DisputeRequest, now: dt.datetime) -> Outcome:
+    work = _work(s, policy, now)
+    review_by = request.review_by or work.today + dt.timedelta(days=policy.disputes.default_review_days)
+    work.s.dispute = Dispute(reason=request.reason, opened_at=now, review_by=review_by)
+    work.record("dispute", "dispute:open", "disputes", f"Litige: {request.reason} (revue le {review_by:%d/%m/%Y})")
+    return _done(work)
+
+
+def resolution_refusal(s: CaseState, resolution: DisputeResolution) -> str | None:
+    if s.dispute is None:
+        return "this case is not disputed"
+    if resolution.credit_amount is not None and not (0 < resolution.credit_amount <= s.principal):
+        return f"a credit note must be positive and at most the principal due ({eur(s.principal)})"
+    return None
+
+
+def resolve_dispute(s: CaseState, policy: Policy, resolution: DisputeResolution, now: dt.datetime) -> Outcome:
+    work = _work(s, policy, now)
+    dispute, work.s.dispute = work.s.dispute, None
+    paused_days = (work.today - local_date(dispute.opened_at, policy.calendar)).days
+    if resolution.outcome == "credit_note":
+        credit = resolution.credit_amount if resolution.credit_amount is not None else work.s.principal
+        account.book(work.s, Entry(kind="credit_note", on=work.today, amount=credit, reference=resolution.note))
+        current = account.refresh(work.s, policy, work.today)
+        work.record("dispute", "dispute:credit-note", "disputes", f"Litige clos par un avoir de {eur(credit)} {resolution.note}".strip())
+        if account.settled(work.s, policy, current):
+            close(work, "credited", "Dossier soldé par avoir", "disputes")
+            return _done(work)
+    if policy.disputes.on_resume == "shift":
+        work.s.shift_days += paused_days
+    work.record("dispute", "dispute:resume", "disputes", f"Reprise après {paused_days} jours de litige")
+    return _done(work)
+
+
+# ---------------------------------------------------------------------- procedures and insolvency
+
+def procedure_step_refusal(s: CaseState, step: ProcedureStep) -> str | None:
+    steps = PROCEDURE_STEPS[step.procedure]
+    if step.step not in steps:
+        return f"unknown {step.procedure} step {step.step!r}; expected one of {', '.join(steps)}"
+    if account.confirmed(s, step.step):
+        return f"step {step.step!r} is already recorded"
+    if step.procedure == "declaration":
+        if s.insolvency is None:
+            return "no procédure collective is recorded for this debtor"
+        if step.step != "declared" and not account.confirmed(s, "declared"):
+            return "the claim must be declared first"
+        return None
+    if s.insolvency is not None and step.procedure in ("court", "small_claims"):
+        return "procédure collective: individual actions against the debtor have stopped"
+    path = {"court": "injonction", "small_claims": "small_claims", "insurer": "insurer_claim"}[step.procedure]
+    # A prorogation is asked before filing, while the case is still amicable or disputed.
+    before_filing = step.step == "extension_granted" and s.path is None and s.invoice.debtor.insured
+    if s.path != path and not before_filing:
+        return f"this case is on the {s.path or 'amicable'} path, not {path}"
+    if step.step == "served" and not account.confirmed(s, "order_issued"):
+        return "the order must be issued before it is served"
+    if step.step == "indemnified" and step.amount is None:
+        return "an indemnity needs its amount"
+    return None
+
+
+def record_procedure_step(s: CaseState, policy: Policy, step: ProcedureStep, now: dt.datetime) -> Outcome:
+    work = _work(s, policy, now)
+    on = step.on or work.today
+    work.s.procedure.append(TrackedStep(name=step.step, on=on, amount=step.amount))
+    rule = policy.insolvency.id if step.procedure == "declaration" else work.s.path_rule or "escalation"
+    work.record(step.procedure, f"{step.procedure}:{step.step}", rule,
+                f"Étape confirmée: {step.step} le {on:%d/%m/%Y}" + (f" ({eur(step.amount)})" if step.amount else ""))
+    if step.procedure == "insurer" and step.step == "indemnified":
+        close(work, "indemnified", f"Indemnisé par l'assureur ({eur(step.amount)}); tout encaissement ultérieur revient à l'assureur", rule)
+    return _done(work)
+
+
+def insolvency_refusal(s: CaseState, notice: InsolvencyNotice, today: dt.date) -> str | None:
+    if notice.judgment_on > today or (notice.published_on and notice.published_on > today):
+        return "the judgment and its publication cannot be in the future"
+    if notice.published_on and notice.published_on < notice.judgment_on:
+        return "the BODACC publication cannot come before the judgment"
+    known = s.insolvency
+    if known and notice.judgment_on == known.judgment_on and notice.kind == known.kind and notice.published_on in (None, known.published_on):
+        return f"this procédure collective is already recorded ({known.kind}, {known.judgment_on:%d/%m/%Y})"
+    return None
+
+
+def record_insolvency(s: CaseState, policy: Policy, notice: InsolvencyNotice, now: dt.datetime) -> Outcome:
+    work = _work(s, policy, now)
+    rule, known = policy.insolvency.id, work.s.insolvency
+    if known is None:
+        withdrawn = account.stop_interest_at(work.s, policy, notice.judgment_on, work.today)
+        if withdrawn:
+            work.record("payment", "insolvency:interest-stopped", rule,
+                        f"Pénalités courues après le jugement d'ouverture retirées: {eur(withdrawn)}")
+    work.s.insolvency = Insolvency(kind=notice.kind, judgment_on=notice.judgment_on,
+                                   published_on=notice.published_on or (known.published_on if known else None),
+                                   recorded_at=now)
+    work.s.stage = Stage.insolvency
+    published = f", publié au BODACC le {notice.published_on:%d/%m/%Y}" if notice.published_on else ""
+    key = ":".join(str(part) for part in ("insolvency", notice.kind, notice.judgment_on, notice.published_on) if part)
+    work.record("insolvency", key, rule, f"Procédure collective: {notice.kind}, jugement d'ouverture du"
+                f" {notice.judgment_on:%d/%m/%Y}{published}; relances et poursuites arrêtées")
+    return _done(work)
+

@@ -1,0 +1,48 @@
+"""A step that cannot be carried out never stalls in silence: the case says why, ops get a task, and
+`relance retry` runs it again once the data or the template is fixed."""
+from domain.case import ProcedureStep
+from tests.lifecycle.scenario import Case, invoice
+from workflows.invoice_case import InvoiceCase
+
+
+async def test_a_court_dossier_without_the_debtors_address_waits_for_ops_then_runs_again(harness, today, monkeypatch):
+    bare = invoice(today=today, due_in_days=15, amount="4000.00")
+    without_address = bare.model_copy(update={"debtor": bare.debtor.model_copy(update={"address": ""})})
+    case = await Case.open(harness, without_address)
+    await case.wait_until_due_plus(75)
+    status = await case.status()
+    assert status.failure is not None and status.failure.waiting_for_retry
+    assert status.failure.step == "small_claims:dossier" and "address" in status.failure.error
+    task = next(t for t in status.tasks if t.key.startswith("failed:small_claims:dossier"))
+    assert f"relance retry {case.invoice.number}" in task.text
+    assert any(m["X-Relance-Key"].endswith(":task:" + task.key) for m in harness.sent_to("recouvrement@fournisseur.example"))
+    assert "small_claims:file" not in await case.steps("task"), "nothing after the failed step ran"
+
+    refused = await case.refusal(InvoiceCase.record_procedure_step, ProcedureStep(procedure="court", step="served"))
+    assert refused  # the case still answers ops
+
+    # Ops fix the template (here: a letter that no longer needs the address) and ask for the step again.
+    template = harness.var / "templates"
+    import shutil
+    from relance.config import ROOT
+    shutil.copytree(ROOT / "templates", template)
+    for path in template.rglob("*.html"):
+        path.write_text(path.read_text(encoding="utf-8").replace('|required("debtor.address")', ""), encoding="utf-8")
+    monkeypatch.setenv("RELANCE_TEMPLATES_DIR", str(template))
+    await case.handle.execute_update(InvoiceCase.retry_step)
+    await case.wait_until(await case.today())
+    status = await case.status()
+    assert status.failure is None
+    assert "small_claims:dossier" in await case.steps("document") and "small_claims:file" in await case.steps("task")
+    assert "retry:small_claims:dossier" in await case.steps("retry")
+
+
+async def test_no_retry_is_taken_when_nothing_failed(harness, today):
+    from temporalio.client import WorkflowUpdateFailedError
+    import pytest
+
+    case = await Case.open(harness, invoice(today=today, due_in_days=15))
+    await case.wait_until_due_plus(-12)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await case.handle.execute_update(InvoiceCase.retry_step)
+    assert "no step of this case is waiting to be retried" in refused.value.cause.message

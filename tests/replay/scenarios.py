@@ -66,3 +66,103 @@ async def insolvency(harness, today) -> Case:
 
 
 SCENARIOS = {f.__name__: f for f in (paid_early, dispute_then_resume, insurer_path, injonction_path, insolvency)}
+
+
+async def plan_missed(harness, today) -> Case:
+    """A plan accepted, its second instalment missed: straight to the mise en demeure (default policy)."""
+    from relance.cases import plan_in_equal_parts
+
+    case = await Case.open(harness, invoice(today=today, due_in_days=10, amount="3000.00"))
+    await case.wait_until_due_plus(5)
+    await plan_in_equal_parts(case.handle, 3, 30, today=await case.today())
+    await case.wait_until_due_plus(34)
+    await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("1000.00")))
+    await case.wait_until_due_plus(80)
+    return case
+
+
+async def policy_adopted_in_flight(harness, today) -> Case:
+    """A newer version of the policy published while the case sleeps: adopted at its next decision."""
+    from domain.rule_file import load_policy_file
+    from domain.versions import PolicyNotice
+
+    case = await Case.open(harness, invoice(today=today, due_in_days=20))
+    await case.wait_until_due_plus(-5)
+    path = harness.var / "rules" / "default.yaml"
+    current = load_policy_file(path).version
+    text = path.read_text(encoding="utf-8").replace(f"version: {current}", f"version: {current + 1}", 1)
+    path.write_text(text.replace("offset_days: 30", "offset_days: 20", 1), encoding="utf-8")
+    await case.handle.signal(InvoiceCase.policy_published, PolicyNotice(policy_id="default", version=current + 1))
+    await case.wait_until_due_plus(25)
+    await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("1200.00")))
+    await case.finished()
+    return case
+
+
+async def continued_as_new(harness, today) -> Case:
+    """A long case carries its state into a new run; the first run's history ends with continue-as-new."""
+    case = await Case.open(harness, invoice(today=today, due_in_days=30), history_events_limit=25)
+    await case.wait_until_due_plus(50)
+    case.handle = harness.env.client.get_workflow_handle(case.invoice.workflow_id, run_id=case.first_run_id)
+    return case
+
+
+async def small_claims(harness, today) -> Case:
+    case = await Case.open(harness, invoice(today=today, due_in_days=15, amount="4000.00"))
+    await case.wait_until_due_plus(75)
+    await case.update(InvoiceCase.record_procedure_step, ProcedureStep(procedure="small_claims", step="sent"))
+    await case.wait_until(await case.today() + dt.timedelta(days=20))
+    await case.update(InvoiceCase.record_procedure_step, ProcedureStep(procedure="small_claims", step="agreed"))
+    await case.wait_until(await case.today() + dt.timedelta(days=10))
+    await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("4000.00")))
+    await case.finished()
+    return case
+
+
+async def failed_then_retried(harness, today) -> Case:
+    """A dossier that cannot be written (no debtor address) waits for ops, then runs again after a fix."""
+    import os
+    import shutil
+
+    from relance.config import ROOT
+
+    bare = invoice(today=today, due_in_days=15, amount="4000.00")
+    case = await Case.open(harness, bare.model_copy(update={"debtor": bare.debtor.model_copy(update={"address": ""})}))
+    await case.wait_until_due_plus(75)
+    fixed = harness.var / "templates"
+    shutil.copytree(ROOT / "templates", fixed, dirs_exist_ok=True)
+    for path in fixed.rglob("*.html"):
+        path.write_text(path.read_text(encoding="utf-8").replace('|required("debtor.address")', ""), encoding="utf-8")
+    os.environ["RELANCE_TEMPLATES_DIR"] = str(fixed)
+    try:
+        await case.handle.execute_update(InvoiceCase.retry_step)
+        await case.wait_until(await case.today() + dt.timedelta(days=1))
+    finally:
+        del os.environ["RELANCE_TEMPLATES_DIR"]
+    return case
+
+
+async def policy_registry(harness, today):
+    """The registry of a policy: versions reported by workers (pinned: no case to tell on this server)."""
+    from domain.versions import PolicySeen, RegistryState
+    from workflows.policy_registry import PolicyRegistry
+
+    handle = await harness.env.client.start_workflow(
+        PolicyRegistry.run, RegistryState(policy_id="grands_comptes"), id=f"registry-{harness.task_queue}",
+        task_queue=harness.task_queue)
+    harness.started.append(handle)
+    for version in (1, 2):
+        await handle.execute_update(PolicyRegistry.observe, PolicySeen(
+            policy_id="grands_comptes", version=version, content_hash=f"h{version}", adoption="pin", seen_by="test"))
+    await handle.query(PolicyRegistry.history)
+
+    class Registry:
+        pass
+
+    registry = Registry()
+    registry.handle = handle
+    return registry
+
+
+SCENARIOS.update({f.__name__: f for f in (plan_missed, policy_adopted_in_flight, continued_as_new, small_claims,
+                                          failed_then_retried, policy_registry)})

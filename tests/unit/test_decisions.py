@@ -1,0 +1,122 @@
+"""Properties of the decision core, played in memory over generated invoices and debtor behaviours (microseconds a
+decision, no Temporal): the workflow runs these same functions."""
+import datetime as dt
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain import account
+from domain.invoice import Debtor, Invoice
+from domain.playback import Playback, play_event
+from domain.policy import Stage
+from domain.rule_file import load_policy_file
+from domain.script import parse_script
+from relance.config import ROOT
+
+POLICY = load_policy_file(ROOT / "rules" / "default.yaml")
+OPENED = dt.datetime(2027, 3, 10, 7, tzinfo=dt.timezone.utc)
+PARIS_NOON = dt.time(11)  # UTC, in winter and summer alike a moment after the morning's sending
+
+EVENTS = st.sampled_from([
+    "pay full", "pay 30%", "pay rest", "pay instalment", "dispute qualité", "resolve", "resolve credit 100.00",
+    "plan 3 every 30", "insolvency redressement", "bodacc", "court filed", "small_claims sent"])
+
+
+@st.composite
+def cases(draw):
+    insured = draw(st.booleans())
+    amount = draw(st.decimals(min_value=Decimal("100.00"), max_value=Decimal("90000.00"), places=2))
+    due = OPENED.date() + dt.timedelta(days=draw(st.integers(min_value=-120, max_value=45)))
+    invoice = Invoice(
+        number="P-1", issue_date=min(due, OPENED.date()) - dt.timedelta(days=30), due_date=due, amount_incl_tax=amount,
+        amount_excl_tax=(amount / Decimal("1.2")).quantize(Decimal("0.01")) if insured else None,
+        debtor=Debtor(debtor_id="D", name="Client", email="c@client.example", address="1 rue A, 75001 Paris",
+                      insured=insured, credit_limit=Decimal("50000.00") if insured else None))
+    days = draw(st.lists(st.integers(min_value=-10, max_value=200), max_size=6))
+    script = "; ".join(f"{day:+d} {draw(EVENTS)}" for day in sorted(days))
+    wakes = draw(st.lists(st.integers(min_value=0, max_value=400 * 24), max_size=8))
+    return invoice, script, wakes
+
+
+def play(invoice: Invoice, script: str, wakes: list[int] = ()) -> Playback:
+    """The case to a year after its due date; `wakes` are extra hours (from the opening) at which it looks."""
+    case = Playback(invoice, POLICY, OPENED)
+    moments = sorted([(dt.datetime.combine(invoice.due_date + dt.timedelta(days=e.day), PARIS_NOON, dt.timezone.utc), e)
+                      for e in parse_script(script)], key=lambda m: m[0])
+    looks = sorted(OPENED + dt.timedelta(hours=h) for h in wakes)
+    for moment, event in moments:
+        for look in [t for t in looks if t < moment]:
+            case.advance(look)
+        looks = [t for t in looks if t >= moment]
+        if moment >= OPENED:
+            play_event(case, event, moment)
+    for look in looks:
+        case.advance(look)
+    case.advance(dt.datetime.combine(invoice.due_date + dt.timedelta(days=400), PARIS_NOON, dt.timezone.utc))
+    return case
+
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(cases())
+def test_the_figures_and_the_timeline_do_not_depend_on_how_often_the_case_wakes(drawn):
+    invoice, script, wakes = drawn
+    plain, woken = play(invoice, script), play(invoice, script, wakes)
+    assert [(a.step, a.kind, a.at) for a in woken.s.audit] == [(a.step, a.kind, a.at) for a in plain.s.audit]
+    day = invoice.due_date + dt.timedelta(days=400)
+    assert account.statement_of(woken.s, POLICY, day) == account.statement_of(plain.s, POLICY, day)
+
+
+@SETTINGS
+@given(cases())
+def test_a_step_is_done_once_and_nothing_goes_negative(drawn):
+    invoice, script, wakes = drawn
+    case = play(invoice, script, wakes)
+    done = [(a.kind, a.step) for a in case.s.audit if a.kind in ("email", "letter", "document", "insurer")]
+    assert len(done) == len(set(done)), "a letter sent twice"
+    assert len(case.s.done) == len(set(case.s.done))
+    day = invoice.due_date + dt.timedelta(days=400)
+    current = account.statement_of(case.s, POLICY, day)
+    assert min(current.principal_due, current.penalties_due, current.indemnity_due, current.total_due) >= 0
+
+
+@SETTINGS
+@given(cases())
+def test_nothing_reaches_the_debtor_while_disputed_or_after_an_insolvency(drawn):
+    invoice, script, wakes = drawn
+    case = play(invoice, script, wakes)
+    disputed, insolvent = False, False
+    for action in case.s.audit:
+        if action.step == "dispute:open":
+            disputed = True
+        elif action.step in ("dispute:resume", "dispute:credit-note"):
+            disputed = False
+        elif action.kind == "insolvency":
+            insolvent = True
+        elif action.kind in ("email", "letter") and not action.step.startswith(("thank-you", "plan:")):
+            assert not disputed, f"{action.step} sent while disputed"
+            assert not insolvent, f"{action.step} sent after the insolvency"
+
+
+@SETTINGS
+@given(cases(), st.integers(min_value=0, max_value=80))
+def test_adopting_a_new_version_never_redoes_a_step(drawn, after_days):
+    from domain import transitions
+
+    invoice, script, _ = drawn
+    case = play(invoice, "")
+    moment = OPENED + dt.timedelta(days=after_days)
+    case = Playback(invoice, POLICY, OPENED)
+    case.advance(moment)
+    before = [a.step for a in case.s.audit if a.kind == "email"]
+    newer = POLICY.model_copy(update={"version": POLICY.version + 1, "reminders": [
+        r.model_copy(update={"offset_days": r.offset_days - 5}) for r in POLICY.reminders]})
+    if case.s.stage is not Stage.closed:
+        case.s = case._written(transitions.adopt_policy(case.s, POLICY, newer, moment))
+        case.policy = newer
+        case.advance(moment + dt.timedelta(days=200))
+    sent = [a.step for a in case.s.audit if a.kind == "email"]
+    assert sent[:len(before)] == before and len(sent) == len(set(sent))

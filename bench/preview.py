@@ -22,7 +22,8 @@ from bench.procs import ROOT
 BEHAVIOURS = ["", "-4 pay full", "+8 pay full", "+35 pay 50%; +50 pay rest", "+10 dispute livraison review +20; +25 resolve",
               "+33 plan 3 every 30; +34 pay instalment; +64 pay instalment", "+5 dispute prix; +40 resolve credit 100.00",
               "+80 court order_issued; +90 court served", ""]
-HEADER = "number;issue_date;due_date;debtor_id;debtor_name;debtor_email;amount_incl_tax;insured;amount_excl_tax;script\n"
+HEADER = ("number;issue_date;due_date;debtor_id;debtor_name;debtor_email;debtor_address;amount_incl_tax;insured;"
+          "amount_excl_tax;script\n")
 
 
 def write_ledger(path: Path, count: int, first_due: dt.date) -> Path:
@@ -34,7 +35,7 @@ def write_ledger(path: Path, count: int, first_due: dt.date) -> Path:
             excl = ("400,00", "3 000,00", "6 000,00", "12 000,00")[n % 4] if insured else ""
             due = first_due + dt.timedelta(days=n % 60)
             out.write(f"B-{n};{due - dt.timedelta(days=30):%d/%m/%Y};{due:%d/%m/%Y};D{n % 5000};Client {n % 5000};"
-                      f"c{n % 5000}@client.example;{amount};{'oui' if insured else 'non'};{excl};"
+                      f"c{n % 5000}@client.example;{n % 90 + 1} rue des Lilas, 75011 Paris;{amount};{'oui' if insured else 'non'};{excl};"
                       f"\"{BEHAVIOURS[n % len(BEHAVIOURS)]}\"\n")
     return path
 

@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 from domain.calendar import procedural_deadline
-from domain.case import CaseState, Stage
+from domain.case import CaseState
 from domain.policy import Policy
 from domain.schedule import insurer_filing_deadline
 from domain.statement import Account, Entry, Opening, Statement, statement

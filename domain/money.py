@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
 
 from domain.letters import PenaltyLine
 from domain.policy import Insurer, Penalties

@@ -7,17 +7,16 @@ template instead of its rendered subject), so a whole ledger plays in seconds an
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from domain import decisions, transitions
 from domain.case import (
-    CaseState, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, ProcedureStep,
+    CaseState, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PlanProposal, ProcedureStep,
 )
 from domain.decisions import Outcome, Record, SendEmail
 from domain.invoice import Invoice
 from domain.policy import Policy, Stage
 from domain.schedule import local_date
-from domain.script import ScriptEvent, payment_amount, plan_proposal
+from domain.script import ScriptEvent, ops_message
 
 
 class Playback:
@@ -93,56 +92,24 @@ def play_event(case: Playback, event: ScriptEvent, at: dt.datetime) -> str:
 
 
 def _play_event(case: Playback, event: ScriptEvent, at: dt.datetime) -> str:
-    args, invoice = event.args, case.s.invoice
+    case.advance(at)
+    today = local_date(at, case.policy.calendar)
+    message = ops_message(event, case.s.invoice, today, decisions.status_of(case.s, case.policy, at, today))
+    refuse, apply = TRANSITIONS[type(message)]
 
-    def today_of(moment: dt.datetime) -> dt.date:
-        return local_date(moment, case.policy.calendar)
+    def transition(s, policy, now):
+        refusal = refuse(s, policy, message, today)
+        return refusal, None if refusal else apply(s, policy, message, now)
 
-    def update(refuse, apply, message):
-        def transition(s, policy, now):
-            refusal = refuse(s, policy, message, today_of(now))
-            return refusal, None if refusal else apply(s, policy, message, now)
-        return transition
+    return case.message(at, transition)
 
-    today = today_of(at)
-    if event.action == "pay":
-        case.advance(at)
-        amount = payment_amount(args, invoice, decisions.status_of(case.s, case.policy, at, today))
-        return case.message(at, update(transitions.payment_refusal,
-                                       lambda s, p, m, n: transitions.record_payment(s, p, m, n)[0],
-                                       Payment(amount=amount, paid_on=today)))
-    if event.action == "dispute":
-        review = today + dt.timedelta(days=int(args["review_days"])) if "review_days" in args else None
-        return case.message(at, update(lambda s, p, m, d: transitions.dispute_refusal(s, m, d), transitions.open_dispute,
-                                       DisputeRequest(reason=args["reason"], review_by=review)))
-    if event.action == "resolve":
-        if args.get("kind") == "cancel":
-            resolution = DisputeResolution(outcome="credit_note")
-        elif "amount" in args:
-            resolution = DisputeResolution(outcome="credit_note", credit_amount=Decimal(args["amount"]))
-        else:
-            resolution = DisputeResolution(outcome="resume")
-        return case.message(at, update(lambda s, p, m, d: transitions.resolution_refusal(s, m),
-                                       transitions.resolve_dispute, resolution))
-    if event.action == "plan":
-        case.advance(at)
-        current = decisions.status_of(case.s, case.policy, at, today)
-        proposal = plan_proposal(current, int(args["count"]), int(args["every_days"]), today)
-        return case.message(at, update(transitions.plan_proposal_refusal, transitions.propose_plan, proposal))
-    if event.action in ("insolvency", "bodacc"):
-        if event.action == "bodacc":
-            case.advance(at)
-            opened = case.s.insolvency
-            if opened is None:
-                return "refused: a BODACC publication needs the insolvency recorded first"
-            notice = InsolvencyNotice(kind=opened.kind, judgment_on=opened.judgment_on, published_on=today)
-        else:
-            notice = InsolvencyNotice(kind=args["kind"], judgment_on=today)
-        return case.message(at, update(lambda s, p, m, d: transitions.insolvency_refusal(s, m, d),
-                                       transitions.record_insolvency, notice))
-    procedure = {"court": "court", "small_claims": "small_claims", "insurer": "insurer",
-                 "declaration": "declaration"}[event.action]
-    step = ProcedureStep(procedure=procedure, step=args["step"], on=today,
-                         amount=Decimal(args["amount"]) if "amount" in args else None)
-    return case.message(at, update(lambda s, p, m, d: transitions.procedure_step_refusal(s, m),
-                                   transitions.record_procedure_step, step))
+
+# Each message from ops: its refusal (the update's validator) and its transition (the update's handler).
+TRANSITIONS = {
+    Payment: (transitions.payment_refusal, lambda s, p, m, now: transitions.record_payment(s, p, m, now)[0]),
+    DisputeRequest: (lambda s, p, m, today: transitions.dispute_refusal(s, m, today), transitions.open_dispute),
+    DisputeResolution: (lambda s, p, m, today: transitions.resolution_refusal(s, m), transitions.resolve_dispute),
+    PlanProposal: (transitions.plan_proposal_refusal, transitions.propose_plan),
+    InsolvencyNotice: (lambda s, p, m, today: transitions.insolvency_refusal(s, m, today), transitions.record_insolvency),
+    ProcedureStep: (lambda s, p, m, today: transitions.procedure_step_refusal(s, m), transitions.record_procedure_step),
+}

@@ -261,3 +261,37 @@ def plan_proposal(status, count: int, every_days: int, today, first_due=None):
 
     start = first_due or today + dt.timedelta(days=every_days)
     return PlanProposal(instalments=equal_instalments(status.principal_due, count, start, every_days))
+
+
+def ops_message(event: ScriptEvent, invoice, today, status):
+    """The message ops would send a case for one event of its script, given the case's status that day: a
+    Payment, DisputeRequest, DisputeResolution, PlanProposal, InsolvencyNotice or ProcedureStep. The same for a
+    real case (`relance.cases.play`) and a case played in memory (`domain.playback`)."""
+    import datetime as dt
+
+    from domain.case import DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, ProcedureStep
+
+    args = event.args
+    if event.action == "pay":
+        return Payment(amount=payment_amount(args, invoice, status), paid_on=today)
+    if event.action == "dispute":
+        review = today + dt.timedelta(days=int(args["review_days"])) if "review_days" in args else None
+        return DisputeRequest(reason=args["reason"], review_by=review)
+    if event.action == "resolve":
+        if args.get("kind") == "cancel":
+            return DisputeResolution(outcome="credit_note")
+        if "amount" in args:
+            return DisputeResolution(outcome="credit_note", credit_amount=Decimal(args["amount"]))
+        return DisputeResolution(outcome="resume")
+    if event.action == "plan":
+        return plan_proposal(status, int(args["count"]), int(args["every_days"]), today)
+    if event.action == "insolvency":
+        return InsolvencyNotice(kind=args["kind"], judgment_on=today)
+    if event.action == "bodacc":
+        if status.insolvency is None:
+            raise ValueError("a BODACC publication needs the insolvency recorded first")
+        return InsolvencyNotice(kind=status.insolvency.kind, judgment_on=status.insolvency.judgment_on, published_on=today)
+    procedure = {"court": "court", "small_claims": "small_claims", "insurer": "insurer",
+                 "declaration": "declaration"}[event.action]
+    return ProcedureStep(procedure=procedure, step=args["step"], on=today,
+                         amount=Decimal(args["amount"]) if "amount" in args else None)

@@ -5,7 +5,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import HistoryEvent
@@ -19,8 +18,7 @@ from domain.case import (
     CaseStart, CaseStatus, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PlanProposal, ProcedureStep,
 )
 from domain.invoice import Invoice, case_workflow_id, invoice_number_of
-from domain.schedule import equal_instalments
-from domain.script import ScriptEvent, payment_amount, plan_proposal
+from domain.script import ScriptEvent, ops_message, plan_proposal
 from workflows import visibility
 from workflows.invoice_case import InvoiceCase
 
@@ -159,41 +157,14 @@ async def plan_in_equal_parts(case: WorkflowHandle, count: int, every_days: int,
 
 async def play(case: WorkflowHandle, event: ScriptEvent, invoice: Invoice, today: dt.date):
     """Carry out one event of a debtor's behaviour script, as ops would record it."""
-    args = event.args
-    if event.action == "pay":
-        amount = await _payment_amount(case, args, invoice, today)
-        return await case.execute_update(InvoiceCase.record_payment, Payment(amount=amount, paid_on=today))
-    if event.action == "dispute":
-        review = today + dt.timedelta(days=int(args["review_days"])) if "review_days" in args else None
-        return await case.execute_update(InvoiceCase.open_dispute, DisputeRequest(reason=args["reason"], review_by=review))
-    if event.action == "resolve":
-        if args.get("kind") == "cancel":
-            resolution = DisputeResolution(outcome="credit_note")
-        elif "amount" in args:
-            resolution = DisputeResolution(outcome="credit_note", credit_amount=Decimal(args["amount"]))
-        else:
-            resolution = DisputeResolution(outcome="resume")
-        return await case.execute_update(InvoiceCase.resolve_dispute, resolution)
-    if event.action == "plan":
-        return await plan_in_equal_parts(case, int(args["count"]), int(args["every_days"]), today=today)
-    if event.action == "insolvency":
-        return await case.execute_update(InvoiceCase.record_insolvency,
-                                          InsolvencyNotice(kind=args["kind"], judgment_on=today))
-    if event.action == "bodacc":
-        opened = (await case.query(InvoiceCase.status, today)).insolvency
-        if opened is None:
-            raise ValueError("a BODACC publication needs the insolvency recorded first")
-        return await case.execute_update(InvoiceCase.record_insolvency, InsolvencyNotice(
-            kind=opened.kind, judgment_on=opened.judgment_on, published_on=today))
-    procedure = {"court": "court", "small_claims": "small_claims", "insurer": "insurer",
-                 "declaration": "declaration"}[event.action]
-    amount = Decimal(args["amount"]) if "amount" in args else None
-    return await case.execute_update(
-        InvoiceCase.record_procedure_step, ProcedureStep(procedure=procedure, step=args["step"], on=today, amount=amount))
+    message = ops_message(event, invoice, today, await case.query(InvoiceCase.status, today))
+    return await case.execute_update(UPDATES[type(message)], message)
 
 
-async def _payment_amount(case: WorkflowHandle, args: dict[str, str], invoice: Invoice, today: dt.date) -> Decimal:
-    return payment_amount(args, invoice, await case.query(InvoiceCase.status, today))
+# Which update carries each message from ops.
+UPDATES = {Payment: InvoiceCase.record_payment, DisputeRequest: InvoiceCase.open_dispute,
+           DisputeResolution: InvoiceCase.resolve_dispute, PlanProposal: InvoiceCase.propose_plan,
+           InsolvencyNotice: InvoiceCase.record_insolvency, ProcedureStep: InvoiceCase.record_procedure_step}
 
 
 async def debtor_insolvency(client: Client, debtor_id: str, notice: InsolvencyNotice,

@@ -13,7 +13,7 @@ from activities.mail import message_bytes, message_id_for
 from activities.rendering import render_email
 from bench.bare import floor_events, ops_from_history, plain_floor
 from bench.bare_mail import BARE_EMAIL_BYTES, bare_message
-from relance.payloads import DATA_CONVERTER
+from relance.payloads import DATA_CONVERTER, decompressed
 from workflows.visibility import KEYS
 
 HISTORY = Path(__file__).parents[1] / "histories" / "injonction_path.json"
@@ -32,7 +32,7 @@ def test_every_upsert_becomes_a_visibility_op_naming_its_attributes():
 
 def sent_emails(history) -> list[OutgoingEmail]:
     return [DATA_CONVERTER.payload_converter.from_payloads(
-                [e.activity_task_scheduled_event_attributes.input.payloads[0]], [OutgoingEmail])[0]
+                [decompressed(e.activity_task_scheduled_event_attributes.input.payloads[0])], [OutgoingEmail])[0]
             for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
             and e.activity_task_scheduled_event_attributes.activity_type.name == "send_email"]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import gc
 import itertools
 import os
 import signal
@@ -234,6 +235,19 @@ def simulate_fast(rows: list[LedgerRow], policies: dict[str, Policy], start: dt.
     """The same play as `simulate`, through the decision core in memory (`domain.playback`), without Temporal:
     a ledger of tens of thousands of invoices previews in seconds. The workflow stays the truth; a test checks
     both give the same timelines."""
+    # Tens of thousands of cases hold millions of small objects and make no garbage cycles worth chasing: the
+    # collector's full passes over them cost a third of the time at 10,000 invoices, more as the book grows.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _simulate_fast(rows, policies, start, horizon_days, lead_days)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _simulate_fast(rows: list[LedgerRow], policies: dict[str, Policy], start: dt.datetime, horizon_days: int,
+                   lead_days: int | None) -> SimulationResult:
     started_on = _paris_day(start)
     if lead_days is not None:
         rows = rebase(rows, started_on + dt.timedelta(days=lead_days))

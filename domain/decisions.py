@@ -432,7 +432,7 @@ class Work:
         if not self.letters:
             return Unwritten(kind, rule_id)
         s, today = self.s, self.today
-        current = account.statement_of(s, self.policy, today)
+        current = self._statement()
         return LetterContext(
             kind=kind, language=s.invoice.debtor.language, today=today, invoice=s.invoice,
             creditor=self.policy.creditor, rule_id=rule_id, policy_ref=self.policy.ref,
@@ -442,6 +442,13 @@ class Work:
             penalties_accrued=current.penalties_accrued, penalties_paid=current.penalties_paid,
             indemnity_paid=current.indemnity_paid, days_late=max(0, (today - s.invoice.due_date).days), **extra,
         )
+
+    def _statement(self):
+        """The day's statement, computed once for all the letters of a step (the entries do not change in it)."""
+        key = (len(self.s.entries), len(self.s.interest_free), self.s.insolvency)
+        if getattr(self, "_cached", (None,))[0] != key:
+            self._cached = (key, account.statement_of(self.s, self.policy, self.today))
+        return self._cached[1]
 
     def email(self, step: str, rule_id: str, template: str, **extra) -> None:
         self.effects.append(SendEmail(step, self.s.invoice.debtor.email, self.letter(template, rule_id, **extra),

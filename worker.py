@@ -16,7 +16,6 @@ from activities.court import PaperCourt
 from activities.documents import DocumentStore
 from activities.fleet import FleetActivities
 from activities.insurer import EmailInsurer
-from activities.heartbeats import HeartbeatTimeouts
 from activities.mail import FileMailer, Mailer, SmtpMailer, open_ledger
 from activities.rules import RuleDirectory
 from relance import logs, policies
@@ -57,7 +56,6 @@ def build_worker(client: Client, task_queue: str, activities: CaseActivities,
         max_concurrent_workflow_task_polls=settings.workflow_pollers,
         max_concurrent_activity_task_polls=settings.activity_pollers,
         max_concurrent_activities=settings.max_concurrent_activities,
-        interceptors=[HeartbeatTimeouts()],
     )
 
 

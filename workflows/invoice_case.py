@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
-        ADAPTER_CALL, ClaimReceipt, ClaimRequest, DocumentRef, DocumentRequest, Dossier, DossierRequest,
+        ADAPTER_CALL, HEARTBEAT_TIMEOUTS, ClaimReceipt, ClaimRequest, DocumentRef, DocumentRequest, Dossier, DossierRequest,
         OutgoingEmail, PolicyRequest, SentEmail,
     )
     from domain import account, decisions, transitions
@@ -155,8 +155,10 @@ class InvoiceCase:
         call = {**ADAPTER_CALL, "schedule_to_close_timeout": dt.timedelta(
             minutes=self._policy().ops.task_after_failing_minutes)}
         if isinstance(effect, SendEmail):
+            # The mailer heartbeats while it waits for a session and sends: a dead or paused worker is seen in seconds.
             sent = await workflow.execute_activity(
-                "send_email", OutgoingEmail(key=key, to=effect.to, letter=effect.letter), result_type=SentEmail, **call)
+                "send_email", OutgoingEmail(key=key, to=effect.to, letter=effect.letter), result_type=SentEmail,
+                heartbeat_timeout=HEARTBEAT_TIMEOUTS["send_email"], **call)
             return [sent.message_id], sent.subject
         if isinstance(effect, WriteDocument):
             ref = await workflow.execute_activity(

@@ -415,6 +415,7 @@ class Work:
         self.policy, self.now = policy, now
         self.today = local_date(now, policy.calendar)
         self.effects: list[Effect] = []
+        self._statement_for: tuple | None = None  # what the cached statement was computed from
 
     # -------------------------------------------------------------- audit, letters, outward effects
 
@@ -446,9 +447,9 @@ class Work:
     def _statement(self):
         """The day's statement, computed once for all the letters of a step (the entries do not change in it)."""
         key = (len(self.s.entries), len(self.s.interest_free), self.s.insolvency)
-        if getattr(self, "_cached", (None,))[0] != key:
-            self._cached = (key, account.statement_of(self.s, self.policy, self.today))
-        return self._cached[1]
+        if self._statement_for != key:
+            self._statement_for, self._statement_cached = key, account.statement_of(self.s, self.policy, self.today)
+        return self._statement_cached
 
     def email(self, step: str, rule_id: str, template: str, **extra) -> None:
         self.effects.append(SendEmail(step, self.s.invoice.debtor.email, self.letter(template, rule_id, **extra),

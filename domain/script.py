@@ -23,13 +23,18 @@ value a debtor sends), `percent` a share of that amount, `instalment` the next i
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 from typing import Callable, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.case import COURT_STEPS, DECLARATION_STEPS, INSURER_STEPS, SMALL_CLAIMS_STEPS, InsolvencyKind
+from domain.case import (
+    COURT_STEPS, DECLARATION_STEPS, INSURER_STEPS, SMALL_CLAIMS_STEPS, DisputeRequest, DisputeResolution,
+    InsolvencyKind, InsolvencyNotice, Payment, PlanProposal, ProcedureStep,
+)
+from domain.schedule import equal_instalments
 
 Action = Literal["pay", "dispute", "resolve", "plan", "court", "small_claims", "insurer", "insolvency", "bodacc",
                  "declaration"]
@@ -254,11 +259,6 @@ def payment_amount(args: dict[str, str], invoice, status) -> Decimal:
 
 def plan_proposal(status, count: int, every_days: int, today, first_due=None):
     """`count` equal instalments of the principal due (`domain.case.CaseStatus`), the first `every_days` after today."""
-    import datetime as dt
-
-    from domain.case import PlanProposal
-    from domain.schedule import equal_instalments
-
     start = first_due or today + dt.timedelta(days=every_days)
     return PlanProposal(instalments=equal_instalments(status.principal_due, count, start, every_days))
 
@@ -267,10 +267,6 @@ def ops_message(event: ScriptEvent, invoice, today, status):
     """The message ops would send a case for one event of its script, given the case's status that day: a
     Payment, DisputeRequest, DisputeResolution, PlanProposal, InsolvencyNotice or ProcedureStep. The same for a
     real case (`relance.cases.play`) and a case played in memory (`domain.playback`)."""
-    import datetime as dt
-
-    from domain.case import DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, ProcedureStep
-
     args = event.args
     if event.action == "pay":
         return Payment(amount=payment_amount(args, invoice, status), paid_on=today)

@@ -49,3 +49,11 @@ def test_server_starting_at(moment: dt.datetime, folder: Path) -> Path:
         f"exec {shlex.quote(binary('temporal-test-server'))} \"$@\"\n")
     os.chmod(script, 0o755)
     return script
+
+
+def dev_server_today() -> dt.date:
+    """Today in Paris by the machine's clock: the one place the suite reads it. The dev server (a Go binary that
+    libfaketime cannot reach) runs on the real clock, so the service tests that use it set dates relative to this
+    day and expect only what holds on any weekday, holiday or half-year (a case 30 days from its due date is in
+    its courtesy stage; the adoption tests' policy sends on every day at midnight)."""
+    return dt.datetime.now(PARIS).date()

@@ -1,17 +1,15 @@
 """The CLI against the real Temporal dev server: import, visibility listing, status, ops messages."""
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 from domain.rule_file import load_policy_file
 from relance.config import ROOT
+from tests import clock
 from tests.service.conftest import RELANCE, eventually, relance
 
 HEADER = "number;issue_date;due_date;debtor_id;debtor_name;debtor_email;amount_incl_tax;insured\n"
@@ -25,8 +23,8 @@ def ledger(tmp_path: Path, rows: list[str]) -> Path:
 
 async def test_import_list_status_and_ops_messages(service, tmp_path):
     tag = uuid.uuid4().hex[:6]
-    due = (dt.date.today() + dt.timedelta(days=30)).strftime("%d/%m/%Y")
-    issued = dt.date.today().strftime("%d/%m/%Y")
+    due = (clock.dev_server_today() + dt.timedelta(days=30)).strftime("%d/%m/%Y")
+    issued = clock.dev_server_today().strftime("%d/%m/%Y")
     good = [f"CLI-{tag}-{n};{issued};{due};DEB-{tag};Client {n} SAS;ap{n}@client.example;1 234,56;non" for n in (1, 2)]
     bad = [f"CLI-{tag}-3;{issued};;DEB-{tag};Sans Échéance;ap3@client.example;100,00;non",
            f"CLI-{tag}-4;{issued};{due};DEB-{tag};Négatif;ap4@client.example;-5,00;non",
@@ -94,14 +92,14 @@ def test_rules_check_names_file_line_and_field(tmp_path, rules_dir):
 
 async def test_an_insolvency_stops_every_case_of_the_debtor_and_no_other(service, tmp_path):
     tag = uuid.uuid4().hex[:6]
-    due = (dt.date.today() + dt.timedelta(days=30)).strftime("%d/%m/%Y")
-    issued = dt.date.today().strftime("%d/%m/%Y")
+    due = (clock.dev_server_today() + dt.timedelta(days=30)).strftime("%d/%m/%Y")
+    issued = clock.dev_server_today().strftime("%d/%m/%Y")
     rows = [f"INS-{tag}-{n};{issued};{due};{debtor};Client SAS;ap@client.example;500,00;non"
             for n, debtor in ((1, f"FAILED-{tag}"), (2, f"FAILED-{tag}"), (3, f"HEALTHY-{tag}"))]
     assert (await relance(service, "import", str(ledger(tmp_path, rows)))).returncode == 0
     await eventually(lambda: _rows(relance(service, "list", "--debtor", f"FAILED-{tag}", "--json")), )
 
-    judgment = dt.date.today().isoformat()
+    judgment = clock.dev_server_today().isoformat()
     done = await relance(service, "insolvency", f"FAILED-{tag}", "--kind", "redressement", "--judgment", judgment)
     again = await relance(service, "insolvency", f"FAILED-{tag}", "--kind", "redressement", "--judgment", judgment)
 

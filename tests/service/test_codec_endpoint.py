@@ -11,6 +11,7 @@ from domain.invoice import case_workflow_id
 from relance.codec_server import CodecServer
 from relance.payloads import ZLIB
 from relance.temporal import binary
+from tests import clock
 from tests.service.conftest import eventually, relance
 from tests.service.test_cli import ledger
 
@@ -38,7 +39,7 @@ async def show(service, workflow_id: str, *extra: str) -> dict:
 
 async def test_the_temporal_cli_shows_a_case_s_compressed_payloads_as_json(service, tmp_path):
     number = f"CODEC-{uuid.uuid4().hex[:6]}"
-    due, issued = (dt.date.today() + dt.timedelta(days=30)).strftime("%d/%m/%Y"), dt.date.today().strftime("%d/%m/%Y")
+    due, issued = (clock.dev_server_today() + dt.timedelta(days=30)).strftime("%d/%m/%Y"), clock.dev_server_today().strftime("%d/%m/%Y")
     imported = await relance(service, "import", str(ledger(tmp_path, [
         f"{number};{issued};{due};DEB-C;Client SAS;ap@client.example;1 234,56;non"])))
     assert imported.returncode == 0, imported.stderr

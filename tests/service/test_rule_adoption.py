@@ -6,19 +6,18 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from relance.payloads import DATA_CONVERTER
 from temporalio.worker import Replayer
 
 from relance import policies
+from tests import clock
 from tests.lifecycle.scenario import invoice
 from tests.service.conftest import eventually, relance
 from workflows import WORKFLOWS
 from workflows.invoice_case import InvoiceCase
 from relance.cases import case_start
 
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def write_policy(rules_dir: Path, policy_id: str, version: int, *, adoption: str = "adopt",
@@ -36,7 +35,7 @@ def write_policy(rules_dir: Path, policy_id: str, version: int, *, adoption: str
 
 
 async def open_case(dev_server, service, policy_id: str, due_in_days: int = 20):
-    today = dt.datetime.now(PARIS).date()
+    today = clock.dev_server_today()
     case_invoice = invoice(today=today, due_in_days=due_in_days, policy=policy_id)
     handle = await dev_server.client.start_workflow(InvoiceCase.run, case_start(case_invoice),
                                                     id=case_invoice.workflow_id, task_queue=service.task_queue)
@@ -49,7 +48,7 @@ async def open_case(dev_server, service, policy_id: str, due_in_days: int = 20):
 
 
 async def status(handle):
-    return await handle.query(InvoiceCase.status, dt.datetime.now(PARIS).date())
+    return await handle.query(InvoiceCase.status, clock.dev_server_today())
 
 
 async def test_an_edit_that_brings_a_reminder_earlier_wakes_the_case_and_it_goes_out(dev_server, service, rules_dir, smtp):
@@ -142,7 +141,7 @@ async def test_a_pinned_policy_ignores_the_edit(dev_server, service, rules_dir):
 
 
 async def open_case_v2(dev_server, service, policy_id):
-    today = dt.datetime.now(PARIS).date()
+    today = clock.dev_server_today()
     case_invoice = invoice(today=today, due_in_days=20, policy=policy_id)
     handle = await dev_server.client.start_workflow(InvoiceCase.run, case_start(case_invoice),
                                                     id=case_invoice.workflow_id, task_queue=service.task_queue)

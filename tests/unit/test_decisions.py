@@ -106,8 +106,7 @@ def test_nothing_reaches_the_debtor_while_disputed_or_after_an_insolvency(drawn)
 def test_adopting_a_new_version_never_redoes_a_step(drawn, after_days):
     from domain import transitions
 
-    invoice, script, _ = drawn
-    case = play(invoice, "")
+    invoice, _, _ = drawn
     moment = OPENED + dt.timedelta(days=after_days)
     case = Playback(invoice, POLICY, OPENED)
     case.advance(moment)

@@ -52,13 +52,20 @@ class Case:
 
     async def opened(self) -> "Case":
         """Once the case has read its policy: before, it refuses messages ("still opening")."""
+        await self.until(lambda status: bool(status.policy_ref), "read its policy")
+        return self
+
+    async def until(self, holds, what: str, seconds: float = 10.0) -> CaseStatus:
+        """The first status for which `holds` is true: work an update sets off (a retried step) runs in
+        activities after the update returns, so a test asks again rather than reading the status once."""
         import asyncio
 
-        for _ in range(200):
-            if (await self.status()).policy_ref:
-                return self
+        for _ in range(int(seconds / 0.05)):
+            status = await self.status()
+            if holds(status):
+                return status
             await asyncio.sleep(0.05)
-        raise AssertionError(f"{self.invoice.number} did not open")
+        raise AssertionError(f"{self.invoice.number} did not {what} within {seconds} s: {status}")
 
     async def now(self) -> dt.datetime:
         return await self.harness.env.get_current_time()

@@ -30,9 +30,7 @@ async def test_a_court_dossier_without_the_debtors_address_waits_for_ops_then_ru
         path.write_text(path.read_text(encoding="utf-8").replace('|required("debtor.address")', ""), encoding="utf-8")
     monkeypatch.setenv("RELANCE_TEMPLATES_DIR", str(template))
     await case.handle.execute_update(InvoiceCase.retry_step)
-    await case.wait_until(await case.today())
-    status = await case.status()
-    assert status.failure is None
+    await case.until(lambda status: status.failure is None, "run the retried step")
     assert "small_claims:dossier" in await case.steps("document") and "small_claims:file" in await case.steps("task")
     assert "retry:small_claims:dossier" in await case.steps("retry")
 

@@ -136,6 +136,7 @@ async def failed_then_retried(harness, today) -> Case:
     os.environ["RELANCE_TEMPLATES_DIR"] = str(fixed)
     try:
         await case.handle.execute_update(InvoiceCase.retry_step)
+        await case.until(lambda status: status.failure is None, "run the retried step")
         await case.wait_until(await case.today() + dt.timedelta(days=1))
     finally:
         del os.environ["RELANCE_TEMPLATES_DIR"]

@@ -183,6 +183,7 @@ class CaseStatus(BaseModel):
     allocations: list[Allocation] = []
     written_off: Decimal = Decimal("0")
     failure: StepFailure | None = None
+    invoice: Invoice | None = None  # the invoice as imported: the account view reads its dates and terms
 
 
 # Messages from ops. Validators reject bad input before it reaches the workflow's history.

@@ -85,6 +85,7 @@ class Debtor(BaseModel):
     segment: str = ""
     insured: bool = False
     credit_limit: Decimal | None = Field(default=None, ge=0)
+    credit_limit_on: dt.date | None = None  # the date of the insurer's decision on the limit (agrément)
 
     @field_validator("email")
     @classmethod

@@ -41,6 +41,7 @@ _TARGETS: dict[str, tuple[str, ...]] = {
     "debtor_segment": ("debtor", "segment"),
     "insured": ("debtor", "insured"),
     "credit_limit": ("debtor", "credit_limit"),
+    "credit_limit_date": ("debtor", "credit_limit_on"),
     "issue_date": ("issue_date",),
     "due_date": ("due_date",),
     "amount_incl_tax": ("amount_incl_tax",),
@@ -59,6 +60,7 @@ _NESTED_DEBTOR = {
     "debtor_id": "debtor_id", "name": "debtor_name", "email": "debtor_email", "language": "debtor_language",
     "siren": "debtor_siren", "address": "debtor_address", "country": "debtor_country",
     "segment": "debtor_segment", "insured": "insured", "credit_limit": "credit_limit",
+    "credit_limit_on": "credit_limit_date",
 }  # fmt: skip
 
 # The model's own name for a column: left unknown, it would silently put every row under "default".
@@ -516,6 +518,7 @@ def _date(raw: Any) -> dt.date:
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "insured": _boolean,
     "credit_limit": _decimal,
+    "credit_limit_date": _date,
     "amount_incl_tax": _decimal,
     "amount_excl_tax": _decimal,
     "issue_date": _date,

@@ -151,11 +151,11 @@ def test_insured_nonsense_is_reported(tmp_path):
 def test_all_columns_map_to_the_invoice(tmp_path):
     header = (
         "number;debtor_id;debtor_name;debtor_email;debtor_language;debtor_siren;debtor_address;debtor_country;"
-        "debtor_segment;insured;credit_limit;issue_date;due_date;amount_incl_tax;amount_excl_tax;currency;policy;"
+        "debtor_segment;insured;credit_limit;credit_limit_date;issue_date;due_date;amount_incl_tax;amount_excl_tax;currency;policy;"
         "purchase_order;delivery_proof;script"
     )
     row = (
-        "F-9;C-9;Beta SA;ap@beta.example;EN;123456782;1 rue B, 75001 Paris;fr;industrie;oui;20 000;"
+        "F-9;C-9;Beta SA;ap@beta.example;EN;123456782;1 rue B, 75001 Paris;fr;industrie;oui;20 000;15/01/2026;"
         "01/02/2026;03/03/2026;1 200,00;1 000,00;eur;special;PO-1;BL-1;+3 pay full"
     )
     rows, errors = read_ledger(_write(tmp_path, "l.csv", f"{header}\n{row}\n"), known_policies={"special"})
@@ -164,7 +164,7 @@ def test_all_columns_map_to_the_invoice(tmp_path):
     assert invoice.debtor.model_dump() == {
         "debtor_id": "C-9", "name": "Beta SA", "email": "ap@beta.example", "language": "en",
         "siren": "123456782", "address": "1 rue B, 75001 Paris", "country": "FR", "segment": "industrie",
-        "insured": True, "credit_limit": Decimal("20000"),
+        "insured": True, "credit_limit": Decimal("20000"), "credit_limit_on": dt.date(2026, 1, 15),
     }  # fmt: skip
     assert (invoice.policy_id, invoice.currency, invoice.purchase_order, invoice.delivery_proof) == (
         "special", "EUR", "PO-1", "BL-1",

@@ -44,6 +44,7 @@ async def open_case(client: Client, task_queue: str, invoice: Invoice) -> bool:
             InvoiceCase.run, case_start(invoice), id=invoice.workflow_id, task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=visibility.start_search_attributes(invoice),
         )
         return True
     except WorkflowAlreadyStartedError:

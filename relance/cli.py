@@ -20,6 +20,7 @@ from domain.case import (
     PlanProposal,
     ProcedureStep,
 )
+from domain.debtor_account import debtor_account
 from domain.invoice import invoice_number_of
 from domain.letters import Instalment
 from domain.routing import load_routing
@@ -133,6 +134,51 @@ async def cmd_list(args, config: Config) -> int:
         for row in rows:
             print(views.list_line(row))
         print(f"{len(rows)} case(s)")
+    return 0
+
+
+async def cmd_debtor(args, config: Config) -> int:
+    from relance import debtors
+
+    client = await connect(config.temporal)
+    as_of = args.as_of or cases.paris_today()
+    found = await debtors.debtor_cases(client, args.debtor, as_of)
+    if not found.statuses:
+        raise UserError(f"aucun dossier pour le client {args.debtor}"
+                        + (f" ({'; '.join(found.skipped)})" if found.skipped else ""))
+    account = debtor_account(found.statuses, as_of)
+    if args.pdf:
+        from relance.statement_pdf import write_statement
+
+        write_statement(account, config, Path(args.pdf))
+    if args.json:
+        print(json.dumps({**views.debtor_json(account), "skipped": found.skipped}, indent=2))
+    else:
+        print(views.debtor_text(account, found.skipped))
+    return 0
+
+
+async def cmd_debtors(args, config: Config) -> int:
+    from relance import debtors
+
+    client = await connect(config.temporal)
+    as_of = args.as_of or cases.paris_today()
+    accounts, skipped = await debtors.accounts(client, as_of, stage=args.stage)
+    if args.over_limit:
+        accounts = [a for a in accounts if a.over_limit]
+    if args.sort == "days":
+        accounts.sort(key=lambda a: (-(a.oldest_days_late if a.oldest_days_late is not None else -10**6), a.debtor_id))
+    else:
+        accounts.sort(key=lambda a: (-a.exposure, a.debtor_id))
+    if args.json:
+        print(json.dumps([views.debtor_json(a) for a in accounts], indent=2))
+    else:
+        print(views.debtors_header())
+        for account in accounts:
+            print(views.debtors_line(account))
+        print(f"{len(accounts)} client(s)")
+    for why in skipped:
+        print(f"hors compte: {why}", file=sys.stderr)
     return 0
 
 
@@ -475,6 +521,17 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--paused", action="store_true", help="only disputed cases")
     c.add_argument("--all", action="store_true", help="closed cases too")
     c.add_argument("--limit", type=int, default=1000)
+    c = command("debtor", cmd_debtor, "a customer's account: open invoices, credits, aging, exposure against the"
+                " credit limit, next contact")
+    c.add_argument("debtor", help="debtor id, as in the ledger")
+    c.add_argument("--as-of", type=_date, help="the day the figures are computed for (default today)")
+    c.add_argument("--pdf", metavar="FILE", help="also write the statement of account (relevé de compte) as a PDF")
+    c = command("debtors", cmd_debtors, "customers with running cases, their exposure and oldest days late")
+    c.add_argument("--over-limit", action="store_true", help="only those whose exposure passes the credit limit")
+    c.add_argument("--stage", choices=sorted(views.STAGE_LABELS), help="only those with an invoice at this stage")
+    c.add_argument("--sort", choices=("exposure", "days"), default="exposure",
+                   help="largest exposure first (default) or oldest days late first")
+    c.add_argument("--as-of", type=_date, help="the day the figures are computed for (default today)")
     c = command("pay", cmd_pay, "record a payment")
     c.add_argument("invoice")
     c.add_argument("amount")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate, TypedSearchAttributes
+from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
 STAGE = SearchAttributeKey.for_keyword("RelanceStage")
 DEBTOR = SearchAttributeKey.for_keyword("RelanceDebtor")
@@ -13,6 +13,14 @@ PAUSED = SearchAttributeKey.for_bool("RelancePaused")
 NEXT_ACTION_AT = SearchAttributeKey.for_datetime("RelanceNextActionAt")
 POLICY = SearchAttributeKey.for_keyword("RelancePolicy")
 POLICY_VERSION = SearchAttributeKey.for_int("RelancePolicyVersion")
+
+# Set once, when the case starts, from the invoice (they never change): the debtor's name, the due date (any aging
+# bucket is a query on it, `RelanceDueDate < ...`, where a bucket attribute would go stale between wake-ups) and
+# the insurer's credit limit. Given in the start request, not upserted: no history event, no worker memory, and
+# no change to the commands of cases recorded before they existed.
+DEBTOR_NAME = SearchAttributeKey.for_keyword("RelanceDebtorName")
+DUE_DATE = SearchAttributeKey.for_datetime("RelanceDueDate")
+CREDIT_LIMIT = SearchAttributeKey.for_float("RelanceCreditLimit")
 
 KEYS = {key.name: key for key in (STAGE, DEBTOR, AMOUNT_DUE, PAUSED, NEXT_ACTION_AT, POLICY, POLICY_VERSION)}
 _NAMES = {STAGE: "stage", DEBTOR: "debtor", AMOUNT_DUE: "amount_due", PAUSED: "paused",
@@ -40,8 +48,20 @@ def published(attributes: TypedSearchAttributes) -> dict:
     return {_NAMES[pair.key]: pair.value for pair in attributes if pair.key in _NAMES}
 
 
+def start_search_attributes(invoice) -> TypedSearchAttributes:
+    """What a case starts with: its debtor (id and name), its due date and the debtor's credit limit, so the Web UI
+    filters a customer's invoices before the case has run at all."""
+    due = dt.datetime.combine(invoice.due_date, dt.time(), tzinfo=dt.timezone.utc)
+    pairs = [SearchAttributePair(DEBTOR, invoice.debtor.debtor_id), SearchAttributePair(DEBTOR_NAME, invoice.debtor.name),
+             SearchAttributePair(DUE_DATE, due)]
+    if invoice.debtor.credit_limit is not None:
+        pairs.append(SearchAttributePair(CREDIT_LIMIT, float(invoice.debtor.credit_limit)))
+    return TypedSearchAttributes(pairs)
+
+
 _KINDS = {STAGE: "Keyword", DEBTOR: "Keyword", AMOUNT_DUE: "Double", PAUSED: "Bool", NEXT_ACTION_AT: "Datetime",
-          POLICY: "Keyword", POLICY_VERSION: "Int"}
+          POLICY: "Keyword", POLICY_VERSION: "Int", DEBTOR_NAME: "Keyword", DUE_DATE: "Datetime",
+          CREDIT_LIMIT: "Double"}
 
 
 async def register_search_attributes(client) -> None:

@@ -17,6 +17,8 @@ from activities.documents import DocumentStore
 from activities.fleet import FleetActivities
 from activities.insurer import EmailInsurer
 from activities.mail import FileMailer, Mailer, SmtpMailer, open_ledger
+from activities.printing import WeasyPrinter
+from activities.registered_mail import PostedByOps
 from activities.rules import RuleDirectory
 from relance import logs, policies
 from relance.config import Config, WorkerSettings, from_env
@@ -31,9 +33,11 @@ def build_activities(config: Config, mailer: Mailer | None = None) -> CaseActivi
         mailer = FileMailer(config.var_dir / "outbox")
     mailer = mailer or SmtpMailer(config.smtp, sent_ledger(config))
     documents = DocumentStore(config.documents_dir)
+    printer = WeasyPrinter()
     return CaseActivities(
         rules=RuleDirectory(config.rules_dir), mailer=mailer, documents=documents,
-        court=PaperCourt(documents), insurer=EmailInsurer(documents, mailer),
+        court=PaperCourt(documents, printer), insurer=EmailInsurer(documents, mailer, printer), printer=printer,
+        registered_mail=PostedByOps(documents),
     )
 
 
@@ -63,6 +67,7 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     client = await connect(config.temporal, wait_seconds=config.worker.connect_wait_seconds)
     activities = build_activities(config)
+    activities.printer.warm_up()  # in its own thread: the first letter is not the one that loads the fonts
     worker = build_worker(client, config.temporal.task_queue, activities, config.worker)
     log.info("worker.started", address=config.temporal.address, namespace=config.temporal.namespace,
              task_queue=config.temporal.task_queue, rules=str(config.rules_dir))

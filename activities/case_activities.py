@@ -11,19 +11,26 @@ from activities.court import CourtGateway
 from activities.documents import DocumentStore
 from activities.insurer import InsurerGateway
 from activities.mail import Mailer
-from activities.rendering import render_document, render_email
+from activities.printing import Printer, as_attachment, print_letter
+from activities.registered_mail import PostedByOps, RegisteredLetter, RegisteredMail
+from activities.rendering import render_email
 from activities.rules import RuleDirectory
 from domain.policy import Policy
 
 
 class CaseActivities:
     def __init__(self, rules: RuleDirectory, mailer: Mailer, documents: DocumentStore,
-                 court: CourtGateway, insurer: InsurerGateway) -> None:
+                 court: CourtGateway, insurer: InsurerGateway, printer: Printer | None = None,
+                 registered_mail: RegisteredMail | None = None) -> None:
+        from activities.printing import WeasyPrinter
+
         self.rules = rules
         self.mailer = mailer
         self.documents = documents
         self.court = court
         self.insurer = insurer
+        self.printer = printer or WeasyPrinter()
+        self.registered_mail = registered_mail or PostedByOps(documents)
 
     @activity.defn
     async def load_policy(self, request: PolicyRequest) -> Policy:
@@ -35,12 +42,19 @@ class CaseActivities:
 
     @activity.defn
     async def send_email(self, email: OutgoingEmail) -> SentEmail:
-        return await self.mailer.send(email.key, email.to, render_email(email.letter))
+        rendered = render_email(email.letter)
+        if email.attach_pdf:  # the policy attaches the printed letter
+            pdf = await print_letter(self.printer, email.letter)
+            rendered = rendered.model_copy(update={"attachments": [as_attachment(email.letter, pdf)]})
+        return await self.mailer.send(email.key, email.to, rendered)
 
     @activity.defn
     async def write_document(self, request: DocumentRequest) -> DocumentRef:
-        html = render_document(request.letter)
-        return DocumentRef(path=str(self.documents.write(request.letter.invoice.number, request.key, html)))
+        pdf = await print_letter(self.printer, request.letter)
+        if request.registered:
+            receipt = await self.registered_mail.send(RegisteredLetter(key=request.key, letter=request.letter, pdf=pdf))
+            return DocumentRef(path=receipt.document, reference=receipt.reference)
+        return DocumentRef(path=str(self.documents.write(request.letter.invoice.number, request.key, pdf)))
 
     @activity.defn
     async def prepare_dossier(self, request: DossierRequest) -> Dossier:

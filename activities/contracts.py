@@ -44,6 +44,7 @@ class OutgoingEmail(BaseModel):
     key: str  # business identity (invoice : stage : step): the same key is never sent twice
     to: str
     letter: LetterContext
+    attach_pdf: bool = False  # the policy attaches the letter, printed from its document template, as a PDF
 
 
 class SentEmail(BaseModel):
@@ -55,10 +56,12 @@ class SentEmail(BaseModel):
 class DocumentRequest(BaseModel):
     key: str
     letter: LetterContext
+    registered: bool = False  # a registered letter with acknowledgment (LRAR): it goes through `RegisteredMail`
 
 
 class DocumentRef(BaseModel):
     path: str
+    reference: str | None = None  # a registered letter's deposit number, when a provider sent it
 
 
 class DossierRequest(BaseModel):

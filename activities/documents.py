@@ -1,4 +1,4 @@
-"""Printable documents (letters, court requests, claim files) written as HTML files under one root."""
+"""Printable documents (letters, court requests, claim files) written as files under one root, one folder per invoice."""
 from __future__ import annotations
 
 import os
@@ -10,13 +10,16 @@ class DocumentStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def write(self, invoice_number: str, key: str, html: str, suffix: str = ".html") -> Path:
+    def write(self, invoice_number: str, key: str, content: str | bytes, suffix: str = ".pdf") -> Path:
         """Write atomically, named after the business key: a retry overwrites the same file."""
         folder = self.root / _safe(invoice_number)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / (_safe(key.removeprefix(f"{invoice_number}:")) + suffix)
         partial = path.with_suffix(path.suffix + ".part")
-        partial.write_text(html, encoding="utf-8")
+        if isinstance(content, bytes):
+            partial.write_bytes(content)
+        else:
+            partial.write_text(content, encoding="utf-8")
         os.replace(partial, path)
         return path
 

@@ -11,7 +11,8 @@ from typing import Protocol
 from activities.contracts import ClaimReceipt, ClaimRequest
 from activities.documents import DocumentStore
 from activities.mail import Mailer
-from activities.rendering import render_document, render_email
+from activities.printing import Printer, as_attachment, print_letter
+from activities.rendering import render_email
 
 
 class InsurerGateway(Protocol):
@@ -19,14 +20,16 @@ class InsurerGateway(Protocol):
 
 
 class EmailInsurer:
-    def __init__(self, documents: DocumentStore, mailer: Mailer) -> None:
+    def __init__(self, documents: DocumentStore, mailer: Mailer, printer: Printer) -> None:
         self.documents = documents
         self.mailer = mailer
+        self.printer = printer
 
     async def file_claim(self, request: ClaimRequest) -> ClaimReceipt:
         letter = request.letter
         number = letter.invoice.number
-        claim_file = self.documents.write(number, request.key, render_document(letter))
+        pdf = await print_letter(self.printer, letter)
+        claim_file = self.documents.write(number, request.key, pdf)
         summary = self.documents.write(number, request.key, json.dumps({
             "insurer": request.insurer.name,
             "debtor": letter.invoice.debtor.model_dump(mode="json"),
@@ -37,6 +40,9 @@ class EmailInsurer:
             "principal_due": str(letter.principal_due),
             "expected_indemnity": str(letter.expected_indemnity),
         }, indent=2, ensure_ascii=False), suffix=".json")
-        sent = await self.mailer.send(request.key, request.insurer.claims_email, render_email(letter))
+        email = render_email(letter)
+        if request.insurer.attach_claim_file:
+            email = email.model_copy(update={"attachments": [as_attachment(letter, pdf)]})
+        sent = await self.mailer.send(request.key, request.insurer.claims_email, email)
         return ClaimReceipt(reference=f"DMS-{number}", documents=[str(claim_file), str(summary)],
                             message_id=sent.message_id)

@@ -91,9 +91,10 @@ class Mailer(Protocol):
 
 
 def message_bytes(sender: str, to: str, message_id: str, key: str, email: RenderedEmail) -> bytes:
-    """Text with an HTML alternative, as sent."""
+    """Text with an HTML alternative, and the attachments, as sent."""
     return mime.email_bytes(sender=sender, to=to, subject=email.subject, message_id=message_id, key=key,
-                            text=email.text, html=email.html)
+                            text=email.text, html=email.html,
+                            attachments=tuple((a.filename, a.content_type, a.data) for a in email.attachments))
 
 
 class FileMailer:

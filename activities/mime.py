@@ -1,4 +1,5 @@
-"""An email as the bytes SMTP carries: plain text with an HTML alternative, UTF-8, base64-encoded bodies.
+"""An email as the bytes SMTP carries: plain text with an HTML alternative, UTF-8, base64-encoded bodies, and the
+printed letter as a PDF attachment when the policy asks for it (multipart/mixed around the alternative).
 
 Written out directly rather than built as an `email` package message and flattened: that costs about 1 ms of
 CPU per message, more than rendering it and the SMTP conversation together (`make bench`). The format is the
@@ -52,12 +53,32 @@ def _part(content_type: str, body: str) -> str:
             f"Content-Transfer-Encoding: base64{CRLF}{CRLF}{encoded}")
 
 
+def _attachment(filename: str, content_type: str, data: bytes) -> str:
+    encoded = base64.encodebytes(data).decode("ascii").replace("\n", CRLF)
+    name = header_value(filename)  # RFC 2047 words in a quoted filename: what mail clients read
+    return (f'Content-Type: {content_type}; name="{name}"{CRLF}MIME-Version: 1.0{CRLF}'
+            f"Content-Transfer-Encoding: base64{CRLF}"
+            f'Content-Disposition: attachment; filename="{name}"{CRLF}{CRLF}{encoded}')
+
+
 def email_bytes(*, sender: str, to: str, subject: str, message_id: str, key: str, text: str, html: str,
-                date: str | None = None) -> bytes:
+                date: str | None = None, attachments: tuple[tuple[str, str, bytes], ...] = ()) -> bytes:
+    """`attachments`: (filename, content type, bytes) each."""
     # Base64 lines hold no "_", so this boundary cannot occur inside a part.
     boundary = f"=_relance_{uuid.uuid4().hex}"
+    alternative = (f"--{boundary}{CRLF}{_part('text/plain', text)}{CRLF}"
+                   + f"--{boundary}{CRLF}{_part('text/html', html)}{CRLF}"
+                   + f"--{boundary}--{CRLF}")
+    content_type = f'multipart/alternative; boundary="{boundary}"'
+    if attachments:
+        mixed = f"=_relance_{uuid.uuid4().hex}"
+        body = (f'--{mixed}{CRLF}Content-Type: {content_type}{CRLF}MIME-Version: 1.0{CRLF}{CRLF}{alternative}'
+                + "".join(f"--{mixed}{CRLF}{_attachment(*a)}{CRLF}" for a in attachments) + f"--{mixed}--{CRLF}")
+        content_type = f'multipart/mixed; boundary="{mixed}"'
+    else:
+        body = alternative
     headers = [
-        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        f"Content-Type: {content_type}",
         "MIME-Version: 1.0",
         f"From: {_address_header(sender)}",
         f"To: {_address_header(to)}",
@@ -66,8 +87,4 @@ def email_bytes(*, sender: str, to: str, subject: str, message_id: str, key: str
         f"Message-ID: {header_value(message_id)}",
         f"X-Relance-Key: {header_value(key)}",
     ]
-    message = (CRLF.join(headers) + CRLF + CRLF
-               + f"--{boundary}{CRLF}{_part('text/plain', text)}{CRLF}"
-               + f"--{boundary}{CRLF}{_part('text/html', html)}{CRLF}"
-               + f"--{boundary}--{CRLF}")
-    return message.encode("utf-8")
+    return (CRLF.join(headers) + CRLF + CRLF + body).encode("utf-8")

@@ -33,10 +33,17 @@ _DEFAULT_DIR = Path(__file__).resolve().parent.parent / "templates"
 FRESH_SECONDS = 1.0
 
 
+class Attachment(BaseModel):
+    filename: str
+    content_type: str
+    data: bytes
+
+
 class RenderedEmail(BaseModel):
     subject: str
     html: str
     text: str
+    attachments: list[Attachment] = []  # the printed letter, where the policy attaches it
 
 
 def templates_dir() -> Path:
@@ -65,6 +72,17 @@ def _city(address: str) -> str:
     """'12 rue de l'Industrie, 69003 Lyon' -> 'Lyon', for "Lyon, le ..."; '' when there is no postcode."""
     last = address.replace("\n", ",").split(",")[-1].split()
     return " ".join(last[1:]) if len(last) > 1 and last[0].isdigit() and len(last[0]) == 5 else ""
+
+
+def _postal_lines(address: str, country: str = "FR") -> list[str]:
+    """An address as the lines of a window envelope's block: one per comma or line break, the last one
+    "postcode CITY" in capitals (NF Z10-011), then the country abroad."""
+    lines = [part.strip() for part in address.replace("\n", ",").split(",") if part.strip()]
+    if lines and lines[-1][:4].isdigit():  # a postcode (5 digits in France, 4 in Belgium or Switzerland)
+        lines[-1] = lines[-1].upper()
+    if country and country != "FR":
+        lines.append(country.upper())
+    return lines
 
 
 def _required(value, name: str):
@@ -105,7 +123,8 @@ def make_environment(path: str | Path) -> jinja2.sandbox.SandboxedEnvironment:
         keep_trailing_newline=True,  # an included partial ends with its newline, whatever its last tag
     )
     env.filters.update(
-        eur=format_eur, date=format_date_fr, long_date=_long_date, percent=_percent, city=_city, required=_required
+        eur=format_eur, date=format_date_fr, long_date=_long_date, percent=_percent, city=_city, required=_required,
+        postal_lines=_postal_lines,
     )
     return env
 
@@ -174,6 +193,19 @@ def render_document(ctx: LetterContext) -> str:
     language = _language_for(ctx.kind, ctx.language, (DOCUMENT_PART,))
     variables = _variables(ctx, language, printed=True)
     return _render(f"{language}/{ctx.kind}.{DOCUMENT_PART}", variables)
+
+
+STATEMENT_KIND = "statement_of_account"
+
+
+def render_statement(account, creditor, today) -> str:
+    """A customer's statement of account (relevé de compte) as a printable page; `account` is a DebtorAccount."""
+    from domain.debtor_account import AGING_LABELS
+
+    language = _language_for(STATEMENT_KIND, account.debtor.language, (DOCUMENT_PART,))
+    return _render(f"{language}/{STATEMENT_KIND}.{DOCUMENT_PART}", {
+        "account": account, "debtor": account.debtor, "creditor": creditor, "today": today,
+        "template_language": language, "printed": True, "aging_labels": AGING_LABELS})
 
 
 def template_exists(kind: str, language: str = FALLBACK_LANGUAGE) -> bool:

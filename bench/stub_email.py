@@ -19,4 +19,5 @@ class WithoutEmailWork(CaseActivities):
 
 
 def without_email_work(a: CaseActivities) -> CaseActivities:
-    return WithoutEmailWork(rules=a.rules, mailer=a.mailer, documents=a.documents, court=a.court, insurer=a.insurer)
+    return WithoutEmailWork(rules=a.rules, mailer=a.mailer, documents=a.documents, court=a.court, insurer=a.insurer,
+                            printer=a.printer, registered_mail=a.registered_mail)

@@ -28,6 +28,7 @@ async def serve(impl: str, address: str, task_queue: str) -> None:
         from worker import build_activities, build_worker
 
         activities = build_activities(config)
+        activities.printer.warm_up()  # as `worker.run` does
         if os.environ.get("RELANCE_BENCH_STUB_EMAIL"):
             from bench.stub_email import without_email_work
 

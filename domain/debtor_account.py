@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.case import CaseStatus, NextAction
+from domain.invoice import Debtor
 from domain.policy import Stage
 
 ZERO = Decimal("0.00")
@@ -92,6 +93,7 @@ class DebtorAccount(BaseModel):
 
     debtor_id: str
     name: str
+    debtor: Debtor  # as its latest terms say (address, limit): what a statement of account is addressed to
     as_of: dt.date
     insured: bool
     credit_limit: Decimal | None
@@ -146,7 +148,7 @@ def debtor_account(statuses: Iterable[CaseStatus], as_of: dt.date) -> DebtorAcco
                             rule_id=i.next_action.rule_id, policy_ref=i.policy_ref)
                 for i in invoices if i.next_action is not None]
     return DebtorAccount(
-        debtor_id=debtor.debtor_id, name=debtor.name, as_of=as_of, insured=debtor.insured,
+        debtor_id=debtor.debtor_id, name=debtor.name, debtor=debtor, as_of=as_of, insured=debtor.insured,
         credit_limit=debtor.credit_limit, credit_limit_on=debtor.credit_limit_on,
         invoices=invoices, credits=credits, aging=aging,
         exposure=_sum(i.principal_due for i in invoices),

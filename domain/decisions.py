@@ -147,6 +147,7 @@ class SendEmail:
     to: str
     letter: LetterContext
     audit: Audit | None  # None for an ops task's email: its message id goes on the task's own audit line
+    attach_pdf: bool = False  # the policy attaches the letter, printed, to the email
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +155,7 @@ class WriteDocument:
     step: str
     letter: LetterContext
     audit: Audit
+    registered: bool = False  # sent as a registered letter with acknowledgment (LRAR)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -451,13 +453,14 @@ class Work:
             self._statement_for, self._statement_cached = key, account.statement_of(self.s, self.policy, self.today)
         return self._statement_cached
 
-    def email(self, step: str, rule_id: str, template: str, **extra) -> None:
+    def email(self, step: str, rule_id: str, template: str, *, attach_pdf: bool = False, **extra) -> None:
         self.effects.append(SendEmail(step, self.s.invoice.debtor.email, self.letter(template, rule_id, **extra),
-                                      self.audit("email", step, rule_id)))
+                                      self.audit("email", step, rule_id), attach_pdf=attach_pdf))
 
-    def document(self, step: str, rule_id: str, template: str, **extra) -> None:
+    def document(self, step: str, rule_id: str, template: str, *, registered: bool = False, **extra) -> None:
         self.effects.append(WriteDocument(step, self.letter(template, rule_id, **extra),
-                                          self.audit("letter", step, rule_id, f"Courrier {template} à imprimer")))
+                                          self.audit("letter", step, rule_id, f"Courrier {template} à imprimer"),
+                                          registered=registered))
 
     def task(self, key: str, rule_id: str, text: str) -> None:
         """A task for ops: kept on the case, and emailed to the ops mailbox."""
@@ -473,7 +476,7 @@ class Work:
         key = reminder_key(reminder.id)
         for channel in reminder.channels:
             if channel is Channel.email:
-                self.email(key, reminder.id, reminder.template)
+                self.email(key, reminder.id, reminder.template, attach_pdf=reminder.attach_pdf)
             elif channel is Channel.letter:
                 self.document(key, reminder.id, reminder.template)
                 self.task(f"{key}:post", reminder.id, "Poster la lettre de relance (courrier simple)")
@@ -489,9 +492,9 @@ class Work:
         deadline = notice_deadline(self.today, self.policy)
         for channel in notice.channels:
             if channel is Channel.email:
-                self.email("notice", notice.id, notice.template, deadline=deadline)
+                self.email("notice", notice.id, notice.template, deadline=deadline, attach_pdf=notice.attach_pdf)
             elif channel is Channel.letter:
-                self.document("notice", notice.id, notice.template, deadline=deadline)
+                self.document("notice", notice.id, notice.template, deadline=deadline, registered=True)
                 self.task("notice:lrar", notice.id, "Envoyer la mise en demeure en recommandé avec AR")
             else:
                 self.task("notice:call", notice.id, "Appeler le débiteur: mise en demeure envoyée")

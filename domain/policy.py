@@ -42,6 +42,8 @@ class Reminder(Rule):
     channels: list[Channel] = Field(min_length=1, description="email, phone (a call task for ops), letter (a printable document).")
     template: str = Field(description="Template kind under templates/<language>/ (e.g. reminder_overdue).")
     note: str = Field(default="", description="Text of the ops task for the phone channel.")
+    attach_pdf: bool = Field(default=False, description="Attach the letter (the template's printable version) to the"
+                             " email as a PDF.")
 
     @property
     def stage(self) -> Stage:
@@ -66,6 +68,7 @@ class FormalNotice(Rule):
     deadline_days: int = Field(gt=0, description="Days the debtor is given to pay (8 to 15), counted per CPC 641-642.")
     channels: list[Channel] = Field(min_length=1, description="email and/or letter (LRAR is sent by ops from the printable letter).")
     template: str = Field(default="mise_en_demeure", description="Template kind of the notice.")
+    attach_pdf: bool = Field(default=False, description="Attach the notice, printed as a PDF, to its email.")
 
 
 class EcbRate(Rule):
@@ -158,6 +161,8 @@ class Insurer(Rule):
     cover_percent: Decimal = Field(gt=0, le=100, description="Quotité garantie, e.g. 90.")
     deductible: Decimal = Field(ge=0, description="Franchise per claim (EUR).")
     waiting_period_months: int = Field(gt=0, description="Délai constitutif de sinistre: ops get a task when it ends.")
+    attach_claim_file: bool = Field(default=False, description="Attach the claim file, as a PDF, to the email to"
+                                    " the claims address.")
 
 
 class Disputes(Rule):

@@ -12,7 +12,7 @@ from domain.policy import Channel, Policy
 CENT = Decimal("0.01")
 # Kinds the workflow renders itself, whatever the ladder says.
 FIXED_TEMPLATES = {"email": {"plan_accepted", "ops_task", "insurer_claim"},
-                   "letter": {"injonction_request", "small_claims_request", "insurer_claim"}}
+                   "letter": {"injonction_request", "small_claims_request", "insurer_claim", "statement_of_account"}}
 MIN_DAYS_BETWEEN_REMINDERS = 3  # closer than this reads as harassment, which French law punishes
 
 
@@ -33,6 +33,11 @@ def check_policy(policy: Policy, templates: dict[str, set[str]], today: dt.date)
 def _templates(policy: Policy, templates: dict[str, set[str]]) -> list[Finding]:
     wanted = [(f"reminders.{n}.template", r.template, c) for n, r in enumerate(policy.reminders) for c in r.channels]
     wanted += [("formal_notice.template", policy.formal_notice.template, c) for c in policy.formal_notice.channels]
+    # A letter attached to its email is printed from the kind's document template.
+    wanted += [(f"reminders.{n}.attach_pdf", r.template, Channel.letter) for n, r in enumerate(policy.reminders)
+               if r.attach_pdf and Channel.email in r.channels]
+    if policy.formal_notice.attach_pdf:
+        wanted.append(("formal_notice.attach_pdf", policy.formal_notice.template, Channel.letter))
     wanted += [("negotiation.template", policy.negotiation.template, Channel.email)]
     if policy.payments.thank_you_template:
         wanted.append(("payments.thank_you_template", policy.payments.thank_you_template, Channel.email))

@@ -97,8 +97,18 @@ def config(tmp_path, smtp, rules_dir, test_server, monkeypatch):
     return from_env()
 
 
+@pytest.fixture(scope="session")
+def printing_loaded():
+    """WeasyPrint imported and its fonts loaded once per session (about 1.8 s of CPU), not inside the first test
+    that prints a letter, where the time-skipping server waits for the activity (a busy machine makes it tens of
+    seconds). A worker does the same when it starts (`WeasyPrinter.warm_up`)."""
+    from activities import printing
+
+    printing.print_pdf(printing.WARM_UP)
+
+
 @pytest_asyncio.fixture
-async def harness(env, smtp, config, tmp_path):
+async def harness(env, smtp, config, tmp_path, printing_loaded):
     """A worker on its own task queue: tests never see each other's cases."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     activities = build_activities(config)

@@ -9,6 +9,7 @@ from domain.money import format_eur, late_penalties
 from domain.rule_file import load_policy_file
 from relance.config import ROOT
 from tests.lifecycle.scenario import Case, invoice
+from tests.pdf import pdf_text
 from workflows.invoice_case import InvoiceCase
 
 POLICY = load_policy_file(ROOT / "rules" / "default.yaml")
@@ -31,8 +32,12 @@ async def test_mise_en_demeure_claims_the_laws_penalties_and_indemnity(harness, 
     assert message.get_body(("html",)) is not None, "HTML with a text alternative"
 
     letter = next(a for a in (await case.status()).audit if a.step == "notice" and a.kind == "letter")
-    document = Path(letter.refs[0]).read_text(encoding="utf-8")
-    assert "recommandée" in document.lower() and format_eur(expected) in document
+    document = pdf_text(letter.refs[0])
+    assert "recommandée" in document.lower() and format_eur(expected) in document and case.invoice.number in document
+    # The policy attaches the printed notice to its email: the same letter as the one posted.
+    [attached] = list(message.iter_attachments())
+    assert attached.get_filename() == f"mise_en_demeure-{case.invoice.number}.pdf"
+    assert attached.get_payload(decode=True) == Path(letter.refs[0]).read_bytes()
     assert "notice:lrar" in await case.steps("task")
     assert notice.rule_id == "mise-en-demeure" and notice.policy_ref == POLICY.ref
 
@@ -43,7 +48,7 @@ async def test_uninsured_large_claim_goes_to_injonction_and_tracks_the_court_dea
     status = await case.status()
     assert status.stage == "injonction" and status.path_rule == "uninsured-large"
     dossier = next(a for a in status.audit if a.step == "injonction:dossier")
-    request = Path(dossier.refs[0]).read_text(encoding="utf-8")
+    request = pdf_text(dossier.refs[0])
     assert "injonction de payer" in request.lower() and case.invoice.number in request
     assert any("notice" in ref for ref in dossier.refs[1:]), "the mise en demeure is part of the dossier"
     assert "injonction:file" in await case.steps("task")
@@ -101,6 +106,10 @@ async def test_insured_debtor_is_claimed_from_the_insurer_with_the_expected_inde
     claim = [m for m in harness.sent_to(POLICY.insurer.claims_email) if m["X-Relance-Key"].startswith(case.invoice.number)]
     assert [m["X-Relance-Key"] for m in claim] == [f"{case.invoice.number}:insurer:file"]
     assert any(ref.endswith(".json") and Path(ref).exists() for ref in filed.refs), "the claim file is written"
+    claim_file = next(ref for ref in filed.refs if ref.endswith(".pdf"))
+    assert format_eur(Decimal("27000.00")) in pdf_text(claim_file)
+    [attached] = list(claim[0].iter_attachments())
+    assert attached.get_payload(decode=True) == Path(claim_file).read_bytes(), "sent with the claims email"
 
     await case.update(InvoiceCase.record_procedure_step,
                       ProcedureStep(procedure="insurer", step="indemnified", amount=Decimal("27000.00")))

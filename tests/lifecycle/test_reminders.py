@@ -7,6 +7,7 @@ from domain.calendar import is_business_day, next_business_day
 from domain.case import Payment
 from domain.policy import Calendar
 from tests.lifecycle.scenario import PARIS, Case, invoice
+from tests.pdf import pdf_text
 from workflows.invoice_case import InvoiceCase
 
 
@@ -61,7 +62,7 @@ async def test_the_same_invoice_follows_two_rule_files_to_two_timelines(harness,
     assert "reminder:amicable-j+2:call" not in await default.steps("task")
     # Its J+21 also goes by post: a printable letter, and a task for ops to post it.
     letter = next(a for a in (await brisk.status()).audit if a.kind == "letter")
-    page = Path(letter.refs[0]).read_text(encoding="utf-8")
+    page = pdf_text(letter.refs[0])
     assert letter.step == "reminder:brisk-j+21" and "dernière relance" in page and brisk.invoice.number in page
     assert "ce courrier" in page and "courriel" not in page
     assert "reminder:brisk-j+21:post" in await brisk.steps("task")

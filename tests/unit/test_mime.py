@@ -3,7 +3,7 @@ import email
 import email.policy
 from email.header import decode_header, make_header
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from activities.mime import address, email_bytes
@@ -58,3 +58,19 @@ def subject_of(raw: bytes) -> str:
     """The subject exactly as encoded (the modern policy would also unfold and normalise whitespace)."""
     header = email.message_from_bytes(raw, policy=email.policy.compat32)["Subject"]
     return str(make_header(decode_header(header)))
+
+
+@settings(max_examples=40)
+@given(data=st.binary(max_size=2000), name=st.sampled_from(["mise_en_demeure-FA-1.pdf", "relevé-n°1.pdf"]))
+def test_a_letter_attached_as_pdf_comes_back_with_its_name_beside_both_bodies(data, name):
+    raw = email_bytes(sender="relance@fournisseur.example", to="ap@client.example", subject="Mise en demeure",
+                      message_id="<abc@relance>", key=KEY, text="Bonjour,\n", html="<p>Bonjour,</p>\n",
+                      attachments=((name, "application/pdf", data),))
+    message = parsed(raw)
+    assert message.get_content_type() == "multipart/mixed" and not message.defects
+    assert message.get_body(("plain",)).get_content() == "Bonjour,\n"
+    assert message.get_body(("html",)).get_content() == "<p>Bonjour,</p>\n"
+    [attached] = list(message.iter_attachments())
+    assert attached.get_content_type() == "application/pdf" and attached.get_filename() == name
+    assert attached.get_payload(decode=True) == data
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))

@@ -28,6 +28,13 @@ def test_a_missing_template_is_an_error_for_its_channel():
     assert any("error: reminders.2.template: no letter template 'thank_you'" in f for f in findings(text))
 
 
+def test_a_letter_attached_to_an_email_needs_a_printable_template():
+    attached = DEFAULT.replace("    channels: [email]\n    template: reminder_overdue",
+                               "    channels: [email]\n    template: thank_you\n    attach_pdf: true")
+    assert "error: reminders.2.attach_pdf: no letter template 'thank_you' under templates/fr/" in findings(attached)
+    assert not any("attach_pdf" in f for f in findings(attached.replace("attach_pdf: true", "attach_pdf: false")))
+
+
 def test_escalation_that_leaves_debtors_uncovered_says_which():
     text = DEFAULT.replace('    when: {insured: false, amount_below: "5000.00"}\n    path: small_claims',
                            '    when: {insured: false, amount_below: "1000.00"}\n    path: small_claims')

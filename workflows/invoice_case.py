@@ -157,13 +157,15 @@ class InvoiceCase:
         if isinstance(effect, SendEmail):
             # The mailer heartbeats while it waits for a session and sends: a dead or paused worker is seen in seconds.
             sent = await workflow.execute_activity(
-                "send_email", OutgoingEmail(key=key, to=effect.to, letter=effect.letter), result_type=SentEmail,
+                "send_email", OutgoingEmail(key=key, to=effect.to, letter=effect.letter, attach_pdf=effect.attach_pdf),
+                result_type=SentEmail,
                 heartbeat_timeout=HEARTBEAT_TIMEOUTS["send_email"], **call)
             return [sent.message_id], sent.subject
         if isinstance(effect, WriteDocument):
             ref = await workflow.execute_activity(
-                "write_document", DocumentRequest(key=key, letter=effect.letter), result_type=DocumentRef, **call)
-            return [ref.path], None
+                "write_document", DocumentRequest(key=key, letter=effect.letter, registered=effect.registered),
+                result_type=DocumentRef, **call)
+            return [ref.path, *([ref.reference] if ref.reference else [])], None
         if isinstance(effect, PrepareDossier):
             dossier = await workflow.execute_activity(
                 "prepare_dossier", DossierRequest(key=key, route=effect.route, letter=effect.letter,

@@ -1,11 +1,14 @@
 """Printed documents: the HTML the templates give, laid out as a PDF by WeasyPrint (Pango lays the text out, with
 the fonts fontconfig finds; tools/system-packages.txt names the Debian packages).
 
-Printing is CPU work (about 0.1 s a page here, 1.3 s to import WeasyPrint the first time): it runs in one thread
-of its own, off the worker's event loop, so heartbeats and workflow tasks go on while a letter is laid out, and
-one document at a time (Pango's font map is not shared safely between threads). The step that prints the same
-letter twice (a mise en demeure attached to its email, then written for the registered letter) lays it out once:
-the last few documents are kept by content.
+Printing is CPU work (about 0.15 s a page here, and 1.8 s to import WeasyPrint and load the fonts the first time).
+It runs in a process of its own, one per worker process, started on first use (spawned, not forked: the worker
+runs Temporal's threads): the worker's event loop, its heartbeats and its workflow tasks go on while a letter is
+laid out, instead of waiting for the GIL, and WeasyPrint's compiling of CSS selectors never runs beside the
+sandbox's compiling of workflow code in another thread (CPython 3.11 can fail such concurrent compiles with
+"AST constructor recursion depth mismatch"). One document at a time. The step that prints the same letter twice (a
+mise en demeure attached to its email, then written for the registered letter) lays it out once: the last few
+documents are kept by content.
 
 Templates are edited by admins, and the HTML carries debtor data: the PDF may load nothing from outside (no file,
 no network), only what the HTML itself holds (`data:` URLs).
@@ -15,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
+import multiprocessing
 import re
 import threading
 from collections import OrderedDict
+from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 from temporalio import activity
@@ -31,16 +36,11 @@ WARM_UP = '<p style="font-family: \'DejaVu Sans\'">relance</p>'  # the fonts the
 
 
 class Printer(Protocol):
-    def warm_up(self) -> concurrent.futures.Future:
-        """Import WeasyPrint and load the fonts (about 1.8 s of CPU) in the printing thread now, rather than in the
-        first letter's activity: a worker calls it when it starts."""
-        return self._pool.submit(print_pdf, WARM_UP)
-
     async def pdf(self, html: str) -> bytes: ...
 
 
 def print_pdf(html: str) -> bytes:
-    """The PDF of `html`, on the calling thread."""
+    """The PDF of `html`, in the calling process."""
     import weasyprint  # 1.3 s the first time: imported by the first document, not by every command
 
     # `data:` URLs only: WeasyPrint leaves out (and logs) a resource it may not fetch, so an image pointing at
@@ -49,40 +49,67 @@ def print_pdf(html: str) -> bytes:
     return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
 
 
+_process: concurrent.futures.ProcessPoolExecutor | None = None
+_process_lock = threading.Lock()
+
+
+def _printing_process() -> concurrent.futures.ProcessPoolExecutor:
+    """This process's printing process: one for all the worker's activities (and a test session's workers)."""
+    global _process
+    with _process_lock:
+        if _process is None:
+            _process = concurrent.futures.ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return _process
+
+
+def _forget_broken(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """The printing process died (killed, out of memory): the next document starts another; this one is retried."""
+    global _process
+    with _process_lock:
+        if _process is pool:
+            _process = None
+
+
+def warm_up() -> concurrent.futures.Future:
+    """Start the printing process and load WeasyPrint and the fonts now, rather than in the first letter's
+    activity (where a time-skipping test server, or a heartbeat timeout, would wait for it)."""
+    return _printing_process().submit(print_pdf, WARM_UP)
+
+
 class WeasyPrinter:
     def __init__(self) -> None:
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf")
         self._kept: OrderedDict[bytes, bytes] = OrderedDict()
-        self._lock = threading.Lock()
 
     def warm_up(self) -> concurrent.futures.Future:
-        """Import WeasyPrint and load the fonts (about 1.8 s of CPU) in the printing thread now, rather than in the
-        first letter's activity: a worker calls it when it starts."""
-        return self._pool.submit(print_pdf, WARM_UP)
+        return warm_up()
 
     async def pdf(self, html: str) -> bytes:
-        printing = asyncio.get_running_loop().run_in_executor(self._pool, self.pdf_now, html)
-        # The activity heartbeats while it waits (send_email's attempt is given up after 5 s of silence): a
-        # document queued behind others, or the first one of a worker importing WeasyPrint, takes seconds.
-        while True:
-            done, _ = await asyncio.wait({printing}, timeout=HEARTBEAT_SECONDS)
-            if done:
-                return printing.result()
-            if activity.in_activity():
-                activity.heartbeat({"phase": "printing"})
-
-    def pdf_now(self, html: str) -> bytes:
         digest = hashlib.sha256(html.encode("utf-8")).digest()
-        with self._lock:
-            if digest in self._kept:
-                self._kept.move_to_end(digest)
-                return self._kept[digest]
-        document = print_pdf(html)
-        with self._lock:
-            self._kept[digest] = document
-            while len(self._kept) > _KEPT:
-                self._kept.popitem(last=False)
+        if digest in self._kept:
+            self._kept.move_to_end(digest)
+            return self._kept[digest]
+        document = await self._lay_out(html)
+        self._kept[digest] = document
+        while len(self._kept) > _KEPT:
+            self._kept.popitem(last=False)
         return document
+
+    async def _lay_out(self, html: str) -> bytes:
+        pool = _printing_process()
+        try:
+            printing = asyncio.wrap_future(pool.submit(print_pdf, html))
+            # The activity heartbeats while it waits (send_email's attempt is given up after 5 s of silence): a
+            # document queued behind others, or the first one of a worker, takes seconds on a busy machine.
+            while True:
+                done, _ = await asyncio.wait({printing}, timeout=HEARTBEAT_SECONDS)
+                if done:
+                    return printing.result()
+                if activity.in_activity():
+                    activity.heartbeat({"phase": "printing"})
+        except BrokenProcessPool:
+            _forget_broken(pool)
+            raise
 
 
 async def print_letter(printer: Printer, letter: LetterContext) -> bytes:

@@ -104,7 +104,7 @@ def printing_loaded():
     seconds). A worker does the same when it starts (`WeasyPrinter.warm_up`)."""
     from activities import printing
 
-    printing.print_pdf(printing.WARM_UP)
+    printing.warm_up().result()
 
 
 @pytest_asyncio.fixture

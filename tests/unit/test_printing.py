@@ -16,9 +16,16 @@ from tests.unit.test_rendering import DOCUMENT_KINDS, make_context
 WINDOW_X, WINDOW_Y = (100.0, 190.0), (50.0, 84.0)
 
 
+class InProcess:
+    """The printer's layout, in this process: what the tests read back is what a worker writes."""
+
+    def pdf_now(self, html: str) -> bytes:
+        return printing.print_pdf(html)
+
+
 @pytest.fixture(scope="module")
-def printer() -> WeasyPrinter:
-    return WeasyPrinter()
+def printer() -> InProcess:
+    return InProcess()
 
 
 @pytest.mark.parametrize("kind", sorted(DOCUMENT_KINDS))
@@ -69,14 +76,22 @@ def test_a_template_cannot_print_a_file_of_the_worker():
     assert b"/Image" not in pdf and "Facture" in pdf_text(pdf)
 
 
-def test_a_letter_printed_twice_in_a_step_is_laid_out_once(monkeypatch):
+def test_a_letter_printed_twice_in_a_step_is_laid_out_once_in_the_printing_process():
     printer, calls = WeasyPrinter(), []
-    real = printing.print_pdf
-    monkeypatch.setattr(printing, "print_pdf", lambda html: calls.append(html) or real(html))
+    lay_out = printer._lay_out
+
+    async def counted(html: str) -> bytes:
+        calls.append(html)
+        return await lay_out(html)
+
+    printer._lay_out = counted
     letter = make_context("mise_en_demeure")
-    first = asyncio.run(print_letter(printer, letter))
-    again = asyncio.run(print_letter(printer, letter))
-    assert first == again and len(calls) == 1
+
+    async def twice():
+        return await print_letter(printer, letter), await print_letter(printer, letter)
+
+    first, again = asyncio.run(twice())
+    assert first == again and len(calls) == 1 and pdf_text(first) == pdf_text(printing.print_pdf(calls[0]))
     attached = as_attachment(letter, first)
     assert (attached.filename, attached.content_type) == ("mise_en_demeure-F-2026-0042.pdf", "application/pdf")
 

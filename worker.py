@@ -17,6 +17,7 @@ from activities.documents import DocumentStore
 from activities.fleet import FleetActivities
 from activities.insurer import EmailInsurer
 from activities.mail import FileMailer, Mailer, SmtpMailer, open_ledger
+from activities import printing
 from activities.printing import WeasyPrinter
 from activities.registered_mail import PostedByOps
 from activities.rules import RuleDirectory
@@ -67,7 +68,7 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     client = await connect(config.temporal, wait_seconds=config.worker.connect_wait_seconds)
     activities = build_activities(config)
-    activities.printer.warm_up()  # in its own thread: the first letter is not the one that loads the fonts
+    printing.warm_up()  # the printing process loads the fonts now, not in the first letter's activity
     worker = build_worker(client, config.temporal.task_queue, activities, config.worker)
     log.info("worker.started", address=config.temporal.address, namespace=config.temporal.namespace,
              task_queue=config.temporal.task_queue, rules=str(config.rules_dir))

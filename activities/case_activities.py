@@ -11,7 +11,7 @@ from activities.court import CourtGateway
 from activities.documents import DocumentStore
 from activities.insurer import InsurerGateway
 from activities.mail import Mailer
-from activities.printing import Printer, as_attachment, print_letter
+from activities.printing import Printer, WeasyPrinter, as_attachment, print_letter
 from activities.registered_mail import PostedByOps, RegisteredLetter, RegisteredMail
 from activities.rendering import render_email
 from activities.rules import RuleDirectory
@@ -22,8 +22,6 @@ class CaseActivities:
     def __init__(self, rules: RuleDirectory, mailer: Mailer, documents: DocumentStore,
                  court: CourtGateway, insurer: InsurerGateway, printer: Printer | None = None,
                  registered_mail: RegisteredMail | None = None) -> None:
-        from activities.printing import WeasyPrinter
-
         self.rules = rules
         self.mailer = mailer
         self.documents = documents

@@ -19,8 +19,10 @@ import asyncio
 import concurrent.futures
 import hashlib
 import multiprocessing
+import os
 import re
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
@@ -53,13 +55,25 @@ _process: concurrent.futures.ProcessPoolExecutor | None = None
 _process_lock = threading.Lock()
 
 
+def _exit_with(parent: int) -> None:
+    """In the printing process: leave when the worker is gone. A worker that ends with os._exit (the CLI and the
+    test suite do, sdk-python #300) or is killed never shuts its pool down, and the process would stay forever."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _printing_process() -> concurrent.futures.ProcessPoolExecutor:
     """This process's printing process: one for all the worker's activities (and a test session's workers)."""
     global _process
     with _process_lock:
         if _process is None:
             _process = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_exit_with,
+                initargs=(os.getpid(),))
         return _process
 
 
@@ -80,9 +94,6 @@ def warm_up() -> concurrent.futures.Future:
 class WeasyPrinter:
     def __init__(self) -> None:
         self._kept: OrderedDict[bytes, bytes] = OrderedDict()
-
-    def warm_up(self) -> concurrent.futures.Future:
-        return warm_up()
 
     async def pdf(self, html: str) -> bytes:
         digest = hashlib.sha256(html.encode("utf-8")).digest()

@@ -25,10 +25,11 @@ async def serve(impl: str, address: str, task_queue: str) -> None:
     client = await connect(config.temporal, wait_seconds=config.worker.connect_wait_seconds)
     if impl == "relance":
         import workflows  # noqa: F401  `import worker` first is circular today (activities.fleet <-> workflows)
+        from activities import printing
         from worker import build_activities, build_worker
 
         activities = build_activities(config)
-        activities.printer.warm_up()  # as `worker.run` does
+        printing.warm_up()  # as `worker.run` does
         if os.environ.get("RELANCE_BENCH_STUB_EMAIL"):
             from bench.stub_email import without_email_work
 

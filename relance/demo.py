@@ -33,7 +33,7 @@ async def run_demo(ledger: Path, out: Path, config: Config, *, verbose: bool = F
     write_outputs(result, out, text)
     print(text)
     emails = len(list((out / "outbox").glob("*.eml")))
-    documents = len(list((out / "documents").rglob("*.html")))
+    documents = len(list((out / "documents").rglob("*.pdf")))
     print(f"{len(result.statuses)} invoices, {emails} emails and {documents} documents under {out}/"
           f" ({time.monotonic() - began:.1f}s for {(result.ended_on - result.started_on).days} simulated days)")
     return 1 if errors else 0

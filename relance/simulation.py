@@ -35,6 +35,7 @@ from relance import cases, smtp_sink
 from relance.config import Config
 from relance.ledger import LedgerRow
 from relance.temporal import time_skipping_server
+from activities import printing
 from worker import build_activities, build_worker
 from workflows.invoice_case import InvoiceCase
 from workflows.visibility import register_search_attributes
@@ -99,7 +100,7 @@ async def simulate(rows: list[LedgerRow], config: Config, *, horizon_days: int =
     # The worker is the bottleneck of a simulation (one Python process, one core): more share the queue.
     helpers = [_helper_worker(env, task_queue, config) for _ in range(max(0, extra_workers))]
     activities = build_activities(config)
-    activities.printer.warm_up()  # loads WeasyPrint's fonts while the cases open, not in the first letter's activity
+    printing.warm_up()  # loads WeasyPrint's fonts while the cases open, not in the first letter's activity
     try:
         await register_search_attributes(env.client)
         async with build_worker(env.client, task_queue, activities):

@@ -60,7 +60,7 @@ def subject_of(raw: bytes) -> str:
     return str(make_header(decode_header(header)))
 
 
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 @given(data=st.binary(max_size=2000), name=st.sampled_from(["mise_en_demeure-FA-1.pdf", "relevé-n°1.pdf"]))
 def test_a_letter_attached_as_pdf_comes_back_with_its_name_beside_both_bodies(data, name):
     raw = email_bytes(sender="relance@fournisseur.example", to="ap@client.example", subject="Mise en demeure",

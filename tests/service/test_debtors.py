@@ -7,7 +7,10 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from tests import clock
+from tests.pdf import pdf_text
 from tests.service.conftest import eventually, relance
 
 HEADER = ("number;issue_date;due_date;debtor_id;debtor_name;debtor_email;insured;credit_limit;credit_limit_date;"
@@ -29,6 +32,7 @@ async def _json(env, *args):
     return json.loads(result.stdout)
 
 
+@pytest.mark.timeout(300)  # a dozen CLI processes, each listing the dev server's running cases
 async def test_a_customers_account_and_the_list_of_customers(service, tmp_path: Path):
     today, tag = clock.dev_server_today(), uuid.uuid4().hex[:6]
     insured, small = f"ASS-{tag}", f"PME-{tag}"
@@ -72,21 +76,21 @@ async def test_a_customers_account_and_the_list_of_customers(service, tmp_path: 
     contact = account["next_contact"]
     assert contact["at"] == min(p["at"] for p in planned) and contact["rule_id"] and contact["policy_ref"].startswith("default@v")
 
-    text = (await relance(service, "debtor", insured, "--as-of", day)).stdout
+    statement = tmp_path / "releve.pdf"
+    text = (await relance(service, "debtor", insured, "--as-of", day, "--pdf", str(statement))).stdout
     assert f"Client {insured} — Assurée {tag} SAS" in text and "13\u202f200,00\u00a0€" in text
     assert "DÉPASSÉE de 1\u202f000,00\u00a0€" in text and "agrément du 15/01/2026" in text
     assert "61 à 90 j 1\u202f200,00\u00a0€" in text
+    printed = pdf_text(statement)
+    assert "Relevé de compte" in printed and f"A3-{tag}" in printed and "13\u202f200,00\u00a0€" in printed
 
     ours = {insured, small}
-    listed = [a["debtor_id"] for a in await _json(service, "debtors", "--as-of", day) if a["debtor_id"] in ours]
-    assert listed == [insured, small], "largest exposure first"
-    over = [a["debtor_id"] for a in await _json(service, "debtors", "--over-limit", "--as-of", day)]
-    assert insured in over and small not in over
-    amicable = [a["debtor_id"] for a in await _json(service, "debtors", "--stage", "amicable", "--as-of", day)]
-    assert insured in amicable and small not in amicable
     by_days = [a["debtor_id"] for a in await _json(service, "debtors", "--sort", "days", "--as-of", day)
                if a["debtor_id"] in ours]
-    assert by_days == [insured, small]
+    assert by_days == [insured, small], "oldest days late first"
+    chosen = [a["debtor_id"] for a in await _json(service, "debtors", "--over-limit", "--stage", "amicable",
+                                                  "--as-of", day)]
+    assert insured in chosen and small not in chosen, "over its limit, with an invoice at the amicable stage"
 
     missing = await relance(service, "debtor", f"NOBODY-{tag}")
     assert missing.returncode == 1 and f"aucun dossier pour le client NOBODY-{tag}" in missing.stderr

@@ -22,7 +22,7 @@ async def serve(impl: str, address: str, task_queue: str) -> None:
     logs.configure()
     config = from_env()
     config = dataclasses.replace(config, temporal=dataclasses.replace(config.temporal, address=address))
-    client = await connect(config.temporal, wait_seconds=config.worker.connect_wait_seconds)
+    client = await connect(config.temporal, wait_seconds=config.worker.connect_wait_seconds, runtime=metrics_runtime())
     if impl == "relance":
         import workflows  # noqa: F401  `import worker` first is circular today (activities.fleet <-> workflows)
         from worker import build_activities, build_worker
@@ -52,6 +52,17 @@ async def serve(impl: str, address: str, task_queue: str) -> None:
         await stop.wait()
     if closing:
         await closing()
+
+
+def metrics_runtime():
+    """With BENCH_METRICS_PORT, the SDK's own Prometheus metrics on that port (both workers alike): the bench reads
+    how many workflow tasks completed, second by second, without asking the server being measured."""
+    port = os.environ.get("BENCH_METRICS_PORT")
+    if not port:
+        return None
+    from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{port}")))
 
 
 def main() -> None:

@@ -20,11 +20,11 @@ from domain.case import (
     PlanProposal,
     ProcedureStep,
 )
-from domain.invoice import invoice_number_of
+from domain.invoice import case_workflow_id
 from domain.letters import Instalment
 from domain.routing import load_routing
 from domain.rule_file import RuleFileError
-from relance import cases, logs, rules_cli, views
+from relance import cases, listing, logs, opening, rules_cli, views
 from relance.config import ROOT, Config, from_env
 from relance.ledger import LedgerFileError, LedgerReader
 from relance.temporal import TemporalUnreachable, connect
@@ -75,12 +75,28 @@ async def cmd_import(args, config: Config) -> int:
         print(f"{number}: not started: {reason}", file=sys.stderr)
     summary = {"started": len(report.started), "already_open": len(report.existing),
                "rejected_rows": len(errors), "failed": len(report.failed)}
+    waited = None if args.no_wait or not report.started else await _wait_open(client, report.started,
+                                                                              args.stall_seconds)
+    if waited:
+        summary.update(opened=waited.opened, still_opening=waited.still_opening)
     if args.json:
         print(json.dumps({**summary, "existing": report.existing, "errors": [e.model_dump() for e in errors]}))
     else:
         print(f"{summary['started']} case(s) started, {summary['already_open']} already open (nothing new started),"
               f" {summary['rejected_rows']} row(s) rejected, {summary['failed']} failed to start")
-    return 1 if errors or report.failed else 0
+        if waited:
+            print(opening.summary_line(waited))
+    return 1 if errors or report.failed or (waited and waited.still_opening) else 0
+
+
+async def _wait_open(client, started: list[str], stall_seconds: float) -> opening.Opening:
+    """The cases started open when a worker makes their first decision: wait for it, with a progress bar."""
+    bar = ProgressBar(len(started), "ouverture")
+    try:
+        return await opening.wait_open(client, [case_workflow_id(n) for n in started], progress=bar.show,
+                                        stall_seconds=stall_seconds)
+    finally:
+        bar.close()
 
 
 def _routed_ledger(path: Path, rules_dir: Path, today: dt.date) -> tuple[LedgerReader, list[str]]:
@@ -117,22 +133,20 @@ async def cmd_list(args, config: Config) -> int:
         clauses.append(f"{visibility.DEBTOR.name} = {visibility.literal(args.debtor)}")
     if args.paused:
         clauses.append(f"{visibility.PAUSED.name} = true")
-    if not args.all:
+    if not args.closed:
         clauses.append("ExecutionStatus = 'Running'")
-    rows = []
-    async for execution in client.list_workflows(" AND ".join(clauses), limit=args.limit):
-        found = execution.typed_search_attributes
-        rows.append({
-            "invoice": invoice_number_of(execution.id), "stage": found.get(visibility.STAGE),
-            "debtor": found.get(visibility.DEBTOR), "amount_due": found.get(visibility.AMOUNT_DUE),
-            "paused": found.get(visibility.PAUSED), "next_action_at": found.get(visibility.NEXT_ACTION_AT),
-        })
+    if args.limit < 1 or args.page < 1:
+        raise UserError("--limit and --page count from 1")
+    shown = listing.Page(client, " AND ".join(clauses), limit=None if args.all else args.limit,
+                         page=1 if args.all else args.page)
+    rows, total = await shown.rows(), await shown.total()
     if args.json:
-        print(json.dumps(rows, default=str, indent=2))
+        print(json.dumps({"total": total, "shown": len(rows), "first": shown.first(len(rows)), "rows": rows},
+                         default=str, indent=2))
     else:
         for row in rows:
             print(views.list_line(row))
-        print(f"{len(rows)} case(s)")
+        print(listing.footer(len(rows), total, shown))
     return 0
 
 
@@ -417,7 +431,10 @@ class ProgressBar:
         self._last = -1
 
     def advance(self, n: int = 1) -> None:
-        self.done += n
+        self.show(self.done + n)
+
+    def show(self, done: int) -> None:
+        self.done = done
         percent = 100 * self.done // max(self.total, 1)
         if self.tty:
             filled = percent * 30 // 100
@@ -465,16 +482,23 @@ def parser() -> argparse.ArgumentParser:
             c.add_argument("--json", action="store_true", help="machine-readable output")
         return c
 
-    c = command("import", cmd_import, "start one case per invoice of a CSV or JSON ledger")
+    c = command("import", cmd_import, "start one case per invoice of a CSV or JSON ledger, then wait until they"
+                                      " have opened (made their first decision)")
     c.add_argument("file")
+    c.add_argument("--no-wait", action="store_true",
+                   help="return once the cases are started; they open as the workers get to them")
+    c.add_argument("--stall-seconds", type=float, default=120,
+                   help="stop waiting when no case has opened for this long (120): no worker, or a broken case")
     c = command("status", cmd_status, "where a case stands, why, and what comes next")
     c.add_argument("invoice")
     c = command("list", cmd_list, "cases through Temporal visibility")
     c.add_argument("--stage", choices=sorted(views.STAGE_LABELS))
     c.add_argument("--debtor", help="debtor id")
     c.add_argument("--paused", action="store_true", help="only disputed cases")
-    c.add_argument("--all", action="store_true", help="closed cases too")
-    c.add_argument("--limit", type=int, default=1000)
+    c.add_argument("--closed", action="store_true", help="closed cases too")
+    c.add_argument("--limit", type=int, default=1000, help="cases per page (1000)")
+    c.add_argument("--page", type=int, default=1, help="which page of --limit cases (1)")
+    c.add_argument("--all", action="store_true", help="every case, however many")
     c = command("pay", cmd_pay, "record a payment")
     c.add_argument("invoice")
     c.add_argument("amount")

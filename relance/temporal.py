@@ -16,20 +16,20 @@ from relance.payloads import DATA_CONVERTER
 from relance.config import TemporalSettings
 
 
-async def connect(settings: TemporalSettings, *, wait_seconds: float = 0) -> Client:
+async def connect(settings: TemporalSettings, *, wait_seconds: float = 0, runtime=None) -> Client:
     """A client on relance's data converter. A worker waits up to `wait_seconds` for a server that is still
     starting (a listening port is not yet a frontend that accepts clients); a command fails at once."""
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return await _connect_once(settings)
+            return await _connect_once(settings, runtime)
         except TemporalUnreachable:
             if time.monotonic() >= deadline:
                 raise
             await asyncio.sleep(0.5)
 
 
-async def _connect_once(settings: TemporalSettings) -> Client:
+async def _connect_once(settings: TemporalSettings, runtime=None) -> Client:
     tls: TLSConfig | bool = False
     if settings.tls_cert or settings.tls_ca:
         tls = TLSConfig(
@@ -42,7 +42,7 @@ async def _connect_once(settings: TemporalSettings) -> Client:
     try:
         return await Client.connect(
             settings.address, namespace=settings.namespace, tls=tls, api_key=settings.api_key,
-            data_converter=DATA_CONVERTER,
+            data_converter=DATA_CONVERTER, **({"runtime": runtime} if runtime else {}),
         )
     except RuntimeError as error:
         raise TemporalUnreachable(

@@ -75,7 +75,7 @@ async def test_import_list_status_and_ops_messages(service, tmp_path):
 async def _rows(pending):
     result = await pending
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return json.loads(result.stdout)["rows"]
 
 
 def test_rules_check_names_file_line_and_field(tmp_path, rules_dir):

@@ -10,6 +10,7 @@ import concurrent.futures
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.case_activities import CaseActivities
 from activities.court import PaperCourt
@@ -44,6 +45,17 @@ def sent_ledger(config: Config):
                        unconfirmed_seconds=settings.unconfirmed_seconds, on_unconfirmed=settings.on_unconfirmed)
 
 
+# The sandbox executes a workflow's module afresh for every case it opens or brings back into the cache, so that
+# cases never share module state; for `invoice_case` that is the class body and `workflow.defn` checking every
+# handler's signature and type hints: about a third of the worker's CPU per case opened (py-spy, issue 18). The
+# case keeps all its state on its instance, and the module holds only constants and functions, so the worker
+# imports it once and shares it. The determinism guard is not lost: the replay tests (`tests/replay`) replay
+# every saved history under the full sandbox, this module included.
+SHARED_WORKFLOW_MODULES = ("workflows.invoice_case",)
+RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(
+    *SHARED_WORKFLOW_MODULES))
+
+
 def build_worker(client: Client, task_queue: str, activities: CaseActivities,
                  settings: WorkerSettings = WorkerSettings()) -> Worker:
     shared_code.install()
@@ -51,6 +63,7 @@ def build_worker(client: Client, task_queue: str, activities: CaseActivities,
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=RUNNER,
         activities=[*activities.all(), *FleetActivities(client).all()],
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_task_polls=settings.workflow_pollers,

@@ -133,7 +133,7 @@ def tables(db: Path) -> dict[str, int]:
 async def run(params: dict, folder: Path) -> dict:
     impl, n, worker_count = params["impl"], params["n"], params.get("workers", 1)
     concurrency = params.get("concurrency", 50)
-    server = procs.DevServer(folder, sqlite=True)
+    server = procs.DevServer(folder, sqlite=True, pragmas=params.get("pragmas"))  # more pragmas: an experiment
     workers: list[tuple[procs.WorkerProcess, int]] = []
     try:
         task_queue = f"bench-{impl}-{uuid.uuid4().hex[:6]}"

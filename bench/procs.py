@@ -93,14 +93,15 @@ def rss(pid: int) -> int:
 class DevServer:
     """`temporal server start-dev`, in memory or on SQLite with the WAL pragmas (`make up`'s settings)."""
 
-    def __init__(self, folder: Path, *, sqlite: bool) -> None:
+    def __init__(self, folder: Path, *, sqlite: bool, pragmas: list[str] | None = None) -> None:
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.db = folder / "temporal.sqlite" if sqlite else None
         command = [binary("temporal"), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port),
                    "--headless", "--log-level", "error", "--namespace", "default", *dev_server_flags()]
         if self.db:
-            command += ["--db-filename", str(self.db), *SQLITE_PRAGMAS]
+            command += ["--db-filename", str(self.db), *SQLITE_PRAGMAS,
+                        *(arg for pragma in pragmas or [] for arg in ("--sqlite-pragma", pragma))]
         self.log = open(folder / "dev-server.log", "wb")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for_port(self.port, self.process)

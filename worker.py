@@ -21,7 +21,7 @@ from activities.mail import FileMailer, Mailer, SmtpMailer, open_ledger
 from activities.rules import RuleDirectory
 from relance import logs, policies
 from relance.config import Config, WorkerSettings, from_env
-from relance.temporal import connect
+from relance.temporal import connect, metrics_runtime
 from workflows import WORKFLOWS, shared_code
 
 log = structlog.get_logger(__name__)
@@ -74,7 +74,8 @@ def build_worker(client: Client, task_queue: str, activities: CaseActivities,
 
 async def run(config: Config, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
-    client = await connect(config.temporal, wait_seconds=config.worker.connect_wait_seconds)
+    client = await connect(config.temporal, wait_seconds=config.worker.connect_wait_seconds,
+                           runtime=metrics_runtime(config.worker.metrics_address))
     activities = build_activities(config)
     worker = build_worker(client, config.temporal.task_queue, activities, config.worker)
     log.info("worker.started", address=config.temporal.address, namespace=config.temporal.namespace,

@@ -280,6 +280,8 @@ def asleep_runs(bench: Bench, args: argparse.Namespace, out: list[dict]) -> None
             result = bench.child("asleep", {"impl": impl, "n": n, "workers": workers, "pause": args.pause},
                                  f"asleep {impl} {n} x{workers}", retry_noisy=n <= 5000)
             out.append(result)
+            partial = args.out.with_suffix(".partial.json")  # a long run's figures survive an interruption
+            partial.write_text(json.dumps(out, indent=1, default=str) + "\n", encoding="utf-8")
             bench.say(f"all asleep, {n} invoices, {workers} worker(s), {impl:7}: {result['asleep_seconds']:.1f}s"
                       f" ({result['asleep_per_second']:.1f} cases/s; import returned after"
                       f" {result['import_seconds']:.1f}s, {result['starts_per_second']:.0f} starts/s); per tenth: "

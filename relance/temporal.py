@@ -50,6 +50,18 @@ async def _connect_once(settings: TemporalSettings, runtime=None) -> Client:
             f" or TEMPORAL_ADDRESS set? ({error})") from error
 
 
+def metrics_runtime(address: str | None):
+    """A Temporal runtime serving the SDK's Prometheus metrics on `address` (host:port), or None for the default
+    runtime. Watch `temporal_workflow_task_schedule_to_start_latency` (cases waiting for a worker),
+    `temporal_request_latency{operation="RespondWorkflowTaskCompleted"}` (the server's and its database's pace)
+    and `temporal_sticky_cache_size` against RELANCE_MAX_CACHED_WORKFLOWS."""
+    if not address:
+        return None
+    from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+
+
 class TemporalUnreachable(Exception):
     pass
 

@@ -75,3 +75,19 @@ async def test_list_shows_the_total_and_pages_through_it(service, tmp_path):
     assert (every["total"], every["shown"]) == (7, 7)
     whole = await relance(service, "list", "--debtor", f"BIG-{tag}")
     assert whole.stdout.splitlines()[-1] == "7 dossier(s)"
+
+
+async def test_a_worker_serves_the_sdk_metrics_to_watch_when_asked(dev_server):
+    import urllib.request
+
+    from bench.procs import free_port
+    from relance.config import TemporalSettings
+    from relance.temporal import connect, metrics_runtime
+
+    assert metrics_runtime(None) is None, "no address, no metrics endpoint"
+    port = free_port()
+    address = dev_server.client.service_client.config.target_host
+    client = await connect(TemporalSettings(address=address), runtime=metrics_runtime(f"127.0.0.1:{port}"))
+    await client.count_workflows("WorkflowType = 'InvoiceCase'")
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    assert 'operation="CountWorkflowExecutions"' in text

@@ -18,7 +18,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.bare import plain_floor
@@ -49,6 +51,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--asleep-sizes", default="2000,20000",
                    help="books imported until every case sleeps after its first decision (2000,20000)")
     p.add_argument("--big", action="store_true", help="add a 50,000-invoice book to --asleep-sizes")
+    p.add_argument("--one-at-a-time", dest="side_by_side", action="store_false",
+                   help="run the all-asleep runs of relance and bare one after the other (default: both at once,"
+                        " each on its own server and workers, so that they share the same machine and the same"
+                        " noise: the ratio is the figure, each rate is that of half the machine)")
     p.add_argument("--worker-processes", default="1,2",
                    help="worker processes of the all-asleep runs at the smallest size (1,2); larger sizes run one")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json", help="results file")
@@ -103,6 +109,7 @@ class Bench:
             self.env["RELANCE_BENCH_STUB_EMAIL"] = "1"
         self.runs: list[dict] = []
         self.count = 0
+        self.lock = threading.Lock()
 
     def say(self, text: str) -> None:
         print(f"[{time.monotonic() - self.began:6.1f}s] {text}", flush=True)
@@ -125,8 +132,10 @@ class Bench:
         return result
 
     def _child(self, task: str, params: dict, label: str) -> dict:
-        self.count += 1
-        params_file, result_file = self.work / f"{self.count}-params.json", self.work / f"{self.count}-result.json"
+        with self.lock:  # two runs side by side start from two threads
+            self.count += 1
+            count = self.count
+        params_file, result_file = self.work / f"{count}-params.json", self.work / f"{count}-result.json"
         params_file.write_text(json.dumps(params))
         waited = wait_for_quiet(self.args.noise, self.args.quiet_wait)
         busy_before, ours_before, began = busy_cpu_seconds(), children_cpu_seconds(), time.monotonic()
@@ -275,10 +284,20 @@ def asleep_runs(bench: Bench, args: argparse.Namespace, out: list[dict]) -> None
     at the smallest size once per number of worker processes."""
     smallest = args.asleep_sizes[0]
     plan = [(n, w) for n in args.asleep_sizes for w in (args.worker_processes if n == smallest else [1])]
+    def one(impl: str, n: int, workers: int) -> dict:
+        params = {"impl": impl, "n": n, "workers": workers, "pause": args.pause, "side_by_side": args.side_by_side}
+        # side by side, the other run is the "other processes": the pair, not the machine's quiet, is the control
+        return bench.child("asleep", params, f"asleep {impl} {n} x{workers}",
+                           retry_noisy=n <= 5000 and not args.side_by_side)
+
     for i, (n, workers) in enumerate(plan):
-        for impl in order(i):
-            result = bench.child("asleep", {"impl": impl, "n": n, "workers": workers, "pause": args.pause},
-                                 f"asleep {impl} {n} x{workers}", retry_noisy=n <= 5000)
+        if args.side_by_side:
+            with ThreadPoolExecutor(2) as pool:
+                results = list(pool.map(lambda impl: one(impl, n, workers), order(i)))
+        else:
+            results = [one(impl, n, workers) for impl in order(i)]
+        for result in results:
+            impl = result["impl"]
             out.append(result)
             partial = args.out.with_suffix(".partial.json")  # a long run's figures survive an interruption
             partial.write_text(json.dumps(out, indent=1, default=str) + "\n", encoding="utf-8")
@@ -481,7 +500,7 @@ def meta(args: argparse.Namespace, seconds: float) -> dict:
                     "platform": platform.platform(), "python": platform.python_version()},
         "temporalio": temporalio.__version__,
         "invoices": args.invoices, "lifecycles": args.lifecycles, "asleep_sizes": args.asleep_sizes,
-        "worker_processes": args.worker_processes, "repeats": args.repeats,
+        "worker_processes": args.worker_processes, "side_by_side": args.side_by_side, "only": sorted(args.only), "repeats": args.repeats,
         "sleeping_repeats": min(args.sleeping_repeats or args.repeats, args.repeats), "bounded_cache": args.bounded_cache, "bytecode_cache": not args.no_bytecode_cache,
         "email_work": "stubbed (diagnostic)" if args.stub_email else "real",
         "seconds": round(seconds, 1),
@@ -510,7 +529,9 @@ def cell(s: dict | None) -> str:
 def table(results: dict) -> str:
     m = results["meta"]
     lines = [f"relance bench, {m['date']}: {m['invoices']} invoices (ingest, sleeping), {m['lifecycles']} lifecycles,"
-             f" {m['repeats']} repeat(s); median [min-max]; ratio = relance / bare",
+             f" {m['repeats']} repeat(s); all asleep at {', '.join(map(str, m.get('asleep_sizes', [])))}"
+             f"{' (relance and bare side by side)' if m.get('side_by_side') else ''};"
+             f" median [min-max]; ratio = relance / bare",
              *(["DIAGNOSTIC RUN: relance's send_email stubbed (--stub-email); not relance's cost"]
                if m.get("email_work", "real") != "real" else []),
              ""]

@@ -140,7 +140,8 @@ async def run(params: dict, folder: Path) -> dict:
         for i in range(worker_count):
             port = procs.free_port()
             workers.append((procs.WorkerProcess(folder, impl=impl, address=server.address, task_queue=task_queue,
-                                                metrics_port=port, name=f"{impl}-{i}"), port))
+                                                metrics_port=port, name=f"{impl}-{i}",
+                                                max_cached=params.get("max_cached")), port))
         client = await Client.connect(server.address, data_converter=DATA_CONVERTER)
         await asyncio.sleep(params.get("pause", 1.0))  # both processes done starting before the baseline
 

@@ -40,8 +40,10 @@ worker: install
 check: install
 	$(BIN)/relance rules check
 
-## Cost per case against a bare Temporal workflow: table on stdout, figures in bench/results.json (~15 min here).
-## Sizes and repeats are flags, e.g. make bench BENCH_ARGS="--invoices 100000 --lifecycles 10000".
+## Cost per case against a bare Temporal workflow: table on stdout, figures in bench/results.json. Starts with the
+## time from an import's first start to every case asleep at 2,000 and 20,000 invoices (--big adds 50,000; long on
+## 2 cores: --only asleep,ingest,... picks measurements). Sizes and repeats are flags, e.g.
+## make bench BENCH_ARGS="--only asleep --asleep-sizes 2000,5000" or BENCH_ARGS="--invoices 100000 --lifecycles 10000".
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

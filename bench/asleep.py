@@ -21,9 +21,11 @@ import uuid
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from bench import procs, scenarios
 from bench.ingest import start_bare, unsettled
+from domain.invoice import case_workflow_id
 from relance import cases
 from relance.payloads import DATA_CONVERTER
 
@@ -116,6 +118,14 @@ def slices(samples: list[dict], n: int, baseline: dict) -> list[dict]:
     return out
 
 
+async def exists(client: Client, workflow_id: str) -> bool:
+    try:
+        await client.get_workflow_handle(workflow_id).describe()
+        return True
+    except RPCError:
+        return False
+
+
 def tables(db: Path) -> dict[str, int]:
     """Bytes per table (its indexes included) of the server's SQLite file, read while the server runs."""
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
@@ -155,16 +165,19 @@ async def run(params: dict, folder: Path) -> dict:
         def advance(k: int = 1) -> None:
             timeline.started += k
 
+        failed: list[str] = []
         if impl == "relance":
             report = await cases.open_cases(client, task_queue, invoices, concurrency=concurrency, progress=advance)
-            started = len(report.started)
-            ids = [i.workflow_id for i in invoices]
+            # a start the SDK retried after the server had taken it comes back "already open": it is ours too
+            failed = [number for number, _ in report.failed]
+            ids = [i.workflow_id for i in invoices if i.number not in set(failed)]
         else:
-            started = await start_bare(client, task_queue, invoices, concurrency, progress=advance)
+            await start_bare(client, task_queue, invoices, concurrency, progress=advance)
             ids = [f"bare-{i.number}" for i in invoices]
         import_seconds = time.perf_counter() - timeline.began
-        if started != n:
-            raise RuntimeError(f"{impl}: {started} of {n} cases started")
+        if failed:  # a start refused under load (the server's deadline): the run goes on with the cases started
+            ids += [w for w in (case_workflow_id(number) for number in failed) if await exists(client, w)]
+        n_asked, n = n, len(ids)
 
         deadline = time.monotonic() + params.get("timeout", 3600)
         while timeline.samples[-1]["completed"] - baseline["completed"] < n:
@@ -192,7 +205,8 @@ async def run(params: dict, folder: Path) -> dict:
 
         completed = last["completed"] - baseline["completed"]
         return {
-            "impl": impl, "n": n, "workers": worker_count, "concurrency": concurrency,
+            "impl": impl, "n": n_asked, "opened": n, "failed_starts": n_asked - n, "workers": worker_count,
+            "concurrency": concurrency,
             "import_seconds": import_seconds, "starts_per_second": n / import_seconds,
             "asleep_seconds": asleep_seconds, "asleep_per_second": n / asleep_seconds,
             "after_import_seconds": asleep_seconds - import_seconds,

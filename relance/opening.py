@@ -3,9 +3,8 @@
 A start accepted by the server is not an open case: the case opens when a worker runs its first decision (it
 reads its policy, decides its first step, publishes its search attributes and sleeps). On a big book that comes
 well after the last start (issue 18: 354 s after a 110 s import of 20,000 invoices), so the import waits for it
-and says how far it is. A case still opening is a running `InvoiceCase` that has not published its policy version
-yet; a count query a second per batch of ids still opening, not one call per case, keeps the server free for
-the work itself.
+and says how far it is. A case is open once it has published its policy version; a count query a second per
+batch of ids still opening, not one call per case, keeps the server free for the work itself.
 """
 from __future__ import annotations
 
@@ -22,8 +21,16 @@ from workflows import visibility
 BATCH = 200  # workflow ids per count query
 
 
+def opened_query(workflow_ids: list[str]) -> str:
+    """Which of these cases have published their policy version, that is made their first decision.
+
+    Counting the cases opened rather than those still opening: a case whose start visibility has not recorded
+    yet is not counted as open by mistake."""
+    ids = ", ".join(visibility.literal(w) for w in workflow_ids)
+    return f"WorkflowId IN ({ids}) AND {visibility.POLICY_VERSION.name} IS NOT NULL"
+
+
 def still_opening_query(workflow_ids: list[str]) -> str:
-    """Which of these cases are running and have not published their policy version yet."""
     ids = ", ".join(visibility.literal(w) for w in workflow_ids)
     return (f"WorkflowId IN ({ids}) AND ExecutionStatus = 'Running'"
             f" AND {visibility.POLICY_VERSION.name} IS NULL")
@@ -32,7 +39,7 @@ def still_opening_query(workflow_ids: list[str]) -> str:
 @dataclasses.dataclass
 class Opening:
     started: int  # cases this import started
-    still_opening: int  # of them, running and not opened yet
+    still_opening: int  # of them, not opened yet
     stalled_seconds: float = 0.0  # how long the count had not moved when the wait gave up (0: it did not)
     examples: list[str] = dataclasses.field(default_factory=list)  # invoices of cases still opening
 
@@ -49,30 +56,28 @@ async def wait_open(client: Client, workflow_ids: list[str], *, progress: Callab
     order they started, so a poll asks about the few batches still opening. Only this import's cases count:
     a broken case elsewhere in the namespace does not hold it. Gives up when the count has not moved for
     `stall_seconds` (no worker running, or a case whose first task keeps failing), with a few of the invoices
-    concerned. Visibility lags its writes by a moment: a count of zero is read twice before it is believed."""
+    concerned."""
     pending = {i: workflow_ids[i:i + BATCH] for i in range(0, len(workflow_ids), BATCH)}
-    remaining: dict[int, int] = {}
-    last, moved, zero_seen = None, time.monotonic(), False
+    opened = dict.fromkeys(pending, 0)
+    last, moved = None, time.monotonic()
     while True:
         for key, batch in list(pending.items()):
-            remaining[key] = (await client.count_workflows(still_opening_query(batch))).count
-            if remaining[key] == 0 and zero_seen:
+            opened[key] = (await client.count_workflows(opened_query(batch))).count
+            if opened[key] >= len(batch):
                 del pending[key]
-        left = sum(remaining.values())
+        done = sum(opened.values())
         if progress:
-            progress(len(workflow_ids) - left)
-        if left == 0:
-            if zero_seen:
-                return Opening(len(workflow_ids), 0)
-            zero_seen = True
-            continue
-        zero_seen = False
+            progress(done)
+        left = len(workflow_ids) - done
+        if not pending:
+            return Opening(len(workflow_ids), 0)
         if left != last:
             last, moved = left, time.monotonic()
         elif time.monotonic() - moved >= stall_seconds:
-            batch = next(b for k, b in pending.items() if remaining[k])
+            batch = next(iter(pending.values()))
             examples = [invoice_number_of(e.id) async for e in client.list_workflows(still_opening_query(batch), limit=5)]
-            return Opening(len(workflow_ids), left, time.monotonic() - moved, examples)
+            return Opening(len(workflow_ids), left, time.monotonic() - moved,
+                           examples or [invoice_number_of(w) for w in batch[:5]])
         await asyncio.sleep(every)
 
 

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 async def cmd_import(args, config: Config) -> int:
-    reader, problems = _routed_ledger(Path(args.file), config.rules_dir, cases.paris_today())
+    reader, problems = _routed_ledger(Path(args.file), config.rules_dir, cases.paris_today(), args.mapping)
     for problem in problems:
         print(f"rules: {problem}", file=sys.stderr)
     client = await connect(config.temporal)
@@ -74,22 +74,24 @@ async def cmd_import(args, config: Config) -> int:
     for number, reason in report.failed:
         print(f"{number}: not started: {reason}", file=sys.stderr)
     summary = {"started": len(report.started), "already_open": len(report.existing),
-               "rejected_rows": len(errors), "failed": len(report.failed)}
+               "rejected_rows": reader.rejected, "failed": len(report.failed)}
     if args.json:
         print(json.dumps({**summary, "existing": report.existing, "errors": [e.model_dump() for e in errors]}))
     else:
         print(f"{summary['started']} case(s) started, {summary['already_open']} already open (nothing new started),"
               f" {summary['rejected_rows']} row(s) rejected, {summary['failed']} failed to start")
-    return 1 if errors or report.failed else 0
+    return 1 if reader.rejected or report.failed else 0
 
 
-def _routed_ledger(path: Path, rules_dir: Path, today: dt.date) -> tuple[LedgerReader, list[str]]:
+def _routed_ledger(path: Path, rules_dir: Path, today: dt.date,
+                   mapping_file: str | None = None) -> tuple[LedgerReader, list[str]]:
     """`rules_cli.read_routed_ledger`, row by row: each row with its policy (named in the row, or chosen by
     routing.yaml), a row under a broken or unknown policy refused, and dates checked against `today`."""
     policies, problems = rules_cli.valid_policies(rules_dir)
     try:
         routing = load_routing(rules_dir)
-        reader = LedgerReader(path, known_policies=set(policies), route=routing.policy_for, today=today)
+        reader = LedgerReader(path, known_policies=set(policies), route=routing.policy_for, today=today,
+                              mapping=rules_cli.mapping_of(mapping_file), max_terms=rules_cli.max_terms_of(policies))
     except (LedgerFileError, RuleFileError) as error:
         raise UserError(str(error)) from error
     return reader, problems
@@ -467,6 +469,7 @@ def parser() -> argparse.ArgumentParser:
 
     c = command("import", cmd_import, "start one case per invoice of a CSV or JSON ledger")
     c.add_argument("file")
+    c.add_argument("--mapping", metavar="YAML", help="how to read an export whose headers are not recognized")
     c = command("status", cmd_status, "where a case stands, why, and what comes next")
     c.add_argument("invoice")
     c = command("list", cmd_list, "cases through Temporal visibility")

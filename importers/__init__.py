@@ -1,0 +1,28 @@
+"""Readers of ledger files, one per format, each turning a file into the same records (`importers.base`):
+`relance.ledger` validates them into Invoices, whatever the format. `import`, `demo` and the previews
+(`--ledger`) all read through `open_source`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from importers.base import LedgerFileError, Source, file_error
+from importers.csv_file import open_csv
+from importers.json_file import open_json
+from importers.mapping import NO_MAPPING, Mapping
+
+SUFFIXES = (".csv", ".json")
+
+
+def open_source(path: Path, mapping: Mapping = NO_MAPPING) -> Source:
+    """The reader of `path`'s format, opened: the file as a whole checked, its rows not read yet."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return open_csv(path, mapping)
+    if suffix == ".json":
+        return open_json(path)
+    raise file_error(path, f"type de fichier non pris en charge {path.suffix or '(aucun)'!r} ; attendu : "
+                           f"{', '.join(SUFFIXES)}",
+                     f"unsupported file type {path.suffix or '(none)'!r}; expected {' or '.join(SUFFIXES)}")
+
+
+__all__ = ["LedgerFileError", "Mapping", "Source", "open_source"]

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from domain.invoice import Invoice
 from domain.letters import Allocation, Instalment, PenaltyLine
 from domain.policy import Policy, Stage
+from domain.prior import PriorHistory
 from domain.statement import Entry, Opening, Period
 
 EscalationPath = Literal["injonction", "small_claims", "insurer_claim", "ops_review"]
@@ -152,6 +153,10 @@ class CaseStart(BaseModel):
     # A case that wakes on a worker that no longer caches it replays its whole history: past this many
     # events it continues as new (carrying its state) even before the server suggests it.
     history_events_limit: int = Field(default=2000, gt=0)
+    # Set by `relance import` (domain.history): the invoice's past, and the first day the import's daily cap lets
+    # it send on. Cases started without them open as they always did, so their histories replay unchanged.
+    prior: PriorHistory | None = None
+    catch_up_from: dt.date | None = None
 
 
 class CaseStatus(BaseModel):

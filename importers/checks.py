@@ -7,7 +7,6 @@ VAT number gives the SIREN when the row has none, and must agree with it when it
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from stdnum.exceptions import ValidationError as NumberError
@@ -16,6 +15,7 @@ from stdnum.fr import siret as siret_number
 from stdnum.eu import vat as vat_number
 from stdnum.fr import tva as french_vat
 
+from domain.policy import Policy
 from importers.base import RowError
 
 
@@ -66,13 +66,13 @@ def _bad_number(row: int, column: str, what: str, raw: str, error: NumberError) 
                     message_fr=f"{raw!r} n'est pas un numéro {french_what} valide ({why_fr})")
 
 
-def terms_warning(row: int, issue_date: dt.date, due_date: dt.date, policy_id: str,
-                  max_terms: Callable[[str], int | None] | None) -> list[RowError]:
+def terms_warning(row: int, issue_date: dt.date, due_date: dt.date, policy: Policy | None) -> list[RowError]:
     """Payment terms longer than the policy expects (L441-10 caps them at 60 days): imported, but said, since
     every deadline of the case counts from that due date."""
-    limit = max_terms(policy_id) if max_terms else None
-    days = (due_date - issue_date).days
-    if limit is None or days <= limit:
+    if policy is None:
+        return []
+    limit, policy_id, days = policy.max_payment_terms_days, policy.policy_id, (due_date - issue_date).days
+    if days <= limit:
         return []
     return [RowError(row=row, field="due_date", severity="warning",
                      message=f"payment terms of {days} days, more than the {limit} days of policy {policy_id!r}",

@@ -33,7 +33,10 @@ TARGETS: dict[str, tuple[str, ...]] = {
 }
 # Read and checked, not carried by the model: a SIRET or a VAT number gives the SIREN when the file has none.
 IDENTIFIER_COLUMNS = ("debtor_siret", "debtor_vat")
-COLUMNS: tuple[str, ...] = (*TARGETS, *IDENTIFIER_COLUMNS, "script")
+# What happened before relance (domain.prior.PriorHistory): the case opens where it puts it.
+HISTORY_COLUMNS = ("last_reminder", "last_reminder_on", "notice_sent_on", "court_filed_on", "order_issued_on",
+                   "order_served_on", "insurer_filed_on", "dispute_reason", "dispute_opened_on", "paid", "paid_on")
+COLUMNS: tuple[str, ...] = (*TARGETS, *IDENTIFIER_COLUMNS, *HISTORY_COLUMNS, "script")
 REQUIRED_COLUMNS = ("number", "debtor_id", "debtor_name", "debtor_email", "issue_date", "due_date", "amount_incl_tax")
 
 # What a French user calls each column, for messages about a column the file lacks.
@@ -42,6 +45,11 @@ FRENCH_NAMES = {
     "issue_date": "Date facture", "due_date": "Date d'échéance", "amount_incl_tax": "Montant TTC",
     "amount_excl_tax": "Montant HT", "debtor_siren": "SIREN", "debtor_siret": "SIRET",
     "debtor_vat": "N° TVA intracommunautaire", "debtor_address": "Adresse", "currency": "Devise",
+    "last_reminder": "Dernière relance", "last_reminder_on": "Date dernière relance",
+    "notice_sent_on": "Mise en demeure le", "court_filed_on": "Requête déposée le",
+    "order_issued_on": "Ordonnance rendue le", "order_served_on": "Ordonnance signifiée le",
+    "insurer_filed_on": "Menace de sinistre le", "dispute_reason": "Litige", "dispute_opened_on": "Litige ouvert le",
+    "paid": "Déjà réglé", "paid_on": "Date règlement",
 }  # fmt: skip
 
 # Headers seen in French exports (Sage, EBP, Cegid, Pennylane, Excel by hand), normalized; one column each.
@@ -72,6 +80,21 @@ _FRENCH_HEADERS: dict[str, tuple[str, ...]] = {
     "policy": ("politique", "politique de relance", "policy id"),
     "purchase_order": ("bon de commande", "n commande", "numero de commande", "commande", "ref commande"),
     "delivery_proof": ("bon de livraison", "n bl", "preuve de livraison", "bl"),
+    "last_reminder": ("derniere relance", "niveau de relance", "relance"),
+    "last_reminder_on": ("date derniere relance", "date de derniere relance", "derniere relance le",
+                         "date relance"),
+    "notice_sent_on": ("mise en demeure", "mise en demeure le", "date mise en demeure", "date de mise en demeure",
+                       "mise en demeure envoyee le"),
+    "court_filed_on": ("requete deposee le", "date requete", "requete injonction", "injonction deposee le",
+                       "date depot requete", "requete en injonction de payer"),
+    "order_issued_on": ("ordonnance rendue le", "date ordonnance", "ordonnance"),
+    "order_served_on": ("ordonnance signifiee le", "date signification", "signification"),
+    "insurer_filed_on": ("menace de sinistre", "menace de sinistre le", "declaration assureur",
+                         "declaration assureur le", "date declaration assureur", "dms"),
+    "dispute_reason": ("litige", "motif litige", "motif du litige"),
+    "dispute_opened_on": ("litige ouvert le", "date litige", "date du litige"),
+    "paid": ("deja regle", "montant regle", "reglements recus", "deja paye", "montant paye", "acomptes"),
+    "paid_on": ("date reglement", "date de reglement", "regle le", "date dernier reglement"),
 }
 _KNOWN = {name.replace("_", " "): name for name in COLUMNS} | {
     header: column for column, headers in _FRENCH_HEADERS.items() for header in headers

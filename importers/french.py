@@ -41,6 +41,13 @@ _TRANSLATIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(patte
      "la facture d'un client assuré doit porter son montant HT (l'assureur le couvre)"),
     (r"^letters, digits and \. _ / - only, at most 64 characters$",
      "lettres, chiffres et . _ / - seulement, 64 caractères au plus"),
+    (r"^(\S+) and (\S+) go together$", r"\1 et \2 vont ensemble"),
+    (r"^(\S+) needs (\S+) on or before it$", r"\1 suppose \2, à une date antérieure ou égale"),
+    (r"^court_filed_on and insurer_filed_on: one path at a time$",
+     "une seule voie à la fois : requête en injonction ou déclaration à l'assureur"),
+    (r"^unknown reminder (.+) of policy (\S+) \(known: (.*)\)$", r"relance \1 inconnue de la politique \2 (connues : \3)"),
+    (r"^(\S+) is after today \((\S+)\)$", r"\1 est postérieure à aujourd'hui (\2)"),
+    (r"^(\S+) is before the invoice date \((\S+)\)$", r"\1 précède la date de facture (\2)"),
     (r"^Input should be (.+)$", r"valeur attendue : \1"),
 ))
 

@@ -24,7 +24,7 @@ from domain.invoice import invoice_number_of
 from domain.letters import Instalment
 from domain.routing import load_routing
 from domain.rule_file import RuleFileError
-from relance import cases, logs, rules_cli, views
+from relance import cases, go_live, logs, rules_cli, views
 from relance.config import ROOT, Config, from_env
 from relance.ledger import LedgerFileError, LedgerReader
 from relance.temporal import TemporalUnreachable, connect
@@ -59,10 +59,14 @@ async def cmd_import(args, config: Config) -> int:
     reader, problems = _routed_ledger(Path(args.file), config.rules_dir, cases.paris_today(), args.mapping)
     for problem in problems:
         print(f"rules: {problem}", file=sys.stderr)
+    # Each invoice's start: its history, and the day the catch-up's daily cap lets it send on (relance.go_live).
+    plans = go_live.planned_starts(reader, reader.policies, dt.datetime.now(dt.timezone.utc))
+    if args.dry_run:
+        return _dry_run(args, reader, plans)
     client = await connect(config.temporal)
     bar = ProgressBar(reader.rows_hint, "import")
     try:  # cases start as rows are read: the ledger is never held whole
-        report = await cases.open_cases(client, config.temporal.task_queue, (row.invoice for row in reader),
+        report = await cases.open_cases(client, config.temporal.task_queue, (plan.start for plan in plans),
                                         progress=bar.advance)
     except LedgerFileError as error:
         raise UserError(f"{error}; the cases of the rows before it were started") from error
@@ -83,6 +87,20 @@ async def cmd_import(args, config: Config) -> int:
     return 1 if reader.rejected or report.failed else 0
 
 
+def _dry_run(args, reader: LedgerReader, plans) -> int:
+    """`relance import --dry-run`: what each invoice would get first and when, per day; nothing starts."""
+    try:
+        text = go_live.dry_run_text(plans, cases.paris_today())
+    except LedgerFileError as error:
+        raise UserError(str(error)) from error
+    print(text)
+    for error in reader.errors:
+        print(f"{args.file}: {error}", file=sys.stderr)
+    print(f"Aperçu seulement, aucun dossier ouvert ; {reader.rejected} ligne(s) rejetée(s)"
+          f" — dry run, nothing started; {reader.rejected} row(s) rejected")
+    return 1 if reader.rejected else 0
+
+
 def _routed_ledger(path: Path, rules_dir: Path, today: dt.date,
                    mapping_file: str | None = None) -> tuple[LedgerReader, list[str]]:
     """`rules_cli.read_routed_ledger`, row by row: each row with its policy (named in the row, or chosen by
@@ -91,7 +109,7 @@ def _routed_ledger(path: Path, rules_dir: Path, today: dt.date,
     try:
         routing = load_routing(rules_dir)
         reader = LedgerReader(path, known_policies=set(policies), route=routing.policy_for, today=today,
-                              mapping=rules_cli.mapping_of(mapping_file), max_terms=rules_cli.max_terms_of(policies))
+                              mapping=rules_cli.mapping_of(mapping_file), policies=policies)
     except (LedgerFileError, RuleFileError) as error:
         raise UserError(str(error)) from error
     return reader, problems
@@ -470,6 +488,8 @@ def parser() -> argparse.ArgumentParser:
     c = command("import", cmd_import, "start one case per invoice of a CSV or JSON ledger")
     c.add_argument("file")
     c.add_argument("--mapping", metavar="YAML", help="how to read an export whose headers are not recognized")
+    c.add_argument("--dry-run", action="store_true",
+                   help="print what each invoice would get first and when, per day; start nothing")
     c = command("status", cmd_status, "where a case stands, why, and what comes next")
     c.add_argument("invoice")
     c = command("list", cmd_list, "cases through Temporal visibility")

@@ -14,19 +14,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from domain.history import prior_problems
 from domain.invoice import MAX_AMOUNT, Invoice, amount_problem, date_problems, email_problem
+from domain.policy import Policy
+from domain.prior import PriorHistory
 from domain.script import ScriptError, parse_script
 from importers import open_source
 from importers.base import LedgerFileError, Record, RowError, rejected_rows
 from importers.checks import identifier_errors, terms_warning
-from importers.columns import COLUMNS, REQUIRED_COLUMNS, TARGETS as _TARGETS
+from importers.columns import COLUMNS, HISTORY_COLUMNS, REQUIRED_COLUMNS, TARGETS as _TARGETS
 from importers.french import in_french
 from importers.mapping import NO_MAPPING, Mapping
 
@@ -53,14 +56,15 @@ class LedgerRow(BaseModel):
     row: int
     invoice: Invoice
     script: str = ""  # raw behaviour script of a simulated debtor, see domain.script
+    prior: PriorHistory | None = None  # what happened before relance, from the history columns
 
 
 def read_ledger(
     path: Path, known_policies: set[str] | None = None, route: Callable[[Invoice], str] | None = None, *,
-    today: dt.date | None = None, mapping: Mapping = NO_MAPPING, max_terms: Callable[[str], int | None] | None = None,
+    today: dt.date | None = None, mapping: Mapping = NO_MAPPING, policies: Mapping[str, Policy] | None = None,
 ) -> tuple[list[LedgerRow], list[RowError]]:
     """Good rows and the errors of bad ones, all at once (previews, simulations); `relance import` streams."""
-    reader = LedgerReader(path, known_policies, route, today=today, mapping=mapping, max_terms=max_terms)
+    reader = LedgerReader(path, known_policies, route, today=today, mapping=mapping, policies=policies)
     rows = list(reader)
     return rows, reader.errors
 
@@ -74,14 +78,15 @@ class LedgerReader:
     `LedgerFileError` before any row. A bad row is skipped, never half-imported. A row that names no policy gets
     the one `route` chooses (the rules' routing table), if given. With `today`, dates too far from it are refused
     (see `domain.invoice.date_problems`); previews and simulations, which may move a ledger's dates, pass none.
-    `max_terms` gives a policy's longest payment terms, to warn of longer ones.
+    With `policies`, payment terms longer than a row's policy expects are warned, and a row's history
+    (`domain.prior`) is checked against its policy's ladder.
     """
 
     def __init__(self, path: Path, known_policies: set[str] | None = None,
                  route: Callable[[Invoice], str] | None = None, *, today: dt.date | None = None,
-                 mapping: Mapping = NO_MAPPING, max_terms: Callable[[str], int | None] | None = None) -> None:
+                 mapping: Mapping = NO_MAPPING, policies: Mapping[str, Policy] | None = None) -> None:
         self.path, self.known_policies, self.route, self.today = path, known_policies, route, today
-        self.max_terms = max_terms
+        self.policies = policies or {}
         self._source = open_source(path, mapping)
         self.rows_hint = self._source.rows_hint  # rows the file seems to hold (lines, for a CSV), for a progress bar
         self.errors: list[RowError] = [self._explained(notice) for notice in self._source.notices]
@@ -101,7 +106,7 @@ class LedgerReader:
                 self.errors.append(self._explained(record))
                 continue
             ledger_row, row_errors = _read_row(row, record, self.known_policies, first_row_of, self.route,
-                                               self.today, self.max_terms)
+                                               self.today, self.policies)
             self.errors.extend(self._explained(error) for error in row_errors)
             if ledger_row is not None:
                 yield ledger_row
@@ -118,7 +123,7 @@ class LedgerReader:
 def _read_row(
     row: int, record: dict[str, Any], known_policies: set[str] | None, first_row_of: dict[str, int],
     route: Callable[[Invoice], str] | None = None, today: dt.date | None = None,
-    max_terms: Callable[[str], int | None] | None = None,
+    policies: Mapping[str, Policy] | None = None,
 ) -> tuple[LedgerRow | None, list[RowError]]:
     values, errors = _convert(row, record)
     errors += _bounds(row, values, today)
@@ -131,10 +136,13 @@ def _read_row(
     if invoice is not None and route is not None and not values.get("policy"):
         invoice = invoice.model_copy(update={"policy_id": route(invoice)})
     errors += _policy_errors(row, invoice.policy_id if invoice else values.get("policy", "default"), known_policies)
+    policy = (policies or {}).get(invoice.policy_id) if invoice else None
+    prior, prior_errors = _prior(row, values, invoice, policy, today, skip={error.field for error in errors})
+    errors += prior_errors
     if errors or invoice is None:
         return None, errors
-    warnings = terms_warning(row, invoice.issue_date, invoice.due_date, invoice.policy_id, max_terms)
-    return LedgerRow(row=row, invoice=invoice, script=script), warnings
+    warnings = terms_warning(row, invoice.issue_date, invoice.due_date, policy)
+    return LedgerRow(row=row, invoice=invoice, script=script, prior=prior), warnings
 
 
 def _convert(row: int, record: dict[str, Any]) -> tuple[dict[str, Any], list[RowError]]:
@@ -204,6 +212,23 @@ def _invoice(row: int, values: dict[str, Any], skip: set[str]) -> tuple[Invoice 
         return None, [e for e in errors if e.field not in skip]
 
 
+def _prior(row: int, values: dict[str, Any], invoice: Invoice | None, policy: Policy | None, today: dt.date | None,
+           skip: set[str]) -> tuple[PriorHistory | None, list[RowError]]:
+    """The row's history, if its columns say any: coherent in itself, and with the invoice and its policy."""
+    given = {column: values[column] for column in HISTORY_COLUMNS if column in values}
+    if not given:
+        return None, []
+    try:
+        prior = PriorHistory.model_validate(given)
+    except ValidationError as error:
+        errors = [_row_error(row, item) for item in error.errors()]
+        return None, [e for e in errors if e.field not in skip]
+    if invoice is None or policy is None:
+        return prior, []
+    problems = prior_problems(prior, policy, invoice.issue_date, today or dt.date.max)
+    return prior, [RowError(row=row, field=field, message=why) for field, why in problems]
+
+
 def _put(data: dict[str, Any], target: tuple[str, ...], value: Any) -> None:
     if len(target) == 1:
         data[target[0]] = value
@@ -214,7 +239,8 @@ def _put(data: dict[str, Any], target: tuple[str, ...], value: Any) -> None:
 def _row_error(row: int, item: Any) -> RowError:
     message = "missing" if item["type"] == "missing" else str(item["msg"]).removeprefix("Value error, ")
     loc = tuple(str(part) for part in item["loc"])
-    field = _COLUMN_OF_LOC.get(loc) or _COLUMN_OF_LOC.get(loc[:2]) or _mentioned_column(message)
+    field = (_COLUMN_OF_LOC.get(loc) or _COLUMN_OF_LOC.get(loc[:2]) or (loc[0] if loc and loc[0] in HISTORY_COLUMNS else "")
+             or _mentioned_column(message))
     return RowError(row=row, field=field, message=message)
 
 
@@ -308,6 +334,8 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "amount_excl_tax": _decimal,
     "issue_date": _date,
     "due_date": _date,
+    **{column: _date for column in HISTORY_COLUMNS if column.endswith("_on")},
+    "paid": _decimal,
     "debtor_language": _lower,
     "debtor_country": _upper,
     "currency": _upper,

@@ -8,7 +8,6 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from activities.rendering import templates_by_channel
@@ -118,7 +117,7 @@ def read_routed_ledger(ledger: Path, rules_dir: Path,
     try:
         routing = load_routing(rules_dir)
         rows, errors = read_ledger(ledger, known_policies=set(policies), route=routing.policy_for,
-                                   mapping=mapping_of(mapping_file), max_terms=max_terms_of(policies))
+                                   mapping=mapping_of(mapping_file), policies=policies)
     except (LedgerFileError, RuleFileError) as error:
         raise RulesError(str(error)) from error
     return rows, errors, problems
@@ -127,11 +126,6 @@ def read_routed_ledger(ledger: Path, rules_dir: Path,
 def mapping_of(path: str | None) -> Mapping:
     """The `--mapping` file, or none (LedgerFileError when it cannot be read)."""
     return load_mapping(Path(path)) if path else NO_MAPPING
-
-
-def max_terms_of(policies: dict[str, Policy]) -> Callable[[str], int | None]:
-    """A policy's longest payment terms, to warn of longer ones at import."""
-    return lambda policy_id: policies[policy_id].max_payment_terms_days if policy_id in policies else None
 
 
 async def run_simulation(ledger: Path, rules_dir: Path, config: Config, rebase_days: int | None,

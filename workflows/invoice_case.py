@@ -75,7 +75,12 @@ class InvoiceCase:
     async def run(self, start: CaseStart) -> CaseStatus:
         self.policy = shared(start.policy) if start.policy else await self._load_policy()
         if start.carried is None:
-            self._apply(transitions.open_case(self.s, self.policy, workflow.now()))
+            opened = transitions.open_case(self.s, self.policy, workflow.now(), prior=start.prior,
+                                           catch_up_from=start.catch_up_from)
+            if start.catch_up_from is None:  # opened as before imports knew a case's past: no effect to carry out
+                self._apply(opened)
+            else:  # an imported case may owe ops a task at once (a deadline its history shows lapsed)
+                await self._run(opened)
 
         while self.s.stage is not Stage.closed:
             if self._history_is_long(start.history_events_limit):

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from domain.rule_file import load_policy_file
 from importers.columns import column_of
 from relance.ledger import LedgerFileError, LedgerReader, read_ledger, rejected_rows
 from relance.rules_cli import mapping_of
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+POLICY = load_policy_file(ROOT / "rules" / "default.yaml")
 FRENCH_HEADER = ("N° facture;Date facture;Date d'échéance;Code client;Raison sociale;Email;SIREN;Adresse;"
                  "Montant HT;Montant TTC;Devise")
 
@@ -103,7 +106,7 @@ def test_a_siret_or_a_vat_number_gives_the_siren_and_must_agree_with_it(tmp_path
 
 def test_payment_terms_beyond_the_policy_are_warned_and_the_row_imported(tmp_path):
     path = _excel(tmp_path, _row(issued="01/01/2026", due="15/06/2026"), _row("FA-2"))
-    rows, errors = read_ledger(path, max_terms=lambda policy: 60 if policy == "default" else None)
+    rows, errors = read_ledger(path, policies={"default": POLICY})
     assert len(rows) == 2 and rejected_rows(errors) == 0
     assert [(e.row, e.field, e.severity) for e in errors] == [(2, "due_date", "warning")]
     assert str(errors[0]).startswith("ligne 2, « Date d'échéance » : délai de paiement de 165 jours, au-delà des 60")
@@ -132,3 +135,29 @@ def test_a_file_missing_a_required_column_says_which_in_french(tmp_path):
                   header="N° facture;Date facture;Code client;Client;Email;Montant TTC")
     with pytest.raises(LedgerFileError, match="colonne.s. obligatoire.s. absente.s. de l'en-tête : Date d'échéance"):
         LedgerReader(path)
+
+
+HISTORY_HEADER = (FRENCH_HEADER + ";Dernière relance;Date dernière relance;Mise en demeure le;Requête déposée le;"
+                  "Ordonnance rendue le;Ordonnance signifiée le;Litige;Litige ouvert le;Déjà réglé;Date règlement")
+
+
+def test_history_columns_give_each_row_its_past_checked_against_its_policy(tmp_path):
+    path = _excel(tmp_path,
+                  _row("FA-1") + ";amicable-j+2;20/03/2026;;;;;;;;",
+                  _row("FA-2") + ";;;01/05/2026;15/05/2026;10/06/2026;;;;200,00;02/04/2026",
+                  _row("FA-3") + ";;;;;;;Livraison incomplète;20/03/2026;;",
+                  _row("FA-4") + ";j+99;20/03/2026;;;;;;;;",
+                  _row("FA-5") + ";;;;;;01/07/2026;;;;",
+                  _row("FA-6") + ";;;;;;;;;;01/04/2026",
+                  header=HISTORY_HEADER)
+    rows, errors = read_ledger(path, policies={"default": POLICY}, today=dt.date(2026, 7, 1))
+    priors = {row.invoice.number: row.prior for row in rows}
+    assert priors["FA-1"].last_reminder == "amicable-j+2" and priors["FA-1"].last_reminder_on == dt.date(2026, 3, 20)
+    assert (priors["FA-2"].notice_sent_on, priors["FA-2"].order_issued_on, priors["FA-2"].paid) == (
+        dt.date(2026, 5, 1), dt.date(2026, 6, 10), Decimal("200.00"))
+    assert priors["FA-3"].dispute_reason == "Livraison incomplète"
+    said = {error.row: str(error) for error in errors}
+    assert sorted(said) == [5, 6, 7]
+    assert said[5].startswith("ligne 5, « Dernière relance » : relance 'j+99' inconnue de la politique default")
+    assert said[6].startswith("ligne 6, « Ordonnance signifiée le » : order_served_on suppose order_issued_on")
+    assert "paid et paid_on vont ensemble" in said[7]

@@ -7,15 +7,19 @@ from pathlib import Path
 
 from importers.base import LedgerFileError, Source, file_error
 from importers.csv_file import open_csv
+from importers.fec import is_fec, open_fec
 from importers.json_file import open_json
 from importers.mapping import NO_MAPPING, Mapping
 
-SUFFIXES = (".csv", ".json")
+SUFFIXES = (".csv", ".json", ".txt (FEC)")
 
 
-def open_source(path: Path, mapping: Mapping = NO_MAPPING) -> Source:
-    """The reader of `path`'s format, opened: the file as a whole checked, its rows not read yet."""
+def open_source(path: Path, mapping: Mapping = NO_MAPPING, *, default_terms_days: int | None = None) -> Source:
+    """The reader of `path`'s format, opened: the file as a whole checked, its rows not read yet.
+    `default_terms_days`: the customers' terms when a FEC gives no due date and the mapping none either."""
     suffix = path.suffix.lower()
+    if suffix in (".txt", ".csv", ".fec") and path.is_file() and is_fec(path):
+        return open_fec(path, mapping, default_terms_days)
     if suffix == ".csv":
         return open_csv(path, mapping)
     if suffix == ".json":

@@ -32,9 +32,9 @@ _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 _ENCODINGS = {"utf-8": "utf-8-sig", "windows-1252": "cp1252"}
 
 
-def open_csv(path: Path, mapping: Mapping = NO_MAPPING) -> Source:
-    encoding, rows_hint = _scan(path, mapping.encoding)
-    header, labels, delimiter, notices = _header(path, encoding, mapping)
+def open_csv(path: Path, mapping: Mapping = NO_MAPPING, required: tuple[str, ...] = REQUIRED_COLUMNS) -> Source:
+    encoding, rows_hint = scan(path, mapping.encoding)
+    header, labels, delimiter, notices = _header(path, encoding, mapping, required)
     defaults = {column: value for column, value in mapping.defaults.items() if column not in header}
     return Source(records=_records(path, encoding, header, delimiter, defaults), rows_hint=rows_hint,
                   notices=notices, labels=labels)
@@ -43,7 +43,7 @@ def open_csv(path: Path, mapping: Mapping = NO_MAPPING) -> Source:
 # --- bytes ------------------------------------------------------------------------------------------------
 
 
-def _scan(path: Path, wanted: str) -> tuple[str, int]:
+def scan(path: Path, wanted: str) -> tuple[str, int]:
     """One pass, a chunk at a time: the encoding (UTF-8 if every byte decodes as such, else Windows-1252),
     no overlong line. Returns the encoding and the number of lines after the header."""
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -111,7 +111,8 @@ def _encoding(path: Path, wanted: str, utf8_error, cp1252_error, saw_utf8_latin:
 # --- header -----------------------------------------------------------------------------------------------
 
 
-def _header(path: Path, encoding: str, mapping: Mapping) -> tuple[list[str], dict[str, str], str, list[RowError]]:
+def _header(path: Path, encoding: str, mapping: Mapping,
+            required: tuple[str, ...]) -> tuple[list[str], dict[str, str], str, list[RowError]]:
     with path.open(encoding=encoding, newline="") as file:
         first = file.readline(MAX_LINE_BYTES)
         delimiter = _delimiter(first) if mapping.delimiter == "auto" else mapping.delimiter
@@ -135,7 +136,7 @@ def _header(path: Path, encoding: str, mapping: Mapping) -> tuple[list[str], dic
         header.append(column or "")
         if column and normalize(label) != normalize(column):
             labels[column] = label
-    _check_header(path, header, labels, set(mapping.defaults))
+    _check_header(path, header, labels, required, set(mapping.defaults))
     return header, labels, delimiter, notices
 
 
@@ -145,12 +146,13 @@ def _delimiter(text: str) -> str:
     return max((";", ",", "\t", "|"), key=line.count) if any(sep in line for sep in ";\t|") else ","
 
 
-def _check_header(path: Path, header: list[str], labels: dict[str, str], defaulted: set[str]) -> None:
+def _check_header(path: Path, header: list[str], labels: dict[str, str], required: tuple[str, ...],
+                  defaulted: set[str]) -> None:
     repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:
         raise file_error(path, f"colonne(s) en double dans l'en-tête : {', '.join(map(french_name, repeated))}",
                          f"column(s) repeated in the header: {', '.join(repeated)}")
-    missing = [name for name in REQUIRED_COLUMNS if name not in header and name not in defaulted]
+    missing = [name for name in required if name not in header and name not in defaulted]
     if missing:
         read = ", ".join(labels.get(name, name) for name in header if name)
         raise file_error(

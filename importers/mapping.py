@@ -7,6 +7,8 @@
     delimiter: ";"                # auto (default), ";", ",", tab or "|"
     defaults:                     # a value for every row, for a column the export lacks
       policy: grands_comptes
+    payment_terms_days: 45        # FEC without EcheanceDate: due date = piece date + these days
+    customers: clients.csv        # FEC: emails, SIREN, addresses by customer code (path from this file's folder)
 
 Read like a rule file (`domain.rule_file.parse_model`): bounded in size and nesting, no YAML aliases, each
 problem with its line.
@@ -34,6 +36,9 @@ class Mapping(BaseModel):
     delimiter: Literal["auto", ";", ",", "\t", "|"] = "auto"
     defaults: dict[str, str] = Field(default_factory=dict, max_length=len(COLUMNS),
                                      description="A value for every row, for a column the export does not have.")
+    payment_terms_days: int | None = Field(default=None, gt=0, le=366,
+                                           description="A FEC without EcheanceDate: the customers' terms.")
+    customers: Path | None = Field(default=None, description="A FEC names no email: the customers, as a CSV.")
 
     @field_validator("columns", "defaults")
     @classmethod
@@ -66,4 +71,6 @@ def load_mapping(path: Path) -> Mapping:
         mapping, _ = parse_model(text, str(path), Mapping)
     except RuleFileError as error:
         raise LedgerFileError(str(error)) from None
+    if mapping.customers is not None and not mapping.customers.is_absolute():
+        mapping = mapping.model_copy(update={"customers": path.parent / mapping.customers})
     return mapping

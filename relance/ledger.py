@@ -87,7 +87,9 @@ class LedgerReader:
                  mapping: Mapping = NO_MAPPING, policies: Mapping[str, Policy] | None = None) -> None:
         self.path, self.known_policies, self.route, self.today = path, known_policies, route, today
         self.policies = policies or {}
-        self._source = open_source(path, mapping)
+        default = self.policies.get("default")  # a FEC without due dates: the customers' terms, failing the mapping's
+        self._source = open_source(path, mapping,
+                                   default_terms_days=default.max_payment_terms_days if default else None)
         self.rows_hint = self._source.rows_hint  # rows the file seems to hold (lines, for a CSV), for a progress bar
         self.errors: list[RowError] = [self._explained(notice) for notice in self._source.notices]
         self._started = False

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from importers.base import LedgerFileError, Source, file_error
 from importers.csv_file import open_csv
+from importers.einvoice import open_einvoice
 from importers.fec import is_fec, open_fec
 from importers.json_file import open_json
 from importers.mapping import NO_MAPPING, Mapping
 
-SUFFIXES = (".csv", ".json", ".txt (FEC)")
+SUFFIXES = (".csv", ".json", ".txt (FEC)", ".pdf (Factur-X)", ".xml (UBL, CII)")
 
 
 def open_source(path: Path, mapping: Mapping = NO_MAPPING, *, default_terms_days: int | None = None) -> Source:
@@ -24,6 +25,8 @@ def open_source(path: Path, mapping: Mapping = NO_MAPPING, *, default_terms_days
         return open_csv(path, mapping)
     if suffix == ".json":
         return open_json(path)
+    if suffix in (".pdf", ".xml"):
+        return open_einvoice(path)
     raise file_error(path, f"type de fichier non pris en charge {path.suffix or '(aucun)'!r} ; attendu : "
                            f"{', '.join(SUFFIXES)}",
                      f"unsupported file type {path.suffix or '(none)'!r}; expected {' or '.join(SUFFIXES)}")

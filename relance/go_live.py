@@ -18,6 +18,7 @@ from domain.policy import Policy
 from domain.schedule import local_date
 from relance.cases import case_start
 from relance.ledger import LedgerRow
+from relance.views import STAGE_LABELS
 
 # The outward steps a catch-up spreads over days; a task for ops (a lapsed deadline) is never held back.
 _MESSAGES = (decisions.Remind, decisions.SendNotice)
@@ -28,7 +29,8 @@ class Planned:
     start: CaseStart
     stage: str  # where the case opens
     first: str  # what it gets first
-    on: dt.date | None  # and when; None: nothing planned (closed, disputed)
+    on: dt.date | None  # and when; None: nothing planned (closed)
+    overdue_since: dt.date | None = None  # a step dated in the past (a lapsed deadline): done at the opening
 
 
 def planned_starts(rows: Iterable[LedgerRow], policies: Mapping[str, Policy], now: dt.datetime) -> Iterator[Planned]:
@@ -44,8 +46,9 @@ def planned_starts(rows: Iterable[LedgerRow], policies: Mapping[str, Policy], no
         start = case_start(row.invoice).model_copy(update={"prior": row.prior, "catch_up_from": first_day})
         case = Playback(row.invoice, policy, now, prior=row.prior, catch_up_from=first_day)
         step = decisions.next_step(case.s, policy, now)
+        day = local_date(step.at, policy.calendar) if step else None
         yield Planned(start=start, stage=case.s.stage.value, first=step.label if step else "rien",
-                      on=local_date(step.at, policy.calendar) if step else None)
+                      on=max(day, today) if day else None, overdue_since=day if day and day < today else None)
 
 
 def _first(row: LedgerRow, policy: Policy, now: dt.datetime, today: dt.date) -> decisions.Step | None:
@@ -62,8 +65,8 @@ def dry_run_text(plans: Iterable[Planned], today: dt.date) -> str:
     for day in sorted(by_day, key=lambda d: (d is None, d or today)):
         plans_of_day = by_day[day]
         title = f"{day:%d/%m/%Y}" if day else "sans étape prévue"
-        late = " (en retard : à l'ouverture)" if day is not None and day < today else ""
-        lines.append(f"{title}{late} : {len(plans_of_day)} facture(s)")
+        lines.append(f"{title} : {len(plans_of_day)} facture(s)")
         for plan in plans_of_day:
-            lines.append(f"  {plan.start.invoice.number:<20} {plan.stage:<14} {plan.first}")
+            late = f" (échue le {plan.overdue_since:%d/%m/%Y} : dès l'ouverture)" if plan.overdue_since else ""
+            lines.append(f"  {plan.start.invoice.number:<20} {STAGE_LABELS[plan.stage]:<22} {plan.first}{late}")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ import pytest
 
 from domain.rule_file import load_policy_file
 from importers.columns import column_of
+from relance.go_live import dry_run_text, planned_starts
 from relance.ledger import LedgerFileError, LedgerReader, read_ledger, rejected_rows
 from relance.rules_cli import mapping_of
 
@@ -44,11 +45,30 @@ def test_a_windows_1252_export_with_french_headers_is_read_without_configuration
     assert invoice.debtor.siren == "539749960"
 
 
-def test_the_sample_french_book_reads_without_errors():
-    rows, errors = read_ledger(EXAMPLES / "balance_clients.csv")
-    assert [e for e in errors if e.severity == "error"] == []
-    assert len(rows) >= 5 and any("é" in row.invoice.debtor.name for row in rows)
-    assert (EXAMPLES / "balance_clients.csv").read_bytes()[:3] != b"\xef\xbb\xbf", "Windows-1252, not UTF-8"
+def test_the_sample_french_book_plans_each_stage_without_a_burst():
+    """examples/balance_clients.csv, as the README walks through it: `relance import --dry-run` on 1 December."""
+    path = EXAMPLES / "balance_clients.csv"
+    assert path.read_bytes()[:3] != b"\xef\xbb\xbf" and b"\r\n" in path.read_bytes(), "Windows-1252 from Excel"
+    today, now = dt.date(2026, 12, 1), dt.datetime(2026, 12, 1, 7, tzinfo=dt.timezone.utc)
+    reader = LedgerReader(path, policies={"default": POLICY}, today=today)
+    plans = {plan.start.invoice.number: plan for plan in planned_starts(reader, {"default": POLICY}, now)}
+    assert reader.rejected == 0 and [(e.row, e.severity) for e in reader.errors] == [(10, "warning")]
+    assert {number: (plan.stage, plan.first) for number, plan in plans.items()} == {
+        "FA-2026-0301": ("preventive", "Relance preventive-j-3"),
+        "FA-2026-0302": ("amicable", "Relance amicable-j+30"),
+        "FA-2026-0303": ("amicable", "Relance amicable-j+45"),
+        "FA-2026-0304": ("formal_notice", "Escalade"),
+        "FA-2026-0305": ("injonction", "Signifier l'ordonnance"),
+        "FA-2026-0306": ("insurer_claim", "Indemnisation attendue"),
+        "FA-2026-0307": ("amicable", "Revue du litige"),
+        "FA-2026-0308": ("amicable", "Relance amicable-j+45"),
+        "FA-2026-0309": ("preventive", "Relance preventive-j-10"),
+    }
+    assert plans["FA-2026-0304"].overdue_since == dt.date(2026, 8, 31) and plans["FA-2026-0304"].on == today
+    assert plans["FA-2026-0308"].start.prior.paid == Decimal("500.00")
+    text = dry_run_text(plans.values(), today)
+    assert "01/12/2026 : 5 facture(s)" in text
+    assert "FA-2026-0304         mise en demeure        Escalade (échue le 31/08/2026 : dès l'ouverture)" in text
 
 
 def test_utf8_with_bom_commas_iso_dates_and_dotted_amounts(tmp_path):

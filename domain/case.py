@@ -188,6 +188,8 @@ class CaseStatus(BaseModel):
     allocations: list[Allocation] = []
     written_off: Decimal = Decimal("0")
     failure: StepFailure | None = None
+    # The invoice's amount as the case knows it, credit notes deducted: what a newer export is compared with.
+    invoice_amount: Decimal | None = None
 
 
 # Messages from ops. Validators reject bad input before it reaches the workflow's history.
@@ -262,6 +264,16 @@ class InsolvencyNotice(BaseModel):
     kind: InsolvencyKind
     judgment_on: dt.date
     published_on: dt.date | None = None
+
+
+class AccountingCredit(BaseModel):
+    """The accounting lowered the invoice (a credit note, a correction): the export's amount is now `new_amount`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    new_amount: Decimal = Field(ge=0, decimal_places=2)
+    on: dt.date
+    reference: str = Field(default="", max_length=200)
 
 
 class CloseRequest(BaseModel):

@@ -9,7 +9,7 @@ import datetime as dt
 
 from domain import account, history
 from domain.case import (
-    PROCEDURE_STEPS, CaseState, CloseRequest, Dispute, DisputeRequest, DisputeResolution, Insolvency, InsolvencyNotice,
+    PROCEDURE_STEPS, AccountingCredit, CaseState, CloseRequest, Dispute, DisputeRequest, DisputeResolution, Insolvency, InsolvencyNotice,
     Payment, PaymentPlan, PaymentReceipt, PlanProposal, ProcedureStep, TrackedStep,
 )
 from domain.decisions import Outcome, Work
@@ -227,6 +227,29 @@ def resolve_dispute(s: CaseState, policy: Policy, resolution: DisputeResolution,
     if policy.disputes.on_resume == "shift":
         work.s.shift_days += paused_days
     work.record("dispute", "dispute:resume", "disputes", f"Reprise après {paused_days} jours de litige")
+    return _done(work)
+
+
+# ---------------------------------------------------------------------- the accounting's corrections
+
+def accounting_credit_refusal(s: CaseState, credit: AccountingCredit) -> str | None:
+    current = s.invoice.amount_incl_tax - s.credited_total
+    if credit.new_amount >= current:
+        return f"the amount is {eur(current)}: an export can lower it, not raise it (ops decide)"
+    return None
+
+
+def record_accounting_credit(s: CaseState, policy: Policy, credit: AccountingCredit, now: dt.datetime) -> Outcome:
+    """A newer export shows the invoice lowered: the difference is a credit note, on the day the export says."""
+    work = _work(s, policy, now)
+    difference = s.invoice.amount_incl_tax - s.credited_total - credit.new_amount
+    account.book(work.s, Entry(kind="credit_note", on=credit.on, amount=difference, reference=credit.reference))
+    current = account.refresh(work.s, policy, work.today)
+    work.record("payment", f"credit:{work.s.credited_total}", "payments",
+                f"Avoir de {eur(difference)} selon la comptabilité (montant ramené à {eur(credit.new_amount)})"
+                + (f", {credit.reference}" if credit.reference else ""))
+    if account.settled(work.s, policy, current):
+        close(work, "credited", "Dossier soldé par avoir (comptabilité)", "payments")
     return _done(work)
 
 

@@ -6,7 +6,8 @@ CompteNum, CompteLib, CompAuxNum, CompAuxLib, PieceRef, PieceDate, EcritureLib, 
 DateLet, ValidDate, Montantdevise, Idevise. Dates are YYYYMMDD, amounts use a decimal comma.
 
 An open customer item is a customer-account line (411…) not yet lettered (EcritureLet empty): the invoice's
-receivable still waiting for its payment. The lines of one document (PieceRef, per customer) make one invoice:
+receivable still waiting for its payment. A lettered one was matched with its payment: it is read as paid on
+its DateLet (history), so that a first import opens no case for it and a sync closes the case it has. The lines of one document (PieceRef, per customer) make one invoice:
 its amount incl. tax is their debit less their credit, its amount excl. tax the revenue lines (class 7) of the
 same entry. The due date is the line's EcheanceDate when the export adds that column, otherwise the piece date
 plus the customer's terms (`payment_terms_days` of the mapping, or the policy's). A FEC names no email: the
@@ -64,6 +65,7 @@ class _Item:
     due: str = ""
     debit: Decimal = Decimal("0")
     credit: Decimal = Decimal("0")
+    lettered_on: str = ""  # DateLet: matched with its payment in the accounting, so paid on that day
 
 
 def open_fec(path: Path, mapping: Mapping = NO_MAPPING, default_terms_days: int | None = None) -> Source:
@@ -127,8 +129,8 @@ def _records(path: Path, encoding: str, delimiter: str, header: list[str], custo
             account = cell["CompteNum"]
             if account.startswith(_REVENUE_CLASS):
                 revenue += credit - debit
-            if not account.startswith(_CUSTOMER_ACCOUNT) or cell["EcritureLet"]:
-                continue  # not a receivable, or lettered: matched with its payment, so paid
+            if not account.startswith(_CUSTOMER_ACCOUNT):
+                continue
             customer = cell["CompAuxNum"] or account  # without auxiliary accounts, one 411 account per customer
             item = items.setdefault((cell["PieceRef"], customer), _Item(
                 row=row, piece=cell["PieceRef"], customer=customer, name=cell["CompAuxLib"] or cell["CompteLib"],
@@ -136,6 +138,8 @@ def _records(path: Path, encoding: str, delimiter: str, header: list[str], custo
                 due=_fec_date(cells[due_column].strip()) if due_column is not None and due_column < len(cells) else ""))
             item.debit += debit
             item.credit += credit
+            if cell["EcritureLet"]:
+                item.lettered_on = _fec_date(cell["DateLet"] or cell["EcritureDate"])
         yield from _invoices(items, revenue, customers, terms, defaults)
 
 
@@ -143,7 +147,7 @@ def _invoices(items: dict, revenue: Decimal, customers: dict[str, dict[str, Any]
               defaults: dict[str, str]) -> Iterator[Record]:
     receivables = [item for item in items.values() if item.debit > item.credit]
     for item in items.values():
-        if item.debit <= item.credit:  # a payment or a credit note not lettered yet: nothing to chase
+        if item.debit <= item.credit and not item.lettered_on:  # a payment or credit note not lettered yet
             yield item.row, RowError(
                 row=item.row, field="", severity="warning",
                 message=f"unlettered credit of {item.credit - item.debit} on {item.customer} ({item.piece}), not imported",
@@ -157,6 +161,8 @@ def _invoices(items: dict, revenue: Decimal, customers: dict[str, dict[str, Any]
         if len(receivables) == 1 and 0 < revenue <= item.debit - item.credit:
             record["amount_excl_tax"] = str(revenue)
         record["due_date"] = item.due or _plus_days(item.issued, terms)
+        if item.lettered_on:  # paid: a first import opens no case for it, a sync closes the case it has
+            record.update(paid=record["amount_incl_tax"], paid_on=item.lettered_on)
         record.update(customers.get(item.customer, {}))
         record.setdefault("debtor_name", item.name)
         yield item.row, record

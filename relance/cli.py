@@ -115,6 +115,31 @@ def _routed_ledger(path: Path, rules_dir: Path, today: dt.date,
     return reader, problems
 
 
+async def cmd_sync(args, config: Config) -> int:
+    """A newer export of the same book: new invoices open, paid ones close, lowered ones are credited, gone ones
+    are reported (relance/sync.py); `--dry-run` first."""
+    from relance import sync
+
+    reader, problems = _routed_ledger(Path(args.file), config.rules_dir, cases.paris_today(), args.mapping)
+    for problem in problems:
+        print(f"rules: {problem}", file=sys.stderr)
+    client = await connect(config.temporal)
+    try:
+        report = await sync.sync(client, config.temporal.task_queue, reader, reader.policies,
+                                 dt.datetime.now(dt.timezone.utc), dry_run=args.dry_run)
+    except LedgerFileError as error:
+        raise UserError(f"{error}; nothing after it was reconciled") from error
+    for error in reader.errors:
+        print(f"{args.file}: {error}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({**report.summary(), "rejected_rows": reader.rejected, "vanished_invoices": report.vanished,
+                          "raised_invoices": report.raised, "failures": report.failed}))
+    else:
+        print(report.text(args.dry_run))
+        print(f"{reader.rejected} ligne(s) rejetée(s)" + (" — aperçu seulement, rien n'a changé" if args.dry_run else ""))
+    return 1 if reader.rejected or report.failed else 0
+
+
 # ---------------------------------------------------------------- reading cases
 
 
@@ -490,6 +515,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--mapping", metavar="YAML", help="how to read an export whose headers are not recognized")
     c.add_argument("--dry-run", action="store_true",
                    help="print what each invoice would get first and when, per day; start nothing")
+    c = command("sync", cmd_sync, "reconcile a newer export of the book with the running cases")
+    c.add_argument("file")
+    c.add_argument("--mapping", metavar="YAML", help="how to read an export whose headers are not recognized")
+    c.add_argument("--dry-run", action="store_true", help="print the changes; change nothing")
     c = command("status", cmd_status, "where a case stands, why, and what comes next")
     c.add_argument("invoice")
     c = command("list", cmd_list, "cases through Temporal visibility")

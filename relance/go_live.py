@@ -37,6 +37,8 @@ def planned_starts(rows: Iterable[LedgerRow], policies: Mapping[str, Policy], no
     """Each row's start, in the order of the file, with the first day the cap gives its first message."""
     days: dict[str, CatchUpDays] = {}
     for row in rows:
+        if settled_before(row):
+            continue  # paid in full before relance (a lettered FEC line): nothing to chase, no case
         policy = policies[row.invoice.policy_id]
         today = local_date(now, policy.calendar)
         cap = days.setdefault(policy.calendar.timezone, CatchUpDays(today))
@@ -49,6 +51,10 @@ def planned_starts(rows: Iterable[LedgerRow], policies: Mapping[str, Policy], no
         day = local_date(step.at, policy.calendar) if step else None
         yield Planned(start=start, stage=case.s.stage.value, first=step.label if step else "rien",
                       on=max(day, today) if day else None, overdue_since=day if day and day < today else None)
+
+
+def settled_before(row: LedgerRow) -> bool:
+    return row.prior is not None and row.prior.paid is not None and row.prior.paid >= row.invoice.amount_incl_tax
 
 
 def _first(row: LedgerRow, policy: Policy, now: dt.datetime, today: dt.date) -> decisions.Step | None:

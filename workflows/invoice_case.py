@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain import account, decisions, transitions
     from domain.case import (
-        CaseStart, CaseState, CaseStatus, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PlanDecision, PlanProposal, ProcedureStep,
+        AccountingCredit, CaseStart, CaseState, CaseStatus, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PlanDecision, PlanProposal, ProcedureStep,
     )
     from domain.decisions import Effect, FileInsurerClaim, Outcome, PrepareDossier, Record, SendEmail, WriteDocument
     from domain.policy import Policy, Stage, shared
@@ -267,6 +267,16 @@ class InvoiceCase:
     @record_insolvency.validator
     def _check_insolvency(self, notice: InsolvencyNotice) -> None:
         self._refuse(lambda: transitions.insolvency_refusal(self.s, notice, self._today()))
+
+    @workflow.update
+    def record_accounting_credit(self, credit: AccountingCredit) -> CaseStatus:
+        """A newer export of the accounting lowered the invoice (`relance sync`)."""
+        self._apply(transitions.record_accounting_credit(self.s, self._policy(), credit, workflow.now()))
+        return self.status()
+
+    @record_accounting_credit.validator
+    def _check_accounting_credit(self, credit: AccountingCredit) -> None:
+        self._refuse(lambda: transitions.accounting_credit_refusal(self.s, credit))
 
     @workflow.update
     def retry_step(self) -> CaseStatus:

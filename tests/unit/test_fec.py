@@ -56,7 +56,10 @@ def _mapping(tmp_path: Path, extra: str = "payment_terms_days: 30\n") -> object:
 @pytest.mark.parametrize("separator", ["\t", "|"])
 def test_open_customer_lines_not_lettered_become_invoices(tmp_path, separator):
     rows, errors = read_ledger(_fec(tmp_path, separator=separator), mapping=_mapping(tmp_path))
-    assert [row.invoice.number for row in rows] == ["FA-101"], "FA-102 is lettered (paid); FA-103 has no email"
+    assert [row.invoice.number for row in rows] == ["FA-101", "FA-102"], "FA-103 has no email"
+    assert rows[0].prior is None, "open: not lettered"
+    assert (rows[1].prior.paid, rows[1].prior.paid_on) == (Decimal("600.00"), dt.date(2026, 3, 1)), \
+        "lettered AA with its transfer: paid on its DateLet"
     invoice = rows[0].invoice
     assert (invoice.amount_incl_tax, invoice.amount_excl_tax) == (Decimal("1200.00"), Decimal("1000.00"))
     assert (invoice.issue_date, invoice.due_date) == (dt.date(2026, 1, 15), dt.date(2026, 2, 14))

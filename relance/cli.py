@@ -22,8 +22,6 @@ from domain.case import (
 )
 from domain.invoice import invoice_number_of
 from domain.letters import Instalment
-from domain.routing import load_routing
-from domain.rule_file import RuleFileError
 from relance import cases, go_live, logs, rules_cli, views
 from relance.config import ROOT, Config, from_env
 from relance.ledger import LedgerFileError, LedgerReader
@@ -103,16 +101,10 @@ def _dry_run(args, reader: LedgerReader, plans) -> int:
 
 def _routed_ledger(path: Path, rules_dir: Path, today: dt.date,
                    mapping_file: str | None = None) -> tuple[LedgerReader, list[str]]:
-    """`rules_cli.read_routed_ledger`, row by row: each row with its policy (named in the row, or chosen by
-    routing.yaml), a row under a broken or unknown policy refused, and dates checked against `today`."""
-    policies, problems = rules_cli.valid_policies(rules_dir)
     try:
-        routing = load_routing(rules_dir)
-        reader = LedgerReader(path, known_policies=set(policies), route=routing.policy_for, today=today,
-                              mapping=rules_cli.mapping_of(mapping_file), policies=policies)
-    except (LedgerFileError, RuleFileError) as error:
+        return rules_cli.routed_reader(path, rules_dir, today, mapping_file)
+    except rules_cli.RulesError as error:
         raise UserError(str(error)) from error
-    return reader, problems
 
 
 async def cmd_sync(args, config: Config) -> int:
@@ -120,6 +112,17 @@ async def cmd_sync(args, config: Config) -> int:
     are reported (relance/sync.py); `--dry-run` first."""
     from relance import sync
 
+    if args.schedule:
+        client = await connect(config.temporal)
+        done = await sync.schedule_daily(client, config.temporal.task_queue, args.hour, args.schedule_id)
+        if args.run_now:
+            await client.get_schedule_handle(args.schedule_id).trigger()
+        print(f"synchronisation quotidienne {'créée' if done == 'created' else 'mise à jour'} ({args.schedule_id}) :"
+              f" chaque jour à {args.hour} h, le dernier export de RELANCE_SYNC_DIR des workers"
+              + (" ; lancée maintenant" if args.run_now else ""))
+        return 0
+    if not args.file:
+        raise UserError("sync: FILE, or --schedule for the daily sync of the drop folder")
     reader, problems = _routed_ledger(Path(args.file), config.rules_dir, cases.paris_today(), args.mapping)
     for problem in problems:
         print(f"rules: {problem}", file=sys.stderr)
@@ -516,7 +519,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--dry-run", action="store_true",
                    help="print what each invoice would get first and when, per day; start nothing")
     c = command("sync", cmd_sync, "reconcile a newer export of the book with the running cases")
-    c.add_argument("file")
+    c.add_argument("file", nargs="?")
+    c.add_argument("--schedule", action="store_true",
+                   help="create or update the Temporal schedule syncing the workers' RELANCE_SYNC_DIR daily")
+    c.add_argument("--hour", type=int, default=6, choices=range(24), metavar="H", help="with --schedule: hour, Paris")
+    c.add_argument("--schedule-id", default="relance-daily-sync", help=argparse.SUPPRESS)
+    c.add_argument("--run-now", action="store_true", help="with --schedule: run it once now too")
     c.add_argument("--mapping", metavar="YAML", help="how to read an export whose headers are not recognized")
     c.add_argument("--dry-run", action="store_true", help="print the changes; change nothing")
     c = command("status", cmd_status, "where a case stands, why, and what comes next")

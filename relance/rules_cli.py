@@ -19,7 +19,7 @@ from domain.rule_file import ROUTING_FILE, RuleFileError, load_policy_file, poli
 from importers.mapping import NO_MAPPING, Mapping, load_mapping
 from relance import views
 from relance.config import Config
-from relance.ledger import LedgerFileError, LedgerRow, RowError, read_ledger
+from relance.ledger import LedgerFileError, LedgerReader, LedgerRow, RowError, read_ledger
 from relance.simulation import SimulationResult, simulate, simulate_fast
 
 # What counts as an action in a preview: what the debtor, the court or the insurer would see, and ops' tasks.
@@ -121,6 +121,21 @@ def read_routed_ledger(ledger: Path, rules_dir: Path,
     except (LedgerFileError, RuleFileError) as error:
         raise RulesError(str(error)) from error
     return rows, errors, problems
+
+
+def routed_reader(path: Path, rules_dir: Path, today: dt.date,
+                  mapping_file: str | None = None) -> tuple[LedgerReader, list[str]]:
+    """`read_routed_ledger`, row by row, for `relance import` and `relance sync`: each row with its policy (named
+    in the row, or chosen by routing.yaml), a row under a broken or unknown policy refused, dates checked against
+    `today`, its history checked against its policy."""
+    policies, problems = valid_policies(rules_dir)
+    try:
+        routing = load_routing(rules_dir)
+        reader = LedgerReader(path, known_policies=set(policies), route=routing.policy_for, today=today,
+                              mapping=mapping_of(mapping_file), policies=policies)
+    except (LedgerFileError, RuleFileError) as error:
+        raise RulesError(str(error)) from error
+    return reader, problems
 
 
 def mapping_of(path: str | None) -> Mapping:

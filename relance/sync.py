@@ -19,7 +19,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client, Schedule, ScheduleActionStartWorkflow, ScheduleAlreadyRunningError, ScheduleCalendarSpec,
+    ScheduleOverlapPolicy, SchedulePolicy, ScheduleRange, ScheduleSpec, ScheduleUpdate, WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.case import AccountingCredit, CaseStatus, Payment
@@ -29,6 +32,7 @@ from domain.policy import Policy, Stage
 from relance import cases, go_live
 from relance.ledger import LedgerRow
 from workflows import visibility
+from workflows.drop_folder_sync import SCHEDULE_ID, DropFolderSync
 from workflows.invoice_case import InvoiceCase
 
 EXPORT = "export comptable"  # the reference of what a sync records, in the audit trail
@@ -154,3 +158,22 @@ async def _running(client: Client):
 
 def _eur(amount: Decimal) -> str:
     return format_eur(amount)
+
+
+async def schedule_daily(client: Client, task_queue: str, hour: int, schedule_id: str = SCHEDULE_ID) -> str:
+    """The Temporal schedule of the daily sync, created or brought up to date: 'created' or 'updated'.
+
+    Each day at `hour` (Paris) it starts `DropFolderSync` on `task_queue`; a run still going the next day is not
+    doubled (overlap: skip). The folder is the workers' RELANCE_SYNC_DIR."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(DropFolderSync.run, id=f"{schedule_id}-run", task_queue=task_queue),
+        spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(0)],
+                                                          second=[ScheduleRange(0)])],
+                          time_zone_name="Europe/Paris"),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP))
+    try:
+        await client.create_schedule(schedule_id, schedule)
+        return "created"
+    except ScheduleAlreadyRunningError:
+        await client.get_schedule_handle(schedule_id).update(lambda _: ScheduleUpdate(schedule=schedule))
+        return "updated"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -61,3 +62,37 @@ async def test_a_newer_export_opens_closes_credits_and_reports_then_changes_noth
 
     shown = await relance(service, "sync", str(newer), "--dry-run")
     assert "dossier(s) en cours absent(s) de l'export" in shown.stdout and f"S-{tag}-E" in shown.stdout
+
+
+async def test_the_daily_schedule_syncs_the_newest_export_of_the_drop_folder(service, tmp_path, monkeypatch):
+    from temporalio.client import Client
+
+    tag = uuid.uuid4().hex[:6]
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    monkeypatch.setenv("RELANCE_SYNC_DIR", str(drop))  # the worker's environment: this process runs the worker
+    today = clock.dev_server_today()
+    issued, due = today.strftime("%d/%m/%Y"), (today + dt.timedelta(days=30)).strftime("%d/%m/%Y")
+    old = _export(drop, "export-1.csv", [f"Q-{tag}-OLD;{issued};{due};C-{tag};Ancien;a@{tag}.example;100,00;;"])
+    newest = _export(drop, "export-2.csv", [f"Q-{tag}-NEW;{issued};{due};C-{tag};Nouveau;n@{tag}.example;100,00;;"])
+    os.utime(old, (1, 1))  # dropped long before
+
+    schedule_id = f"sync-{tag}"
+    created = await relance(service, "sync", "--schedule", "--hour", "5", "--schedule-id", schedule_id, "--run-now")
+    assert created.returncode == 0 and "créée" in created.stdout, created.stderr
+    client = await Client.connect(service["TEMPORAL_ADDRESS"])
+    handle = client.get_schedule_handle(schedule_id)
+    try:
+        described = await handle.describe()
+        assert described.schedule.spec.time_zone_name == "Europe/Paris"
+
+        async def ran():
+            status = await relance(service, "status", f"Q-{tag}-NEW", "--json")
+            return status.returncode == 0
+
+        assert await eventually(ran, seconds=40), "the run started the newest export's case"
+        assert (await relance(service, "status", f"Q-{tag}-OLD")).returncode == 1, "not the older export"
+        again = await relance(service, "sync", "--schedule", "--hour", "7", "--schedule-id", schedule_id)
+        assert "mise à jour" in again.stdout
+    finally:
+        await handle.delete()

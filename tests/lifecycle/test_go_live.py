@@ -32,7 +32,8 @@ def _book(folder: Path, today: dt.date, tag: str) -> Path:
         row("REMINDED", -70, -40, "1 000,00", "1 200,00", f"amicable-j+30;{day(-9)};;;;;;;"),
         row("COURT", -400, -370, "7 500,00", "9 000,00", f";;{day(-300)};{day(-260)};{day(-215)};;;;"),
         row("DISPUTE", -60, -30, "1 000,00", "1 200,00", f";;;;;Livraison incomplète;{day(-12)};;"),
-        row("PAID", -60, -30, "1 000,00", "1 200,00", f";;;;;;;1 200,00;{day(-3)}"),
+        row("PART", -60, -30, "1 000,00", "1 200,00", f";;;;;;;500,00;{day(-3)}"),
+        row("SETTLED", -60, -30, "1 000,00", "1 200,00", f";;;;;;;1 200,00;{day(-3)}"),
     ]
     path = folder / "balance.csv"
     path.write_bytes("\r\n".join([HEADER, *rows, ""]).encode("cp1252"))
@@ -42,15 +43,17 @@ def _book(folder: Path, today: dt.date, tag: str) -> Path:
 @pytest.mark.today("2027-03-10")  # a Wednesday
 async def test_a_book_at_every_stage_opens_in_its_stage_without_a_burst(harness, today, rules_dir):
     policy_file = rules_dir / "default.yaml"
-    policy_file.write_text(policy_file.read_text(encoding="utf-8") + "\ncatch_up:\n  daily_first_messages: 2\n",
-                           encoding="utf-8")
+    shipped = policy_file.read_text(encoding="utf-8")
+    assert "daily_first_messages: 200" in shipped
+    policy_file.write_text(shipped.replace("daily_first_messages: 200", "daily_first_messages: 2"), encoding="utf-8")
     policy = load_policy_file(policy_file)
     tag = harness.task_queue
     rows, errors = read_ledger(_book(harness.var, today, tag), policies={"default": policy}, today=today)
-    assert errors == [] and len(rows) == 8
+    assert errors == [] and len(rows) == 9
 
     now = await harness.env.get_current_time()
     plans = list(planned_starts(rows, {"default": policy}, now))
+    assert f"{tag}-SETTLED" not in [plan.start.invoice.number for plan in plans], "paid before relance: no case"
     cases = {}
     for plan in plans:
         name = plan.start.invoice.number.removeprefix(f"{tag}-")
@@ -64,7 +67,7 @@ async def test_a_book_at_every_stage_opens_in_its_stage_without_a_burst(harness,
     stages = {name: (await case.status()).stage for name, case in cases.items()}
     assert stages == {"PREV": Stage.preventive, "LATE5": Stage.amicable, "LATE50": Stage.amicable,
                       "LATE200": Stage.amicable, "REMINDED": Stage.amicable, "COURT": Stage.injonction,
-                      "DISPUTE": Stage.amicable, "PAID": Stage.closed}
+                      "DISPUTE": Stage.amicable, "PART": Stage.amicable}
 
     statuses = {name: await case.status() for name, case in cases.items()}
 
@@ -89,5 +92,6 @@ async def test_a_book_at_every_stage_opens_in_its_stage_without_a_burst(harness,
     assert reminded.next_action.step == "reminder:amicable-j+45"
     assert reminded.next_action.at.astimezone(PARIS).date() >= today - dt.timedelta(days=9) + dt.timedelta(days=7)
 
-    paid = statuses["PAID"]
-    assert paid.closed_reason == "paid" and "Facture réglée avant relance" in [a.summary for a in paid.audit]
+    part = statuses["PART"]
+    assert part.paid_total == 500 and any(a.summary.startswith("Fait avant relance : règlement de 500,00")
+                                          for a in part.audit)

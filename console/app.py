@@ -265,7 +265,7 @@ async def rebuild(request: Request, user: User) -> Response:
 
 
 def create_app(console: Console, *, refresher: bool = True) -> Starlette:
-    from console import oidc
+    from console import oidc, rules_admin
 
     routes = [
         Route("/login", login_page, methods=["GET", "POST"]),
@@ -280,6 +280,7 @@ def create_app(console: Console, *, refresher: bool = True) -> Starlette:
         Route("/go", go_to_case),
         Route("/cases/{invoice}", case_page),
         Route("/cases/{invoice}/{action}", case_action, methods=["POST"]),
+        *rules_admin.routes(),
         *oidc.routes(console.settings.oidc),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

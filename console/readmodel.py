@@ -21,18 +21,20 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from domain.case import CaseStatus
-from domain.invoice import invoice_number_of
+from domain.invoice import Invoice, invoice_number_of
 from relance import cases
 from workflows import visibility
 from workflows.invoice_case import InvoiceCase
 
+SCHEMA_VERSION = 1  # a file of another version is emptied and rebuilt from Temporal
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
     invoice TEXT PRIMARY KEY, debtor_id TEXT NOT NULL, debtor_name TEXT NOT NULL, siren TEXT NOT NULL,
     credit_limit TEXT, insured INTEGER NOT NULL, stage TEXT NOT NULL, paused INTEGER NOT NULL,
     issue_date TEXT NOT NULL, due_date TEXT NOT NULL, amount TEXT NOT NULL, principal_due TEXT NOT NULL,
     total_due TEXT NOT NULL, next_label TEXT, next_at TEXT, next_rule TEXT, review_by TEXT, failure TEXT,
-    closed_reason TEXT, policy_ref TEXT NOT NULL, path TEXT, signature TEXT NOT NULL, read_at TEXT NOT NULL);
+    closed_reason TEXT, policy_ref TEXT NOT NULL, path TEXT, signature TEXT NOT NULL, read_at TEXT NOT NULL,
+    invoice_json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS cases_debtor ON cases (debtor_id);
 CREATE TABLE IF NOT EXISTS tasks (
     invoice TEXT NOT NULL, key TEXT NOT NULL, due TEXT NOT NULL, text TEXT NOT NULL, rule_id TEXT NOT NULL,
@@ -62,6 +64,9 @@ class ReadModel:
         self.path = path
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
+        if self.db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # rebuilt, never migrated
+            self.db.executescript("DROP TABLE IF EXISTS cases; DROP TABLE IF EXISTS tasks; DROP TABLE IF EXISTS payments;")
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.db.executescript(_SCHEMA)
         self.db.row_factory = sqlite3.Row
         self.refreshed_at: dt.datetime | None = None
@@ -84,7 +89,7 @@ class ReadModel:
                            "waiting": status.failure.waiting_for_retry}) if status.failure else None,
                status.closed_reason, status.policy_ref, status.path,
                signature(status.stage, status.principal_due if str(status.stage) != "closed" else 0, status.paused,
-                         nxt.at if nxt else None), now.isoformat())
+                         nxt.at if nxt else None), now.isoformat(), invoice.model_dump_json())
         number = status.invoice_number
         with self.db:
             self.db.execute("BEGIN")
@@ -95,6 +100,12 @@ class ReadModel:
             self.db.execute("DELETE FROM payments WHERE invoice = ?", (number,))
             self.db.executemany("INSERT INTO payments VALUES (?, ?, ?)", [
                 (number, a.on.isoformat(), str(a.amount)) for a in status.allocations if a.kind == "payment"])
+
+    def open_invoices(self, policy_id: str | None = None) -> list[Invoice]:
+        """The open book as imported (the rules preview plays it), of one policy or all."""
+        rows = self.db.execute("SELECT invoice_json FROM cases WHERE stage != 'closed' ORDER BY invoice")
+        invoices = [Invoice.model_validate_json(row[0]) for row in rows]
+        return [i for i in invoices if policy_id is None or i.policy_id == policy_id]
 
     def signatures(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT invoice, signature FROM cases"))

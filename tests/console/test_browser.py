@@ -3,6 +3,7 @@ dispute, and what each did, read back from the case itself."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from domain.case import CaseStatus
 from relance.cases import case_start
@@ -126,3 +127,44 @@ async def test_a_read_only_user_sees_the_case_without_its_forms(page, console, d
     assert await page.locator("tr.item form").count() == 0, "nor worklist buttons"
     await page.goto(f"{console.url}/lang/en?next=/cases/{case.number}")
     assert "Principal due" in await page.locator("dl.facts").inner_text(), "English on request"
+
+
+async def test_an_admin_previews_and_publishes_a_rule_change(page, console, dev_server, service, rules_dir):
+    case, handle = await _open_overdue_case(console, dev_server, service, rules_dir)
+    current = (rules_dir / "console.yaml").read_text(encoding="utf-8")
+    version = int(re.search(r"(?m)^version: (\d+)$", current).group(1))
+    draft = re.sub(r"(?m)^version: \d+$", f"version: {version + 1}", current)
+    draft = draft.replace("  id: mise-en-demeure\n  offset_days: 60", "  id: mise-en-demeure\n  offset_days: 75")
+    assert draft.count("offset_days: 75") == 1
+
+    await sign_in(page, console, "adam")
+    await page.goto(f"{console.url}/rules")
+    assert "console" in await page.locator("#policies").inner_text()
+    await page.locator("#upload textarea[name=text]").fill(draft)
+    await page.locator("#upload button").click()
+    await page.wait_for_url("**/rules/drafts/*")
+    assert "console.yaml: ok" in await page.locator("#findings").inner_text()
+    shown = await page.locator("#preview").inner_text()
+    moved = re.search(rf"{case.number}: .*\bnotice J\+(\d+) → J\+(\d+)", shown)
+    assert moved and int(moved.group(2)) - int(moved.group(1)) == 15, "the notice moves 15 days on the open case"
+    await screenshot(page, "rules")
+
+    await page.locator("#publish").click()
+    await page.wait_for_url("**/rules?published=*")
+    assert f"version: {version + 1}" in (rules_dir / "console.yaml").read_text(encoding="utf-8")
+    from relance import policies
+
+    seen = await policies.history(dev_server.client, service.task_queue, "console")
+    assert any(v.version == version + 1 and v.seen_by == "console:adam" for v in seen)
+
+
+async def test_a_broken_draft_shows_its_findings_and_cannot_be_published(page, console, rules_dir):
+    await sign_in(page, console, "adam")
+    await page.goto(f"{console.url}/rules")
+    broken = (rules_dir / "default.yaml").read_text(encoding="utf-8").replace("offset_days: 60", "offset_days: soixante")
+    await page.locator("#upload textarea[name=text]").fill(broken)
+    await page.locator("#upload button").click()
+    await page.wait_for_url("**/rules/drafts/*")
+    assert "offset_days" in await page.locator("#findings").inner_text()
+    assert "ne peut pas être publié" in await page.locator("#refusal-publish").inner_text()
+    assert await page.locator("#publish").count() == 0

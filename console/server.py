@@ -56,8 +56,16 @@ async def running(console: Console, host: str, port: int):
         await task
 
 
+def announce(console: Console, url: str) -> None:
+    """The address on stdout once it listens, and how to make the first admin when there is no user yet."""
+    print(f"console: {url}", flush=True)
+    if not console.store.users():
+        print("console: no user yet; make the first admin with: relance console adduser LOGIN --role admin",
+              flush=True)
+
+
 async def serve(console: Console, host: str, port: int, stop: asyncio.Event | None = None) -> None:
     """Serve until `stop` is set (or forever); the address is printed once it listens."""
     async with running(console, host, port) as url:
-        print(f"console: {url}", flush=True)
+        announce(console, url)
         await (stop or asyncio.Event()).wait()

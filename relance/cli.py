@@ -239,7 +239,8 @@ async def cmd_worker(args, config: Config) -> int:
 async def cmd_up(args, config: Config) -> int:
     from relance.service import run_service
 
-    return await run_service(config, ui_port=args.ui_port, port=args.port, codec_port=args.codec_port)
+    return await run_service(config, ui_port=args.ui_port, port=args.port, codec_port=args.codec_port,
+                             console_port=None if args.no_console else args.console_port)
 
 
 async def cmd_console(args, config: Config) -> int:
@@ -552,10 +553,13 @@ def parser() -> argparse.ArgumentParser:
     c = command("retry", cmd_retry, "run again a step that failed, once its data or template is fixed")
     c.add_argument("invoice")
     command("worker", cmd_worker, "run a worker against the configured Temporal", json_flag=False)
-    c = command("up", cmd_up, "run everything locally: Temporal dev server, SMTP sink, worker", json_flag=False)
+    c = command("up", cmd_up, "run everything locally: Temporal dev server, SMTP sink, worker, ops console",
+                json_flag=False)
     c.add_argument("--port", type=int, default=7233)
     c.add_argument("--ui-port", type=int, default=8233)
     c.add_argument("--codec-port", type=int, default=8234, help="the codec server the Web UI decodes payloads with")
+    c.add_argument("--console-port", type=int, default=8080, help="the ops console, on http://127.0.0.1:PORT")
+    c.add_argument("--no-console", action="store_true", help="no ops console")
     c = command("console", cmd_console, "the ops console (web) against the configured Temporal;"
                 " `relance console adduser` makes its users", json_flag=False)
     c.add_argument("--host", default="127.0.0.1")

@@ -70,7 +70,7 @@ async def browser():
             context = await playwright.chromium.launch_persistent_context(
                 profile, executable_path=CHROMIUM, headless=True, locale="fr-FR", viewport={"width": 1280, "height": 900},
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                      "--no-first-run"])
+                      "--no-first-run", "--lang=fr-FR"])
             context.set_default_timeout(15_000)
             yield context
             await context.close()

@@ -121,10 +121,13 @@ async def test_a_morning_worklist_payment_and_dispute(page, console, dev_server,
 async def test_a_read_only_user_sees_the_case_without_its_forms(page, console, dev_server, service, rules_dir):
     case, handle = await _open_overdue_case(console, dev_server, service, rules_dir)
     await sign_in(page, console, "rita")
+    await page.locator(f"tr.item[data-invoice='{case.number}']").first.wait_for()
+    assert await page.locator("tr.item form").count() == 0, "the worklist without its buttons for a read-only user"
     await page.goto(f"{console.url}/cases/{case.number}")
     assert "relance amiable" in await page.locator("#stage").inner_text()
-    assert await page.locator("#action-payment").count() == 0, "no action forms for a read-only user"
-    assert await page.locator("tr.item form").count() == 0, "nor worklist buttons"
+    assert await page.locator("#action-payment").count() == 0, "nor the case's action forms"
+    served = await (await page.request.get(f"{console.url}/cases/{case.number}")).text()
+    assert "relance amiable" in served and "1\u202f500,00" in served, "the page is readable as served, without JavaScript"
     await page.goto(f"{console.url}/lang/en?next=/cases/{case.number}")
     assert "Principal due" in await page.locator("dl.facts").inner_text(), "English on request"
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from domain.case import (
     PROCEDURE_STEPS, CloseRequest, DisputeRequest, DisputeResolution, Payment, PlanProposal, ProcedureStep, RetryRequest,
 )
-from domain.money import parse_amount
+from domain.money import parse_amount, parse_date
 from domain.script import plan_proposal
 from workflows.invoice_case import InvoiceCase
 
@@ -35,12 +35,9 @@ def _date(text: str | None) -> dt.date | None:
     if not text:
         return None
     try:
-        if "/" in text:
-            day, month, year = text.split("/")
-            return dt.date(int(year), int(month), int(day))
-        return dt.date.fromisoformat(text)
+        return parse_date(text)
     except ValueError as error:
-        raise Refused(f"{text!r} n'est pas une date (JJ/MM/AAAA)") from error
+        raise Refused(str(error)) from error
 
 
 def _amount(text: str | None) -> object:

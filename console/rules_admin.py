@@ -121,14 +121,23 @@ def preview(console, folder: Path, policy_id: str) -> dict:
     return {**report, "book": len(rows)}
 
 
-@auth.requires("admin")
-async def draft_page(request: Request, user: User) -> Response:
+def _checked(request: Request) -> tuple[Path, Path, list[str], int] | None:
+    """The draft named in the path: its folder, its file, and `rules check`'s lines and error count."""
     console = request.app.state.console
     folder = _draft_dir(console, request.path_params["draft"])
     if folder is None:
-        return Response(status_code=404)
-    file = _draft_file(folder)
+        return None
     lines, errors = rules_cli.check([folder], console.today())
+    return folder, _draft_file(folder), lines, errors
+
+
+@auth.requires("admin")
+async def draft_page(request: Request, user: User) -> Response:
+    console = request.app.state.console
+    checked = _checked(request)
+    if checked is None:
+        return Response(status_code=404)
+    folder, file, lines, errors = checked
     policy_id = _policy_id(file)
     report = await asyncio.to_thread(preview, console, folder, policy_id) if policy_id and not errors else None
     return console.render(request, "rules_draft.html", {
@@ -141,11 +150,10 @@ async def draft_page(request: Request, user: User) -> Response:
 @auth.requires("admin")
 async def publish_draft(request: Request, user: User) -> Response:
     console = request.app.state.console
-    folder = _draft_dir(console, request.path_params["draft"])
-    if folder is None:
+    checked = _checked(request)
+    if checked is None:
         return Response(status_code=404)
-    file = _draft_file(folder)
-    _, errors = rules_cli.check([folder], console.today())
+    folder, file, _, errors = checked
     if errors:
         return Response("Brouillon refusé: rules check y trouve des erreurs", status_code=422)
     rules_dir = console.settings.rules_dir

@@ -95,6 +95,17 @@ def parse_amount(text: str) -> Decimal:
     return amount
 
 
+def parse_date(text: str) -> dt.date:
+    """A date as people type it: DD/MM/YYYY or YYYY-MM-DD. ValueError, in French, otherwise."""
+    try:
+        if "/" in text:
+            day, month, year = text.strip().split("/")
+            return dt.date(int(year), int(month), int(day))
+        return dt.date.fromisoformat(text.strip())
+    except ValueError as error:
+        raise ValueError(f"{text!r} n'est pas une date (JJ/MM/AAAA ou AAAA-MM-JJ)") from error
+
+
 def format_eur(amount: Decimal) -> str:
     """1 234,50 € with French separators, independent of the machine's locale."""
     if not amount.is_finite():

@@ -22,7 +22,7 @@ from domain.case import (
 )
 from domain.invoice import invoice_number_of
 from domain.letters import Instalment
-from domain.money import parse_amount
+from domain.money import parse_amount, parse_date
 from domain.routing import load_routing
 from domain.rule_file import RuleFileError
 from relance import cases, logs, rules_cli, views
@@ -483,10 +483,7 @@ class Throttled:
 
 def _date(text: str) -> dt.date:
     try:
-        if "/" in text:
-            day, month, year = text.split("/")
-            return dt.date(int(year), int(month), int(day))
-        return dt.date.fromisoformat(text)
+        return parse_date(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)") from error
 

@@ -7,6 +7,7 @@ the CLI's update carrying the signed-in user; aggregated pages read the read mod
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -34,6 +35,7 @@ from domain.money import format_date_fr, format_eur
 from relance import cases, views
 
 HERE = Path(__file__).parent
+LIST_PAGE = 300  # rows on one page: a longer worklist is filtered by kind, a longer customer list searched
 log = structlog.get_logger(__name__)
 
 
@@ -196,10 +198,14 @@ async def case_action(request: Request, user: User) -> Response:
 async def worklist_page(request: Request, user: User) -> Response:
     console: Console = request.app.state.console
     show_done = request.query_params.get("all") == "1"
+    kind = request.query_params.get("kind", "")
     items = await asyncio.to_thread(pages.worklist, console.read_model, console.store.marks(), console.today(),
                                     show_done=show_done)
-    return console.render(request, "worklist.html", {"user": user, "items": items, "show_done": show_done,
-                                                     "refreshed_at": console.read_model.refreshed_at})
+    counts = collections.Counter(item.kind for item in items)
+    shown = [item for item in items if not kind or item.kind == kind]
+    return console.render(request, "worklist.html", {
+        "user": user, "items": shown[:LIST_PAGE], "total": len(shown), "counts": counts, "kind": kind,
+        "show_done": show_done, "refreshed_at": console.read_model.refreshed_at})
 
 
 @auth.requires("ops")
@@ -231,7 +237,8 @@ async def customers_page(request: Request, user: User) -> Response:
     console: Console = request.app.state.console
     search, sort = request.query_params.get("q", ""), request.query_params.get("sort", "total")
     found = await asyncio.to_thread(pages.customers, console.read_model, console.today(), search, sort)
-    return console.render(request, "customers.html", {"user": user, "customers": found, "q": search, "sort": sort})
+    return console.render(request, "customers.html", {"user": user, "customers": found[:LIST_PAGE],
+                                                      "total": len(found), "q": search, "sort": sort})
 
 
 @auth.requires("read")

@@ -64,6 +64,7 @@ class ReadModel:
         self.path = path
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")  # a cache rebuilt from Temporal: no fsync per case
         if self.db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # rebuilt, never migrated
             self.db.executescript("DROP TABLE IF EXISTS cases; DROP TABLE IF EXISTS tasks; DROP TABLE IF EXISTS payments;")
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

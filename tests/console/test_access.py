@@ -3,6 +3,7 @@ does not allow it, 403 for a form without its CSRF token; sessions expire; passw
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import re
 import time
@@ -126,3 +127,21 @@ def test_the_store_keeps_argon2_hashes_and_never_a_short_password(tmp_path):
         store.add_user("b", "B", "ops", "court", dt.datetime(2027, 3, 10, tzinfo=dt.timezone.utc))
     with pytest.raises(StoreError, match="existe déjà"):
         store.add_user("admin", "A", "ops", PASSWORD, dt.datetime(2027, 3, 10, tzinfo=dt.timezone.utc))
+
+
+def test_openid_connect_is_configured_by_environment(console, monkeypatch):
+    from console.auth import OidcSettings
+
+    monkeypatch.delenv("RELANCE_OIDC_ISSUER", raising=False)
+    assert OidcSettings.from_env() is None, "off unless configured"
+    monkeypatch.setenv("RELANCE_OIDC_ISSUER", "https://sso.example.fr/realms/finance/")
+    monkeypatch.setenv("RELANCE_OIDC_CLIENT_ID", "relance")
+    monkeypatch.setenv("RELANCE_OIDC_CLIENT_SECRET", "s3cret")
+    settings = OidcSettings.from_env()
+    assert settings.issuer == "https://sso.example.fr/realms/finance" and settings.default_role is None
+    with_oidc = Console(dataclasses.replace(console.settings, oidc=settings), client=_no_temporal)
+    paths = {route.path for route in create_app(with_oidc, refresher=False).routes}
+    assert {"/login/oidc", "/auth/oidc"} <= paths
+    monkeypatch.setenv("RELANCE_OIDC_DEFAULT_ROLE", "root")
+    with pytest.raises(ValueError, match="read, ops or admin"):
+        OidcSettings.from_env()

@@ -7,7 +7,6 @@ the CLI's update carrying the signed-in user; aggregated pages read the read mod
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -28,7 +27,7 @@ from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFa
 from temporalio.service import RPCError, RPCStatusCode
 
 from console import actions, auth, i18n, pages
-from console.readmodel import ReadModel
+from console.readmodel import ReadModel, euros
 from console.store import Mark, Store, User
 from domain.case import PROCEDURE_STEPS
 from domain.money import format_date_fr, format_eur
@@ -59,10 +58,12 @@ class Console:
         self.settings, self._client_factory, self.today, self.task_queue = settings, client, today, task_queue
         self.store = Store(settings.store_path)
         self.read_model = ReadModel(settings.read_model_path)
+        self.read_model.attach_marks(settings.store_path)
         self._client: Client | None = None
         self.jinja = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(),
                                  trim_blocks=True, lstrip_blocks=True)
-        self.jinja.globals.update(eur=format_eur, date_fr=format_date_fr, when=views.when,
+        self.jinja.filters["isodate"] = dt.date.fromisoformat
+        self.jinja.globals.update(eur=format_eur, euros=euros, date_fr=format_date_fr, when=views.when,
                                   procedure_steps=PROCEDURE_STEPS, kind_labels=pages.KIND_LABELS,
                                   buckets=pages.BUCKETS, worst_stage=pages.worst_stage)
         self._refresher: asyncio.Task | None = None
@@ -199,13 +200,11 @@ async def worklist_page(request: Request, user: User) -> Response:
     console: Console = request.app.state.console
     show_done = request.query_params.get("all") == "1"
     kind = request.query_params.get("kind", "")
-    items = await asyncio.to_thread(pages.worklist, console.read_model, console.store.marks(), console.today(),
-                                    show_done=show_done)
-    counts = collections.Counter(item.kind for item in items)
-    shown = [item for item in items if not kind or item.kind == kind]
+    items, counts = await asyncio.to_thread(pages.worklist, console.read_model, console.today(), kind=kind,
+                                            show_done=show_done, limit=LIST_PAGE)
     return console.render(request, "worklist.html", {
-        "user": user, "items": shown[:LIST_PAGE], "total": len(shown), "counts": counts, "kind": kind,
-        "show_done": show_done, "refreshed_at": console.read_model.refreshed_at})
+        "user": user, "items": items, "total": counts.get(kind, 0) if kind else sum(counts.values()),
+        "counts": counts, "kind": kind, "show_done": show_done, "refreshed_at": console.read_model.refreshed_at})
 
 
 @auth.requires("ops")
@@ -236,9 +235,10 @@ async def mark_item(request: Request, user: User) -> Response:
 async def customers_page(request: Request, user: User) -> Response:
     console: Console = request.app.state.console
     search, sort = request.query_params.get("q", ""), request.query_params.get("sort", "total")
-    found = await asyncio.to_thread(pages.customers, console.read_model, console.today(), search, sort)
-    return console.render(request, "customers.html", {"user": user, "customers": found[:LIST_PAGE],
-                                                      "total": len(found), "q": search, "sort": sort})
+    found, total = await asyncio.to_thread(pages.customers, console.read_model, console.today(), search, sort,
+                                           limit=LIST_PAGE)
+    return console.render(request, "customers.html", {"user": user, "customers": found, "total": total,
+                                                      "q": search, "sort": sort})
 
 
 @auth.requires("read")
@@ -248,8 +248,8 @@ async def customer_page(request: Request, user: User) -> Response:
     rows = await asyncio.to_thread(pages.customer_invoices, console.read_model, debtor_id)
     if not rows:
         return console.render(request, "not_found.html", {"user": user, "invoice": debtor_id}, status_code=404)
-    summary = pages.customers(console.read_model, console.today(), debtor_id)
-    summary = next((c for c in summary if c.debtor_id == debtor_id), None)
+    found, _ = await asyncio.to_thread(pages.customers, console.read_model, console.today(), debtor_id)
+    summary = next((c for c in found if c.debtor_id == debtor_id), None)
     return console.render(request, "customer.html", {"user": user, "rows": rows, "c": summary,
                                                      "name": rows[0]["debtor_name"], "debtor_id": debtor_id})
 

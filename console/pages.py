@@ -8,25 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-from collections import defaultdict
 from decimal import Decimal
 
-from console.readmodel import ReadModel, dec
+from console.readmodel import ReadModel, euros
 from console.store import Mark
 
 # Aging buckets as practice reads them (days past due).
 BUCKETS = (("not_due", "Non échu", None, 0), ("1-30", "1–30 j", 1, 30), ("31-60", "31–60 j", 31, 60),
            ("61-90", "61–90 j", 61, 90), ("90+", "plus de 90 j", 91, None))
 OPEN = "stage != 'closed'"
-
-
-def bucket(days_late: int) -> str:
-    """The bucket of an invoice `days_late` days past its due date (0 or less: not yet due)."""
-    for key, _, _, high in BUCKETS:
-        if high is None or days_late <= high:
-            return key
-    raise AssertionError("the last bucket has no upper bound")
 
 
 # ---------------------------------------------------------------------- worklist
@@ -45,56 +35,58 @@ class Item:
     mark: Mark | None = None
 
 
-def task_kind(key: str) -> str:
-    if key.endswith(":call") or key == "notice:call":
-        return "call"
-    if key.endswith(":post") or key == "notice:lrar":
-        return "letter"
-    if key.startswith("failed:"):
-        return "failure"
-    if key.startswith(("dispute", "review")):
-        return "dispute"
-    if key.startswith(("injonction", "small_claims", "insurer", "declaration", "court", "escalate")):
-        return "deadline"
-    return "task"
-
-
 KIND_LABELS = {"call": "Appel", "letter": "Courrier à poster", "deadline": "Échéance tribunal ou assureur",
                "dispute": "Litige à revoir", "failure": "Étape en échec", "task": "Tâche"}
 DEADLINE_HORIZON_DAYS = 14
+# What a task is, from the key the case gave it (domain/decisions.py names them), in SQL: the worklist is one query.
+_TASK_KIND = """CASE
+    WHEN t.key LIKE '%:call' THEN 'call'
+    WHEN t.key LIKE '%:post' OR t.key = 'notice:lrar' THEN 'letter'
+    WHEN t.key LIKE 'failed:%' THEN 'failure'
+    WHEN t.key LIKE 'dispute%' OR t.key LIKE 'review%' THEN 'dispute'
+    WHEN t.key LIKE 'injonction%' OR t.key LIKE 'small_claims%' OR t.key LIKE 'insurer%' OR t.key LIKE 'declaration%'
+         OR t.key LIKE 'escalate%' THEN 'deadline'
+    ELSE 'task' END"""
+_ITEMS = f"""
+WITH items AS (
+    SELECT t.invoice, t.key, {_TASK_KIND} AS kind, t.text, t.rule_id, t.due, c.debtor_id, c.debtor_name
+      FROM tasks t JOIN cases c USING (invoice) WHERE c.{OPEN} AND t.due <= :today
+    UNION ALL
+    SELECT invoice, 'next:' || next_at, 'deadline', next_label, next_rule, substr(next_at, 1, 10), debtor_id, debtor_name
+      FROM cases WHERE {OPEN} AND stage IN ('injonction', 'small_claims', 'insurer_claim', 'insolvency')
+       AND next_at IS NOT NULL AND next_at <= :horizon
+    UNION ALL
+    SELECT invoice, 'review:' || review_by, 'dispute', 'Litige à revoir depuis le ' || strftime('%d/%m/%Y', review_by),
+           'disputes', review_by, debtor_id, debtor_name
+      FROM cases WHERE {OPEN} AND review_by IS NOT NULL AND review_by < :today
+    UNION ALL
+    SELECT invoice, 'failure:' || json_extract(failure, '$.step'), 'failure',
+           'Étape ' || json_extract(failure, '$.step') || ' en échec: ' || json_extract(failure, '$.error'), 'ops',
+           :today, debtor_id, debtor_name
+      FROM cases WHERE {OPEN} AND failure IS NOT NULL AND json_extract(failure, '$.waiting')
+)
+SELECT items.*, m.state, m.until, m.note, m.by, m.at FROM items
+  LEFT JOIN store.marks m ON m.invoice = items.invoice AND m.item = items.key
+ WHERE :show_done OR m.state IS NULL OR (m.state = 'postponed' AND m.until <= :today)"""
+_RANK = "CASE kind " + " ".join(f"WHEN '{k}' THEN {n}" for n, k in enumerate(KIND_LABELS)) + " END"
 
 
-def worklist(model: ReadModel, marks: dict[tuple[str, str], Mark], today: dt.date, *,
-             show_done: bool = False) -> list[Item]:
+def worklist(model: ReadModel, today: dt.date, *, kind: str = "", show_done: bool = False,
+             limit: int = 300) -> tuple[list[Item], dict[str, int]]:
     """Tasks the cases raised up to today, court and insurer steps coming within two weeks, disputes past their
-    review date and steps failed for good, less what ops marked done (or postponed to a later day)."""
-    items: list[Item] = []
-    for row in model.rows("SELECT t.invoice, t.key, t.due, t.text, t.rule_id, c.debtor_id, c.debtor_name FROM tasks t"
-                          f" JOIN cases c USING (invoice) WHERE c.{OPEN} AND t.due <= ?", today.isoformat()):
-        items.append(Item(row["invoice"], row["key"], task_kind(row["key"]), row["text"], row["rule_id"],
-                          dt.date.fromisoformat(row["due"]), row["debtor_id"], row["debtor_name"]))
-    horizon = (today + dt.timedelta(days=DEADLINE_HORIZON_DAYS)).isoformat()
-    for row in model.rows(f"SELECT * FROM cases WHERE {OPEN} AND stage IN ('injonction', 'small_claims',"
-                          " 'insurer_claim', 'insolvency') AND next_at IS NOT NULL AND next_at <= ?", horizon + "T23:59"):
-        items.append(Item(row["invoice"], f"next:{row['next_at']}", "deadline", row["next_label"], row["next_rule"],
-                          dt.date.fromisoformat(row["next_at"][:10]), row["debtor_id"], row["debtor_name"]))
-    for row in model.rows(f"SELECT * FROM cases WHERE {OPEN} AND review_by IS NOT NULL AND review_by < ?", today.isoformat()):
-        items.append(Item(row["invoice"], f"review:{row['review_by']}", "dispute",
-                          f"Litige à revoir depuis le {dt.date.fromisoformat(row['review_by']):%d/%m/%Y}", "disputes",
-                          dt.date.fromisoformat(row["review_by"]), row["debtor_id"], row["debtor_name"]))
-    for row in model.rows(f"SELECT * FROM cases WHERE {OPEN} AND failure IS NOT NULL"):
-        failure = json.loads(row["failure"])
-        if failure["waiting"]:
-            items.append(Item(row["invoice"], f"failure:{failure['step']}", "failure",
-                              f"Étape {failure['step']} en échec: {failure['error']}", "ops", today,
-                              row["debtor_id"], row["debtor_name"]))
-    shown = []
-    for item in items:
-        mark = marks.get((item.invoice, item.key))
-        hidden = mark is not None and (mark.state == "done" or (mark.until is not None and mark.until > today))
-        if show_done or not hidden:
-            shown.append(dataclasses.replace(item, mark=mark))
-    return sorted(shown, key=lambda i: (list(KIND_LABELS).index(i.kind), i.due, i.invoice))
+    review date and steps failed for good, less what ops marked done (or postponed to a later day): the first
+    `limit` items (of `kind`, if given), and how many there are of each kind."""
+    params = {"today": today.isoformat(), "show_done": show_done,
+              "horizon": (today + dt.timedelta(days=DEADLINE_HORIZON_DAYS)).isoformat() + "T23:59"}
+    counts = {row[0]: row[1] for row in model.db.execute(f"SELECT kind, count(*) FROM ({_ITEMS}) GROUP BY kind", params)}
+    rows = model.db.execute(f"SELECT * FROM ({_ITEMS}) WHERE :kind = '' OR kind = :kind"
+                            f" ORDER BY {_RANK}, due, invoice LIMIT :limit", {**params, "kind": kind, "limit": limit})
+    items = [Item(row["invoice"], row["key"], row["kind"], row["text"], row["rule_id"], dt.date.fromisoformat(row["due"]),
+                  row["debtor_id"], row["debtor_name"],
+                  Mark(row["invoice"], row["key"], row["state"], dt.date.fromisoformat(row["until"]) if row["until"] else None,
+                       row["note"], row["by"], dt.datetime.fromisoformat(row["at"])) if row["state"] else None)
+             for row in rows]
+    return items, counts
 
 
 # ---------------------------------------------------------------------- customers
@@ -107,11 +99,11 @@ class Customer:
     siren: str
     credit_limit: Decimal | None
     insured: bool
-    total_due: Decimal = Decimal("0")
-    buckets: dict[str, Decimal] = dataclasses.field(default_factory=lambda: {b[0]: Decimal("0") for b in BUCKETS})
-    max_days_late: int = 0
-    open_invoices: int = 0
-    stages: set[str] = dataclasses.field(default_factory=set)
+    total_due: Decimal
+    buckets: dict[str, Decimal]
+    max_days_late: int
+    open_invoices: int
+    stages: set[str]
 
     @property
     def over_limit(self) -> Decimal | None:
@@ -122,31 +114,43 @@ class Customer:
 
 STAGE_ORDER = ("preventive", "amicable", "negotiation", "formal_notice", "small_claims", "injonction",
                "insurer_claim", "insolvency", "closed")
+_LATE = "CAST(julianday(:today) - julianday(due_date) AS INTEGER)"
 
 
-def customers(model: ReadModel, today: dt.date, search: str = "", sort: str = "total") -> list[Customer]:
-    where, params = OPEN, []
+def _bucket_sums() -> str:
+    """One SUM per aging bucket, from BUCKETS: `late` is days past due."""
+    sums = []
+    for key, _, low, high in BUCKETS:
+        test = " AND ".join(filter(None, [f"late >= {low}" if low is not None else "",
+                                          f"late <= {high}" if high is not None else ""]))
+        sums.append(f"SUM(CASE WHEN {test} THEN total_due ELSE 0 END) AS \"{key}\"")
+    return ", ".join(sums)
+
+
+_SORTS = {"total": "total DESC", "late": "max_late DESC", "name": "lower(name)",
+          "over": "(total - COALESCE(CAST(credit_limit AS REAL) * 100, 1e18)) DESC"}
+
+
+def customers(model: ReadModel, today: dt.date, search: str = "", sort: str = "total", *,
+              limit: int | None = None) -> tuple[list[Customer], int]:
+    """Customers with open invoices, most exposed first (or by `sort`), and how many match."""
+    where, params = OPEN, {"today": today.isoformat()}
     if search.strip():
-        like = f"%{search.strip().lower()}%"
-        where += (" AND debtor_id IN (SELECT debtor_id FROM cases WHERE lower(debtor_name) LIKE ? OR siren LIKE ?"
-                  " OR lower(invoice) LIKE ? OR lower(debtor_id) LIKE ?)")
-        params = [like, like, like, like]
-    found: dict[str, Customer] = {}
-    for row in model.rows(f"SELECT debtor_id, debtor_name, siren, credit_limit, insured, due_date, total_due, stage"
-                          f" FROM cases WHERE {where}", *params):
-        customer = found.get(row["debtor_id"]) or found.setdefault(row["debtor_id"], Customer(
-            row["debtor_id"], row["debtor_name"], row["siren"],
-            Decimal(row["credit_limit"]) if row["credit_limit"] else None, bool(row["insured"])))
-        late = (today - dt.date.fromisoformat(row["due_date"])).days
-        due = dec(row["total_due"])
-        customer.total_due += due
-        customer.buckets[bucket(late)] += due
-        customer.max_days_late = max(customer.max_days_late, late)
-        customer.open_invoices += 1
-        customer.stages.add(row["stage"])
-    keys = {"total": lambda c: -c.total_due, "late": lambda c: -c.max_days_late, "name": lambda c: c.name.lower(),
-            "over": lambda c: -(c.over_limit or Decimal("-1"))}
-    return sorted(found.values(), key=keys.get(sort, keys["total"]))
+        params["like"] = f"%{search.strip().lower()}%"
+        where += (" AND debtor_id IN (SELECT debtor_id FROM cases WHERE lower(debtor_name) LIKE :like OR siren LIKE :like"
+                  " OR lower(invoice) LIKE :like OR lower(debtor_id) LIKE :like)")
+    grouped = (f"SELECT debtor_id, max(debtor_name) AS name, max(siren) AS siren, max(credit_limit) AS credit_limit,"
+               f" max(insured) AS insured, count(*) AS invoices, SUM(total_due) AS total, max(late) AS max_late,"
+               f" group_concat(DISTINCT stage) AS stages, {_bucket_sums()}"
+               f" FROM (SELECT *, {_LATE} AS late FROM cases WHERE {where}) GROUP BY debtor_id")
+    total = model.db.execute(f"SELECT count(*) FROM ({grouped})", params).fetchone()[0]
+    rows = model.db.execute(f"{grouped} ORDER BY {_SORTS.get(sort, _SORTS['total'])}"
+                            + (" LIMIT :limit" if limit else ""), {**params, "limit": limit})
+    found = [Customer(row["debtor_id"], row["name"], row["siren"],
+                      Decimal(row["credit_limit"]) if row["credit_limit"] else None, bool(row["insured"]),
+                      euros(row["total"]), {key: euros(row[key]) for key, *_ in BUCKETS}, row["max_late"],
+                      row["invoices"], set(row["stages"].split(","))) for row in rows]
+    return found, total
 
 
 def worst_stage(stages: set[str]) -> str:
@@ -167,29 +171,28 @@ class Dashboard:
     by_stage: list[tuple[str, int, Decimal]]
     by_bucket: list[tuple[str, str, Decimal]]
     collected_this_month: Decimal
-    falling_due: list[tuple[dt.date, Decimal]]  # per week, the next eight weeks
+    falling_due: list[tuple[dt.date, Decimal]]  # per week (its Monday), the next eight weeks
     by_path: list[tuple[str, int, Decimal]]
 
 
 def dashboard(model: ReadModel, today: dt.date) -> Dashboard:
-    by_stage = [(row[0], row[1], dec(str(row[2]))) for row in model.rows(
-        f"SELECT stage, count(*), round(sum(CAST(total_due AS REAL)), 2) FROM cases WHERE {OPEN} GROUP BY stage")]
+    params = {"today": today.isoformat(), "month": today.replace(day=1).isoformat(),
+              "horizon": (today + dt.timedelta(weeks=8)).isoformat()}
+    by_stage = [(row[0], row[1], euros(row[2])) for row in model.db.execute(
+        f"SELECT stage, count(*), SUM(total_due) FROM cases WHERE {OPEN} GROUP BY stage")]
     by_stage.sort(key=lambda r: STAGE_ORDER.index(r[0]) if r[0] in STAGE_ORDER else 0)
-    buckets = defaultdict(Decimal)
-    week_of = defaultdict(Decimal)
-    horizon = today + dt.timedelta(weeks=8)
-    for row in model.rows(f"SELECT due_date, total_due FROM cases WHERE {OPEN}"):
-        due_day = dt.date.fromisoformat(row[0])
-        buckets[bucket((today - due_day).days)] += dec(row[1])
-        if today <= due_day < horizon:
-            week_of[due_day - dt.timedelta(days=due_day.weekday())] += dec(row[1])
-    month_start = today.replace(day=1)
-    collected = sum((dec(row[0]) for row in model.rows(
-        "SELECT amount FROM payments WHERE on_day >= ? AND on_day <= ?", month_start.isoformat(), today.isoformat())),
-        Decimal("0"))
-    by_path = [(row[0] or "amiable", row[1], dec(str(row[2]))) for row in model.rows(
-        f"SELECT path, count(*), round(sum(CAST(total_due AS REAL)), 2) FROM cases WHERE {OPEN} GROUP BY path")]
+    buckets = model.db.execute(f"SELECT {_bucket_sums()} FROM (SELECT total_due, {_LATE} AS late FROM cases"
+                               f" WHERE {OPEN})", params).fetchone()
+    weeks = model.db.execute(
+        f"SELECT date(due_date, '-' || ((CAST(strftime('%w', due_date) AS INTEGER) + 6) % 7) || ' days') AS monday,"
+        f" SUM(total_due) FROM cases WHERE {OPEN} AND due_date >= :today AND due_date < :horizon"
+        " GROUP BY monday ORDER BY monday", params)
+    collected = model.db.execute("SELECT SUM(amount) FROM payments WHERE on_day >= :month AND on_day <= :today",
+                                 params).fetchone()[0]
+    by_path = [(row[0] or "amiable", row[1], euros(row[2])) for row in model.db.execute(
+        f"SELECT path, count(*), SUM(total_due) FROM cases WHERE {OPEN} GROUP BY path")]
     return Dashboard(
         open_cases=sum(r[1] for r in by_stage), total_due=sum((r[2] for r in by_stage), Decimal("0")),
-        by_stage=by_stage, by_bucket=[(key, label, buckets[key]) for key, label, _, _ in BUCKETS],
-        collected_this_month=collected, falling_due=sorted(week_of.items()), by_path=by_path)
+        by_stage=by_stage, by_bucket=[(key, label, euros(buckets[key])) for key, label, _, _ in BUCKETS],
+        collected_this_month=euros(collected),
+        falling_due=[(dt.date.fromisoformat(row[0]), euros(row[1])) for row in weeks], by_path=by_path)

@@ -26,21 +26,22 @@ from relance import cases
 from workflows import visibility
 from workflows.invoice_case import InvoiceCase
 
-SCHEMA_VERSION = 1  # a file of another version is emptied and rebuilt from Temporal
+SCHEMA_VERSION = 2  # a file of another version is emptied and rebuilt from Temporal
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
     invoice TEXT PRIMARY KEY, debtor_id TEXT NOT NULL, debtor_name TEXT NOT NULL, siren TEXT NOT NULL,
     credit_limit TEXT, insured INTEGER NOT NULL, stage TEXT NOT NULL, paused INTEGER NOT NULL,
-    issue_date TEXT NOT NULL, due_date TEXT NOT NULL, amount TEXT NOT NULL, principal_due TEXT NOT NULL,
-    total_due TEXT NOT NULL, next_label TEXT, next_at TEXT, next_rule TEXT, review_by TEXT, failure TEXT,
+    issue_date TEXT NOT NULL, due_date TEXT NOT NULL, amount INTEGER NOT NULL, principal_due INTEGER NOT NULL,
+    total_due INTEGER NOT NULL, next_label TEXT, next_at TEXT, next_rule TEXT, review_by TEXT, failure TEXT,
     closed_reason TEXT, policy_ref TEXT NOT NULL, path TEXT, signature TEXT NOT NULL, read_at TEXT NOT NULL,
     invoice_json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS cases_debtor ON cases (debtor_id);
+CREATE INDEX IF NOT EXISTS cases_stage ON cases (stage);
 CREATE TABLE IF NOT EXISTS tasks (
     invoice TEXT NOT NULL, key TEXT NOT NULL, due TEXT NOT NULL, text TEXT NOT NULL, rule_id TEXT NOT NULL,
     PRIMARY KEY (invoice, key));
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks (due);
-CREATE TABLE IF NOT EXISTS payments (invoice TEXT NOT NULL, on_day TEXT NOT NULL, amount TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS payments (invoice TEXT NOT NULL, on_day TEXT NOT NULL, amount INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS payments_day ON payments (on_day);
 """
 
@@ -83,8 +84,8 @@ class ReadModel:
         row = (status.invoice_number, invoice.debtor.debtor_id, invoice.debtor.name, invoice.debtor.siren,
                str(invoice.debtor.credit_limit) if invoice.debtor.credit_limit is not None else None,
                int(invoice.debtor.insured), str(status.stage), int(status.paused), invoice.issue_date.isoformat(),
-               invoice.due_date.isoformat(), str(invoice.amount_incl_tax), str(status.principal_due),
-               str(status.total_due), nxt.label if nxt else None, nxt.at.isoformat() if nxt else None,
+               invoice.due_date.isoformat(), cents(invoice.amount_incl_tax), cents(status.principal_due),
+               cents(status.total_due), nxt.label if nxt else None, nxt.at.isoformat() if nxt else None,
                nxt.rule_id if nxt else None, status.dispute.review_by.isoformat() if status.dispute else None,
                json.dumps({"step": status.failure.step, "error": status.failure.error,
                            "waiting": status.failure.waiting_for_retry}) if status.failure else None,
@@ -100,7 +101,7 @@ class ReadModel:
                 (number, t.key, t.due.isoformat(), t.text, t.rule_id) for t in status.tasks])
             self.db.execute("DELETE FROM payments WHERE invoice = ?", (number,))
             self.db.executemany("INSERT INTO payments VALUES (?, ?, ?)", [
-                (number, a.on.isoformat(), str(a.amount)) for a in status.allocations if a.kind == "payment"])
+                (number, a.on.isoformat(), cents(a.amount)) for a in status.allocations if a.kind == "payment"])
 
     def open_invoices(self, policy_id: str | None = None) -> list[Invoice]:
         """The open book as imported (the rules preview plays it), of one policy or all."""
@@ -170,6 +171,10 @@ class ReadModel:
 
     # ------------------------------------------------------------------ reading
 
+    def attach_marks(self, store_path: Path) -> None:
+        """The worklist's marks live in the console's store (they are not rebuilt): read beside the cases."""
+        self.db.execute("ATTACH DATABASE ? AS store", (str(store_path),))
+
     def rows(self, sql: str, *params) -> list[sqlite3.Row]:
         return self.db.execute(sql, params).fetchall()
 
@@ -177,5 +182,10 @@ class ReadModel:
         return self.db.execute("SELECT count(*) FROM cases").fetchone()[0]
 
 
-def dec(text: str | None) -> Decimal:
-    return Decimal(text) if text else Decimal("0")
+def cents(amount: Decimal) -> int:
+    """Amounts are kept in integer cents: SQLite sums them exactly."""
+    return int(amount.quantize(Decimal("0.01")) * 100)
+
+
+def euros(count: int | None) -> Decimal:
+    return Decimal(count or 0) / 100

@@ -10,7 +10,7 @@ import pytest
 
 from console import i18n, pages
 from console.readmodel import ReadModel
-from console.store import Mark
+from console.store import Mark, Store
 from domain import transitions
 from domain.case import DisputeRequest, Payment
 from domain.decisions import status_of
@@ -35,14 +35,15 @@ def _status(case_invoice, *, paid: str | None = None):
     return status_of(case.s, case.policy, NOW)
 
 
-@pytest.mark.parametrize("days, expected", [(-5, "not_due"), (0, "not_due"), (1, "1-30"), (30, "1-30"), (31, "31-60"),
-                                            (90, "61-90"), (91, "90+"), (2000, "90+")])
-def test_aging_buckets(days, expected):
-    assert pages.bucket(days) == expected
+def _model(tmp_path) -> tuple[ReadModel, Store]:
+    store = Store(tmp_path / "console.sqlite3")
+    model = ReadModel(tmp_path / "read.sqlite3")
+    model.attach_marks(store.path)
+    return model, store
 
 
 def test_dashboard_and_customers_from_the_read_model(tmp_path):
-    model = ReadModel(tmp_path / "read.sqlite3")
+    model, _ = _model(tmp_path)
     early = invoice(today=TODAY, due_in_days=10, amount="1000.00")
     late = invoice(today=TODAY, due_date=TODAY - dt.timedelta(days=40), amount="2000.00", credit_limit="1500.00")
     older = invoice(today=TODAY, due_date=TODAY - dt.timedelta(days=100), amount="3000.00")
@@ -60,43 +61,49 @@ def test_dashboard_and_customers_from_the_read_model(tmp_path):
     monday = early.due_date - dt.timedelta(days=early.due_date.weekday())
     assert board.falling_due == [(monday, Decimal("1000.00"))]
 
-    found = {c.debtor_id: c for c in pages.customers(model, TODAY)}
+    listed, count = pages.customers(model, TODAY)
+    found = {c.debtor_id: c for c in listed}
+    assert count == 3
     over = found[late.debtor.debtor_id]
     assert over.total_due > Decimal("1500.00") and over.over_limit == over.total_due - Decimal("1500.00"), \
         "what remains due after the payment, penalties included, is over the 1 500 € limit"
     assert found[older.debtor.debtor_id].over_limit is None, "no limit, never over it"
     assert over.max_days_late == 40
-    assert pages.customers(model, TODAY, search=older.number)[0].debtor_id == older.debtor.debtor_id, \
+    assert [c.debtor_id for c in pages.customers(model, TODAY, search=older.number)[0]] == [older.debtor.debtor_id], \
         "search by invoice number finds its customer"
-    assert pages.customers(model, TODAY, search="nobody-has-this") == []
+    assert pages.customers(model, TODAY, search="nobody-has-this") == ([], 0)
+    assert [c.debtor_id for c in pages.customers(model, TODAY, sort="late")[0]][0] == older.debtor.debtor_id
 
 
 def test_the_worklist_hides_what_is_done_and_what_is_postponed_until_its_day(tmp_path):
-    model = ReadModel(tmp_path / "read.sqlite3")
+    model, store = _model(tmp_path)
     case = invoice(today=TODAY, due_date=TODAY - dt.timedelta(days=31), amount="1200.00")
     model.put(_status(case), NOW)  # the J+30 reminder raised a call
-    items = pages.worklist(model, {}, TODAY)
+    items, counts = pages.worklist(model, TODAY)
     call = next(i for i in items if i.kind == "call")
-    assert call.invoice == case.number and call.rule_id == "amicable-j+30"
+    assert call.invoice == case.number and call.rule_id == "amicable-j+30" and counts["call"] == 1
 
-    def marked(state, until=None):
-        return {(case.number, call.key): Mark(case.number, call.key, state, until, "", "olivia", NOW)}
+    def keys(day=TODAY, **options):
+        return [i.key for i in pages.worklist(model, day, **options)[0]]
 
-    assert call not in pages.worklist(model, marked("done"), TODAY)
-    later = marked("postponed", TODAY + dt.timedelta(days=2))
-    assert all(i.key != call.key for i in pages.worklist(model, later, TODAY))
-    back = pages.worklist(model, later, TODAY + dt.timedelta(days=2))
-    assert any(i.key == call.key for i in back), "a postponed item comes back on its day"
+    store.mark(Mark(case.number, call.key, "postponed", TODAY + dt.timedelta(days=2), "rappeler jeudi", "olivia", NOW))
+    assert call.key not in keys()
+    assert call.key in keys(TODAY + dt.timedelta(days=2)), "a postponed item comes back on its day"
+    store.mark(Mark(case.number, call.key, "done", None, "", "olivia", NOW))
+    assert call.key not in keys(TODAY + dt.timedelta(days=2))
+    shown = pages.worklist(model, TODAY, show_done=True)[0]
+    assert [i.mark.state for i in shown if i.key == call.key] == ["done"], "still listed, with its mark, on request"
+    assert keys(kind="letter", show_done=True) == [] and call.key in keys(kind="call", show_done=True)
 
 
 def test_a_dispute_past_its_review_date_is_on_the_worklist(tmp_path):
-    model = ReadModel(tmp_path / "read.sqlite3")
+    model, _ = _model(tmp_path)
     case = Playback(invoice(today=TODAY, due_in_days=-5), POLICY, start_moment(TODAY - dt.timedelta(days=35)))
     opened = NOW - dt.timedelta(days=20)
     request = DisputeRequest(reason="Prix contesté", review_by=TODAY - dt.timedelta(days=3))
     assert case.message(opened, lambda s, p, at: (None, transitions.open_dispute(s, p, request, at))) == "accepted"
     model.put(status_of(case.s, case.policy, NOW), NOW)
-    disputes = [i for i in pages.worklist(model, {}, TODAY) if i.kind == "dispute"]
+    disputes = [i for i in pages.worklist(model, TODAY)[0] if i.kind == "dispute"]
     assert disputes and "Litige à revoir" in disputes[0].text
 
 

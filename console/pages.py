@@ -38,19 +38,9 @@ class Item:
 KIND_LABELS = {"call": "Appel", "letter": "Courrier à poster", "deadline": "Échéance tribunal ou assureur",
                "dispute": "Litige à revoir", "failure": "Étape en échec", "task": "Tâche"}
 DEADLINE_HORIZON_DAYS = 14
-# What a task is, from the key the case gave it (domain/decisions.py names them), in SQL: the worklist is one query.
-_TASK_KIND = """CASE
-    WHEN t.key LIKE '%:call' THEN 'call'
-    WHEN t.key LIKE '%:post' OR t.key = 'notice:lrar' THEN 'letter'
-    WHEN t.key LIKE 'failed:%' THEN 'failure'
-    WHEN t.key LIKE 'dispute%' OR t.key LIKE 'review%' THEN 'dispute'
-    WHEN t.key LIKE 'injonction%' OR t.key LIKE 'small_claims%' OR t.key LIKE 'insurer%' OR t.key LIKE 'declaration%'
-         OR t.key LIKE 'escalate%' THEN 'deadline'
-    ELSE 'task' END"""
 _ITEMS = f"""
 WITH items AS (
-    SELECT t.invoice, t.key, {_TASK_KIND} AS kind, t.text, t.rule_id, t.due, c.debtor_id, c.debtor_name
-      FROM tasks t JOIN cases c USING (invoice) WHERE c.{OPEN} AND t.due <= :today
+    SELECT invoice, key, kind, text, rule_id, due, debtor_id, debtor_name FROM tasks WHERE due <= :today
     UNION ALL
     SELECT invoice, 'next:' || next_at, 'deadline', next_label, next_rule, substr(next_at, 1, 10), debtor_id, debtor_name
       FROM cases WHERE {OPEN} AND stage IN ('injonction', 'small_claims', 'insurer_claim', 'insolvency')

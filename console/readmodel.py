@@ -26,20 +26,20 @@ from relance import cases
 from workflows import visibility
 from workflows.invoice_case import InvoiceCase
 
-SCHEMA_VERSION = 2  # a file of another version is emptied and rebuilt from Temporal
+SCHEMA_VERSION = 4  # a file of another version is emptied and rebuilt from Temporal
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
     invoice TEXT PRIMARY KEY, debtor_id TEXT NOT NULL, debtor_name TEXT NOT NULL, siren TEXT NOT NULL,
     credit_limit TEXT, insured INTEGER NOT NULL, stage TEXT NOT NULL, paused INTEGER NOT NULL,
     issue_date TEXT NOT NULL, due_date TEXT NOT NULL, amount INTEGER NOT NULL, principal_due INTEGER NOT NULL,
     total_due INTEGER NOT NULL, next_label TEXT, next_at TEXT, next_rule TEXT, review_by TEXT, failure TEXT,
-    closed_reason TEXT, policy_ref TEXT NOT NULL, path TEXT, signature TEXT NOT NULL, read_at TEXT NOT NULL,
-    invoice_json TEXT NOT NULL);
+    closed_reason TEXT, policy_ref TEXT NOT NULL, path TEXT, signature TEXT NOT NULL, read_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS invoices (invoice TEXT PRIMARY KEY, json TEXT NOT NULL);  -- apart: keeps case rows small
 CREATE INDEX IF NOT EXISTS cases_debtor ON cases (debtor_id);
 CREATE INDEX IF NOT EXISTS cases_stage ON cases (stage);
 CREATE TABLE IF NOT EXISTS tasks (
     invoice TEXT NOT NULL, key TEXT NOT NULL, due TEXT NOT NULL, text TEXT NOT NULL, rule_id TEXT NOT NULL,
-    PRIMARY KEY (invoice, key));
+    kind TEXT NOT NULL, debtor_id TEXT NOT NULL, debtor_name TEXT NOT NULL, PRIMARY KEY (invoice, key));
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks (due);
 CREATE TABLE IF NOT EXISTS payments (invoice TEXT NOT NULL, on_day TEXT NOT NULL, amount INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS payments_day ON payments (on_day);
@@ -50,6 +50,21 @@ def signature(stage, amount_due, paused, next_action_at) -> str:
     """What a case publishes to visibility, as one string: a row whose signature differs is read again."""
     return json.dumps([str(stage), round(float(amount_due or 0), 2), bool(paused),
                        next_action_at.isoformat() if next_action_at else None])
+
+
+def task_kind(key: str) -> str:
+    """What a task asks of ops, from the key the case gave it (domain/decisions.py names them)."""
+    if key.endswith(":call"):
+        return "call"
+    if key.endswith(":post") or key == "notice:lrar":
+        return "letter"
+    if key.startswith("failed:"):
+        return "failure"
+    if key.startswith(("dispute", "review")):
+        return "dispute"
+    if key.startswith(("injonction", "small_claims", "insurer", "declaration", "escalate")):
+        return "deadline"
+    return "task"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +82,8 @@ class ReadModel:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")  # a cache rebuilt from Temporal: no fsync per case
         if self.db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # rebuilt, never migrated
-            self.db.executescript("DROP TABLE IF EXISTS cases; DROP TABLE IF EXISTS tasks; DROP TABLE IF EXISTS payments;")
+            self.db.executescript("DROP TABLE IF EXISTS cases; DROP TABLE IF EXISTS tasks; DROP TABLE IF EXISTS payments;"
+                                  " DROP TABLE IF EXISTS invoices;")
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.db.executescript(_SCHEMA)
         self.db.row_factory = sqlite3.Row
@@ -91,21 +107,26 @@ class ReadModel:
                            "waiting": status.failure.waiting_for_retry}) if status.failure else None,
                status.closed_reason, status.policy_ref, status.path,
                signature(status.stage, status.principal_due if str(status.stage) != "closed" else 0, status.paused,
-                         nxt.at if nxt else None), now.isoformat(), invoice.model_dump_json())
+                         nxt.at if nxt else None), now.isoformat())
         number = status.invoice_number
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute(f"INSERT OR REPLACE INTO cases VALUES ({', '.join('?' * len(row))})", row)
+            self.db.execute("INSERT OR REPLACE INTO invoices VALUES (?, ?)", (number, invoice.model_dump_json()))
             self.db.execute("DELETE FROM tasks WHERE invoice = ?", (number,))
-            self.db.executemany("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?)", [
-                (number, t.key, t.due.isoformat(), t.text, t.rule_id) for t in status.tasks])
+            if str(status.stage) != "closed":  # a closed case's tasks are nobody's work any more
+                debtor = invoice.debtor
+                self.db.executemany("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+                    (number, t.key, t.due.isoformat(), t.text, t.rule_id, task_kind(t.key), debtor.debtor_id,
+                     debtor.name) for t in status.tasks])
             self.db.execute("DELETE FROM payments WHERE invoice = ?", (number,))
             self.db.executemany("INSERT INTO payments VALUES (?, ?, ?)", [
                 (number, a.on.isoformat(), cents(a.amount)) for a in status.allocations if a.kind == "payment"])
 
     def open_invoices(self, policy_id: str | None = None) -> list[Invoice]:
         """The open book as imported (the rules preview plays it), of one policy or all."""
-        rows = self.db.execute("SELECT invoice_json FROM cases WHERE stage != 'closed' ORDER BY invoice")
+        rows = self.db.execute("SELECT json FROM invoices JOIN cases USING (invoice) WHERE stage != 'closed'"
+                               " ORDER BY invoice")
         invoices = [Invoice.model_validate_json(row[0]) for row in rows]
         return [i for i in invoices if policy_id is None or i.policy_id == policy_id]
 
@@ -163,7 +184,7 @@ class ReadModel:
         if rebuild:
             with self.db:
                 self.db.execute("BEGIN")
-                for table in ("cases", "tasks", "payments"):
+                for table in ("cases", "tasks", "payments", "invoices"):
                     self.db.execute(f"DELETE FROM {table}")
         failed = await self.read_cases(client, dict.fromkeys(stale), today, now)
         self.refreshed_at = now

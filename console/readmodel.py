@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +27,7 @@ from relance import cases
 from workflows import visibility
 from workflows.invoice_case import InvoiceCase
 
+TABLES = ("cases", "invoices", "tasks", "payments")
 SCHEMA_VERSION = 4  # a file of another version is emptied and rebuilt from Temporal
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -82,12 +84,12 @@ class ReadModel:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")  # a cache rebuilt from Temporal: no fsync per case
         if self.db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # rebuilt, never migrated
-            self.db.executescript("DROP TABLE IF EXISTS cases; DROP TABLE IF EXISTS tasks; DROP TABLE IF EXISTS payments;"
-                                  " DROP TABLE IF EXISTS invoices;")
+            self.db.executescript("".join(f"DROP TABLE IF EXISTS {table};" for table in TABLES))
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.db.executescript(_SCHEMA)
         self.db.row_factory = sqlite3.Row
         self.refreshed_at: dt.datetime | None = None
+        self._writing = threading.Lock()
 
     # ------------------------------------------------------------------ writing
 
@@ -109,7 +111,7 @@ class ReadModel:
                signature(status.stage, status.principal_due if str(status.stage) != "closed" else 0, status.paused,
                          nxt.at if nxt else None), now.isoformat())
         number = status.invoice_number
-        with self.db:
+        with self._writing, self.db:  # one writer at a time: pages write from worker threads, the refresher from the loop
             self.db.execute("BEGIN")
             self.db.execute(f"INSERT OR REPLACE INTO cases VALUES ({', '.join('?' * len(row))})", row)
             self.db.execute("INSERT OR REPLACE INTO invoices VALUES (?, ?)", (number, invoice.model_dump_json()))
@@ -150,8 +152,9 @@ class ReadModel:
                     elif description.status == WorkflowExecutionStatus.COMPLETED:
                         status = await handle.result()
                     else:  # terminated, failed: no status to read; the row goes
-                        self.db.execute("DELETE FROM cases WHERE invoice = ?", (number,))
-                        self.db.execute("DELETE FROM tasks WHERE invoice = ?", (number,))
+                        with self._writing, self.db:
+                            for table in TABLES:
+                                self.db.execute(f"DELETE FROM {table} WHERE invoice = ?", (number,))
                         return
                     self.put(status, now)
                 except Exception:  # one case that cannot answer must not stop the others; it is reported
@@ -182,9 +185,9 @@ class ReadModel:
                 seen += 1
                 stale.append(invoice_number_of(execution.id))
         if rebuild:
-            with self.db:
+            with self._writing, self.db:
                 self.db.execute("BEGIN")
-                for table in ("cases", "tasks", "payments", "invoices"):
+                for table in TABLES:
                     self.db.execute(f"DELETE FROM {table}")
         failed = await self.read_cases(client, dict.fromkeys(stale), today, now)
         self.refreshed_at = now

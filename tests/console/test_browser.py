@@ -112,9 +112,13 @@ async def test_a_morning_worklist_payment_and_dispute(page, console, dev_server,
     await page.wait_for_url(f"**/customers/{case.debtor.debtor_id}")
     assert case.number in await page.locator("table.invoices").inner_text()
 
-    # The dashboard: this month's cash holds the payment.
+    # The dashboard: this month's cash holds the payment, also once the read model is rebuilt from Temporal.
     await page.goto(f"{console.url}/dashboard")
     assert "400,00" in await page.locator("#collected").inner_text()
+    await page.get_by_role("button", name="Reconstruire depuis Temporal").click()
+    await page.wait_for_url(f"{console.url}/dashboard")
+    assert "400,00" in await page.locator("#collected").inner_text()
+    assert "1 Dossiers ouverts" in await page.locator("p.meta").inner_text()
     await screenshot(page, "dashboard")
 
 

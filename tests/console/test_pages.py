@@ -124,3 +124,14 @@ def test_the_cases_refusals_have_a_french_wording():
     assert len(said) >= 15
     untranslated = [text for text in said if i18n.refusal(text, "fr") == text]
     assert untranslated == []
+
+
+def test_a_message_from_ops_signs_the_audit_lines_it_causes():
+    case = Playback(invoice(today=TODAY, due_in_days=-5), POLICY, start_moment(TODAY - dt.timedelta(days=35)))
+    before = len(case.s.audit)
+    payment = Payment(amount=Decimal("100.00"), by="olivia")
+    outcome, _ = transitions.record_payment(case.s, case.policy, payment, NOW)
+    signed = transitions.signed(outcome, payment.by)
+    assert signed.effects and {e.action.by for e in signed.effects} == {"olivia"}
+    assert transitions.signed(outcome, "") is outcome, "no name, nothing to sign"
+    assert len(case.s.audit) == before, "the transition leaves the state it was given untouched"

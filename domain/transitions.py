@@ -12,7 +12,7 @@ from domain.case import (
     PROCEDURE_STEPS, AccountingCredit, CaseState, CloseRequest, Dispute, DisputeRequest, DisputeResolution, Insolvency, InsolvencyNotice,
     Payment, PaymentPlan, PaymentReceipt, PlanProposal, ProcedureStep, TrackedStep,
 )
-from domain.decisions import Outcome, Work
+from domain.decisions import Outcome, Record, Work
 from domain.history import PriorHistory
 from domain.money import format_eur as eur
 from domain.policy import Policy, Reminder, Stage
@@ -26,6 +26,15 @@ def _work(s: CaseState, policy: Policy, now: dt.datetime) -> Work:
 
 def _done(work: Work) -> Outcome:
     return Outcome(work.s, work.effects)
+
+
+def signed(outcome: Outcome, by: str) -> Outcome:
+    """The audit lines of a message's transition name who sent it (nothing to sign when no one is named)."""
+    if not by:
+        return outcome
+    effects = [Record(effect.action.model_copy(update={"by": by})) if isinstance(effect, Record) else effect
+               for effect in outcome.effects]
+    return Outcome(outcome.state, effects)
 
 
 # ---------------------------------------------------------------------- opening and policy versions

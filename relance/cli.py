@@ -4,24 +4,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import getpass
 import json
 import os
 import sys
 import typing
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.case import (
-    PROCEDURE_STEPS, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyKind, InsolvencyNotice, Payment,
-    PlanProposal,
-    ProcedureStep,
+    PROCEDURE_STEPS, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyKind, InsolvencyNotice, OpsMessage,
+    Payment, PlanProposal, ProcedureStep, RetryRequest,
 )
 from domain.invoice import invoice_number_of
 from domain.letters import Instalment
+from domain.money import parse_amount, parse_date
 from relance import cases, go_live, logs, rules_cli, views
 from relance.config import ROOT, Config, from_env
 from relance.ledger import LedgerFileError, LedgerReader
@@ -269,7 +270,7 @@ async def cmd_close(args, config: Config) -> int:
 
 
 async def cmd_retry(args, config: Config) -> int:
-    status = await _update(config, args.invoice, InvoiceCase.retry_step, _NO_ARGUMENT)
+    status = await _update(config, args.invoice, InvoiceCase.retry_step, _model(RetryRequest))
     return _print_status(args, status)
 
 
@@ -286,7 +287,47 @@ async def cmd_worker(args, config: Config) -> int:
 async def cmd_up(args, config: Config) -> int:
     from relance.service import run_service
 
-    return await run_service(config, ui_port=args.ui_port, port=args.port, codec_port=args.codec_port)
+    return await run_service(config, ui_port=args.ui_port, port=args.port, codec_port=args.codec_port,
+                             console_port=None if args.no_console else args.console_port)
+
+
+async def cmd_console(args, config: Config) -> int:
+    from console import server
+
+    await server.serve(server.console_for(config), args.host, args.port)
+    return 0
+
+
+async def cmd_console_adduser(args, config: Config) -> int:
+    """A console user; the first admin is made this way: there is never a default password."""
+    from console import server
+    from console.store import Store, StoreError
+
+    password = None
+    if not args.oidc:
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass(f"mot de passe de {args.login}: ")
+            if getpass.getpass("une seconde fois: ") != password:
+                raise UserError("les deux mots de passe diffèrent")
+    store = Store(server.settings_from_env(config).store_path)
+    try:
+        user = store.add_user(args.login, args.name or args.login, args.role, password, dt.datetime.now(dt.timezone.utc))
+    except StoreError as error:
+        raise UserError(str(error)) from error
+    print(f"utilisateur {user.login} ({user.role}) ajouté à {store.path}"
+          + (": connexion par le fournisseur OpenID Connect" if args.oidc else ""))
+    return 0
+
+
+async def cmd_console_users(args, config: Config) -> int:
+    from console import server
+    from console.store import Store
+
+    for user in Store(server.settings_from_env(config).store_path).users():
+        print(f"{user.login:<30} {user.role:<6} {user.name}")
+    return 0
 
 
 async def cmd_codec_server(args, config: Config) -> int:
@@ -407,16 +448,10 @@ async def _unless_broken(client, invoice: str, *, only_if_failing_now: bool = Fa
         raise UserError(str(broken)) from cause
 
 
-_NO_ARGUMENT = object()
-
-
 async def _update(config: Config, invoice: str, update, argument):
     client = await connect(config.temporal)
     try:
-        case = cases.handle(client, invoice)
-        if argument is _NO_ARGUMENT:
-            return await case.execute_update(update)
-        return await case.execute_update(update, argument)
+        return await cases.handle(client, invoice).execute_update(update, argument)
     except WorkflowUpdateFailedError as refused:
         raise UserError(f"{invoice}: refused: {_cause(refused)}") from refused
     except RPCError as error:
@@ -435,6 +470,8 @@ def _print_status(args, status) -> int:
 def _model(cls, **fields):
     from pydantic import ValidationError
 
+    if issubclass(cls, OpsMessage):  # the case's audit names who sent it
+        fields.setdefault("by", f"cli:{getpass.getuser()}")
     try:
         return cls(**fields)
     except ValidationError as error:
@@ -443,9 +480,9 @@ def _model(cls, **fields):
 
 def _amount(text: str) -> Decimal:
     try:
-        return Decimal(text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", "."))
-    except InvalidOperation as error:
-        raise UserError(f"{text!r} is not an amount; write 1234.56 or 1 234,56") from error
+        return parse_amount(text)
+    except ValueError as error:
+        raise UserError(str(error)) from error
 
 
 def _instalment(text: str) -> Instalment:
@@ -494,10 +531,7 @@ class Throttled:
 
 def _date(text: str) -> dt.date:
     try:
-        if "/" in text:
-            day, month, year = text.split("/")
-            return dt.date(int(year), int(month), int(day))
-        return dt.date.fromisoformat(text)
+        return parse_date(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)") from error
 
@@ -576,10 +610,28 @@ def parser() -> argparse.ArgumentParser:
     c = command("retry", cmd_retry, "run again a step that failed, once its data or template is fixed")
     c.add_argument("invoice")
     command("worker", cmd_worker, "run a worker against the configured Temporal", json_flag=False)
-    c = command("up", cmd_up, "run everything locally: Temporal dev server, SMTP sink, worker", json_flag=False)
+    c = command("up", cmd_up, "run everything locally: Temporal dev server, SMTP sink, worker, ops console",
+                json_flag=False)
     c.add_argument("--port", type=int, default=7233)
     c.add_argument("--ui-port", type=int, default=8233)
     c.add_argument("--codec-port", type=int, default=8234, help="the codec server the Web UI decodes payloads with")
+    c.add_argument("--console-port", type=int, default=8080, help="the ops console, on http://127.0.0.1:PORT")
+    c.add_argument("--no-console", action="store_true", help="no ops console")
+    c = command("console", cmd_console, "the ops console (web) against the configured Temporal;"
+                " `relance console adduser` makes its users", json_flag=False)
+    c.add_argument("--host", default="127.0.0.1")
+    c.add_argument("--port", type=int, default=8080)
+    users = c.add_subparsers(dest="console_command")
+    u = users.add_parser("adduser", help="add a console user (the first admin too): the password is asked twice,"
+                         " or read from stdin with --password-stdin", description="add a console user")
+    u.set_defaults(run=cmd_console_adduser)
+    u.add_argument("login")
+    u.add_argument("--role", required=True, choices=("read", "ops", "admin"))
+    u.add_argument("--name", default="")
+    u.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    u.add_argument("--oidc", action="store_true", help="no password: signs in through RELANCE_OIDC_ISSUER")
+    u = users.add_parser("users", help="list console users")
+    u.set_defaults(run=cmd_console_users)
     c = command("codec-server", cmd_codec_server, "serve Temporal's remote codec endpoints, so that the Web UI and"
                 " `temporal --codec-endpoint` show compressed payloads as JSON", json_flag=False)
     c.add_argument("--host", default="127.0.0.1", help="payloads hold debtor data: loopback unless told otherwise")

@@ -36,6 +36,7 @@ from workflows.drop_folder_sync import SCHEDULE_ID, DropFolderSync
 from workflows.invoice_case import InvoiceCase
 
 EXPORT = "export comptable"  # the reference of what a sync records, in the audit trail
+BY = "relance sync"  # who the audit lines name as the sender
 
 
 @dataclasses.dataclass
@@ -122,12 +123,12 @@ async def _reconcile(client: Client, row: LedgerRow, status: CaseStatus, report:
         owed = known - status.paid_total
         if owed > 0 and not dry_run:
             await _update(case, InvoiceCase.record_payment, Payment(
-                amount=owed, paid_on=row.prior.paid_on, reference=f"{EXPORT} : réglée"))
+                amount=owed, paid_on=row.prior.paid_on, reference=f"{EXPORT} : réglée", by=BY))
         report.paid.append(number)
     elif invoice.amount_incl_tax < known:
         if not dry_run:
             await _update(case, InvoiceCase.record_accounting_credit, AccountingCredit(
-                new_amount=invoice.amount_incl_tax, on=today, reference=EXPORT))
+                new_amount=invoice.amount_incl_tax, on=today, reference=EXPORT, by=BY))
         report.credited.append((number, _eur(known), _eur(invoice.amount_incl_tax)))
     elif invoice.amount_incl_tax > known:
         report.raised.append((number, _eur(known), _eur(invoice.amount_incl_tax)))

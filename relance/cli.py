@@ -676,3 +676,7 @@ def parser() -> argparse.ArgumentParser:
                             " a 50,000-invoice ledger in seconds (emails named by template, not rendered)")
         c.add_argument("--verbose", action="store_true")
     return p
+
+
+if __name__ == "__main__":
+    main()

@@ -46,7 +46,7 @@ async def open_case(client: Client, task_queue: str, invoice: Invoice | CaseStar
             InvoiceCase.run, start, id=start.invoice.workflow_id, task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=visibility.start_search_attributes(invoice),
+            search_attributes=visibility.start_search_attributes(start.invoice),
         )
         return True
     except WorkflowAlreadyStartedError:

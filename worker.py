@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import socket
 
 import structlog
 from temporalio.client import Client
@@ -17,6 +18,7 @@ from activities.documents import DocumentStore
 from activities.fleet import FleetActivities
 from activities.insurer import EmailInsurer
 from activities.mail import FileMailer, Mailer, SmtpMailer, open_ledger
+from activities.policy_source import PolicySource
 from activities.rules import RuleDirectory
 from relance import logs, policies
 from relance.config import Config, WorkerSettings, from_env
@@ -51,7 +53,8 @@ def build_worker(client: Client, task_queue: str, activities: CaseActivities,
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[*activities.all(), *FleetActivities(client).all()],
+        activities=[*activities.all(), *FleetActivities(client).all(),
+                    *PolicySource(client, task_queue, activities.rules, reader=f"worker@{socket.gethostname()}").all()],
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_task_polls=settings.workflow_pollers,
         max_concurrent_activity_task_polls=settings.activity_pollers,

@@ -1,11 +1,14 @@
-"""The activities a case calls: thin adapters from workflow requests to rules, SMTP, documents, court, insurer."""
+"""The activities a case calls: thin adapters from workflow requests to SMTP, documents, court, insurer.
+
+The policy comes from its registry (`activities.policy_source`); `rules` is this worker's rule folder, which
+the watcher reports to the registry and which is read when the registry has nothing yet.
+"""
 from __future__ import annotations
 
 from temporalio import activity
 
 from activities.contracts import (
-    ClaimReceipt, ClaimRequest, Dossier, DossierRequest, DocumentRef, DocumentRequest, OutgoingEmail, PolicyRequest,
-    SentEmail,
+    ClaimReceipt, ClaimRequest, Dossier, DossierRequest, DocumentRef, DocumentRequest, OutgoingEmail, SentEmail,
 )
 from activities.court import CourtGateway
 from activities.documents import DocumentStore
@@ -13,7 +16,6 @@ from activities.insurer import InsurerGateway
 from activities.mail import Mailer
 from activities.rendering import render_document, render_email
 from activities.rules import RuleDirectory
-from domain.policy import Policy
 
 
 class CaseActivities:
@@ -24,14 +26,6 @@ class CaseActivities:
         self.documents = documents
         self.court = court
         self.insurer = insurer
-
-    @activity.defn
-    async def load_policy(self, request: PolicyRequest) -> Policy:
-        policy = await self.rules.get_off_loop(request.policy_id)  # a changed rule file is parsed off the loop
-        if policy.version < request.at_least_version:
-            # Retried by Temporal, possibly on another worker, until the rule files reach this one.
-            raise LookupError(f"{policy.ref} here; v{request.at_least_version} was published and is not visible yet")
-        return policy
 
     @activity.defn
     async def send_email(self, email: OutgoingEmail) -> SentEmail:
@@ -51,4 +45,4 @@ class CaseActivities:
         return await self.insurer.file_claim(request)
 
     def all(self) -> list:
-        return [self.load_policy, self.send_email, self.write_document, self.prepare_dossier, self.file_insurer_claim]
+        return [self.send_email, self.write_document, self.prepare_dossier, self.file_insurer_claim]

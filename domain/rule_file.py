@@ -114,6 +114,21 @@ def parse_model(text: str, source: str, model: type[M], computed: tuple[str, ...
     return instance, root
 
 
+_DECLARED_ID = re.compile(rb"^policy_id:[ \t]*[\"']?([a-z0-9][a-z0-9_-]*)", re.MULTILINE)
+
+
+def declared_policy_id(path: Path) -> str:
+    """The policy a file that does not validate was meant to be, so its refusal reaches that policy's registry:
+    its top-level `policy_id:` line, read without parsing the YAML (the file may be hostile), else its name."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(MAX_RULE_FILE_BYTES)
+    except OSError:
+        head = b""
+    found = _DECLARED_ID.search(head)
+    return found.group(1).decode() if found else path.stem
+
+
 def policy_files(directory: Path) -> list[Path]:
     """The policy files of a rules folder: every YAML file but the routing table."""
     return sorted(p for p in directory.iterdir()

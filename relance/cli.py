@@ -266,19 +266,25 @@ async def cmd_rules_check(args, config: Config) -> int:
 
 
 async def cmd_rules_reload(args, config: Config) -> int:
+    """Publish the folder's valid versions with their content; report the files refused to their registries,
+    which keep the version in force: a refused file changes nothing, for any case or worker."""
     from relance import policies
 
-    valid, problems = rules_cli.valid_policies(config.rules_dir)
-    for problem in problems:
-        print(f"refused, the last valid version stays in force: {problem}", file=sys.stderr)
+    seen_by = "relance rules reload"
+    valid, refused = rules_cli.read_rule_folder(config.rules_dir, seen_by)
     client = await connect(config.temporal)
     try:
-        answers = await policies.publish(client, config.temporal.task_queue, valid.values(), seen_by="relance rules reload")
+        refusals = await policies.publish_refused(client, config.temporal.task_queue, refused)
+        answers = await policies.publish(client, config.temporal.task_queue, valid.values(), seen_by=seen_by)
     except policies.NoWorker as error:
         raise UserError(str(error)) from error
-    for ref, answer in answers.items():
-        print(f"{ref}: {answer}")
-    return 1 if problems or any(a.startswith("refused") for a in answers.values()) else 0
+    for file in refused:
+        for problem in file.problems:
+            print(problem, file=sys.stderr)
+        print(refusals[file.source].message, file=sys.stderr)
+    for answer in answers.values():  # each answer names its version
+        print(answer.message, file=sys.stdout if answer.accepted else sys.stderr)
+    return 1 if refused or not all(a.accepted for a in answers.values()) else 0
 
 
 async def cmd_rules_history(args, config: Config) -> int:
@@ -287,15 +293,20 @@ async def cmd_rules_history(args, config: Config) -> int:
     client = await connect(config.temporal)
     try:
         versions = await policies.history(client, config.temporal.task_queue, args.policy)
+        refusals = await policies.refusals(client, config.temporal.task_queue, args.policy)
     except RPCError as error:
-        raise UserError(f"no version of {args.policy!r} was ever published: {error.message}") from error
+        raise UserError(f"aucune version de {args.policy!r} n'a été publiée : {error.message}") from error
     if args.json:
-        print(rules_cli.as_json([v.model_dump(mode="json") for v in versions]))
+        print(rules_cli.as_json({"versions": [v.model_dump(mode="json") for v in versions],
+                                 "refusals": [r.model_dump(mode="json") for r in refusals]}))
         return 0
     for v in versions:
-        notified = "" if v.cases_notified is None else f", {v.cases_notified} running case(s) told"
-        print(f"v{v.version}  hash {v.content_hash}  {v.adoption:<6} first seen {views.when(v.first_seen_at)}"
-              f" by {v.seen_by}{notified}")
+        notified = "" if v.cases_notified is None else f", {v.cases_notified} dossier(s) en cours prévenu(s)"
+        print(f"v{v.version}  empreinte {v.content_hash}  {v.adoption:<6} vue le {views.when(v.first_seen_at)}"
+              f" par {v.seen_by}{notified}")
+    for r in refusals:
+        print(f"refus du {views.when(r.at)} ({r.seen_by or 'lecteur inconnu'}) : {r.source} : {r.reason}"
+              f" ; en vigueur : {r.kept or 'aucune'}")
     return 0
 
 

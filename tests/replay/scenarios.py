@@ -144,17 +144,30 @@ async def failed_then_retried(harness, today) -> Case:
 
 
 async def policy_registry(harness, today):
-    """The registry of a policy: versions reported by workers (pinned: no case to tell on this server)."""
-    from domain.versions import PolicySeen, RegistryState
+    """The registry of a policy: versions reported with their content (pinned: no case to tell), a changed file
+    that kept its version number and a file that does not validate, both refused and recorded."""
+    import re
+
+    from domain.rule_file import parse_policy
+    from domain.versions import RefusedFile, RegistryState, seen
+    from relance.config import ROOT
     from workflows.policy_registry import PolicyRegistry
 
+    text = (ROOT / "rules" / "grands_comptes.yaml").read_text(encoding="utf-8")
+
+    def version(number: int, extra: str = ""):
+        return parse_policy(re.sub(r"(?m)^version: \d+", f"version: {number}", text) + extra, "grands_comptes.yaml")
+
     handle = await harness.env.client.start_workflow(
-        PolicyRegistry.run, RegistryState(policy_id="grands_comptes"), id=f"registry-{harness.task_queue}",
+        PolicyRegistry.run, RegistryState(policy_id="grands-comptes"), id=f"registry-{harness.task_queue}",
         task_queue=harness.task_queue)
     harness.started.append(handle)
-    for version in (1, 2):
-        await handle.execute_update(PolicyRegistry.observe, PolicySeen(
-            policy_id="grands_comptes", version=version, content_hash=f"h{version}", adoption="pin", seen_by="test"))
+    await handle.execute_update(PolicyRegistry.observe, seen(version(1), "test"))
+    await handle.execute_update(PolicyRegistry.observe, seen(version(1, "# edited\n"), "test"))
+    await handle.execute_update(PolicyRegistry.refuse_file, RefusedFile(
+        policy_id="grands-comptes", source="grands_comptes.yaml", problems=["grands_comptes.yaml:4: version: > 0"],
+        seen_by="test"))
+    await handle.execute_update(PolicyRegistry.observe, seen(version(2), "test"))
     await handle.query(PolicyRegistry.history)
 
     class Registry:

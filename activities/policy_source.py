@@ -55,10 +55,12 @@ class PolicySource:
     @activity.defn(name="load_policy")
     async def load_policy(self, request: PolicyRequest) -> Policy:
         policy = await self.in_force(request.policy_id)
-        if policy is None:
-            policy = await self._publish_own_file(request.policy_id)
+        if policy is None or policy.version < request.at_least_version:
+            # Nothing in the registry yet, or a version announced that it does not hold (a notice sent by hand):
+            # this worker's own file, if it has one, goes to the registry first, which takes it or says why not.
+            policy = await self._report_own_file(request.policy_id)
         if policy.version < request.at_least_version:
-            # Retried by Temporal: the registry told the case of this version, its memo shows it in a moment.
+            # Retried by Temporal, until the registry holds the version announced.
             raise LookupError(f"{policy.ref} en vigueur au registre ; la v{request.at_least_version} annoncée"
                               " n'y est pas encore visible")
         return policy
@@ -88,7 +90,7 @@ class PolicySource:
             self._contents[ref.content_hash] = shared(content)
         return self._contents[ref.content_hash]
 
-    async def _publish_own_file(self, policy_id: str) -> Policy:
+    async def _report_own_file(self, policy_id: str) -> Policy:
         own = await self.rules.get_off_loop(policy_id)  # LookupError (retried) if this worker has none either
         answer = await report(self.client, self.task_queue, own, self.reader)
         log.info("policy.reported_own_file", policy=own.ref, answer=answer.message)

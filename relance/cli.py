@@ -9,7 +9,7 @@ import os
 import sys
 import typing
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
@@ -26,7 +26,7 @@ from domain.routing import load_routing
 from domain.rule_file import RuleFileError
 from relance import cases, logs, rules_cli, views
 from relance.config import ROOT, Config, from_env
-from relance.ledger import LedgerFileError, LedgerReader
+from relance.ledger import LedgerFileError, LedgerReader, read_amount
 from relance.temporal import TemporalUnreachable, connect
 from workflows import visibility
 from workflows.invoice_case import InvoiceCase
@@ -155,11 +155,12 @@ async def cmd_pay(args, config: Config) -> int:
 
 
 async def cmd_plan(args, config: Config) -> int:
+    # Read at the door: a refused amount or date never costs a connection.
+    proposal = _model(PlanProposal, instalments=[_instalment(text) for text in args.instalment]) if args.instalment else None
     client = await connect(config.temporal)
     case = cases.handle(client, args.invoice)
     try:
-        if args.instalment:
-            proposal = _model(PlanProposal, instalments=[_instalment(text) for text in args.instalment])
+        if proposal is not None:
             decision = await case.execute_update(InvoiceCase.propose_plan, proposal)
         elif args.instalments:
             decision = await cases.plan_in_equal_parts(case, args.instalments, args.every, first_due=args.first)
@@ -405,10 +406,11 @@ def _model(cls, **fields):
 
 
 def _amount(text: str) -> Decimal:
+    """Bounded and validated as the ledger's amounts: a typo such as 1E400 never reaches a case."""
     try:
-        return Decimal(text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", "."))
-    except InvalidOperation as error:
-        raise UserError(f"{text!r} is not an amount; write 1234.56 or 1 234,56") from error
+        return read_amount(text)
+    except ValueError as error:
+        raise UserError(f"montant refusé : {error}") from error
 
 
 def _instalment(text: str) -> Instalment:
@@ -416,7 +418,7 @@ def _instalment(text: str) -> Instalment:
     try:
         return Instalment(due_date=dt.date.fromisoformat(day), amount=_amount(amount))
     except ValueError as error:
-        raise UserError(f"instalment {text!r}: write DATE=AMOUNT, e.g. 2027-01-15=500.00") from error
+        raise UserError(f"échéance {text!r} : écrivez DATE=MONTANT, par exemple 2027-01-15=500.00") from error
 
 
 class ProgressBar:

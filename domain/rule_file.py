@@ -58,7 +58,7 @@ def parse_policy(text: str, source: str) -> Policy:
 
 
 def load_policy_file(path: Path) -> Policy:
-    return parse_policy(_read(path), str(path))
+    return parse_policy(read_rule_text(path), str(path))
 
 
 def load_policy_dir(directory: Path) -> dict[str, Policy]:
@@ -69,7 +69,7 @@ def load_policy_dir(directory: Path) -> dict[str, Policy]:
     first_file: dict[str, str] = {}
     for path in files:
         try:
-            policy, root = _parse(_read(path), str(path))
+            policy, root = _parse(read_rule_text(path), str(path))
         except RuleFileError as error:
             problems.extend(error.problems)
             continue
@@ -298,7 +298,8 @@ def _line(node: Node) -> int:
 # --- files -------------------------------------------------------------------------------------------------
 
 
-def _read(path: Path) -> str:
+def read_rule_text(path: Path) -> str:
+    """A rule file's text (a policy or the routing table), its size checked before it is read whole."""
     try:
         size = path.stat().st_size
         if size > MAX_RULE_FILE_BYTES:

@@ -184,3 +184,18 @@ def test_a_refused_file_is_kept_aside_for_its_policys_registry_until_fixed(tmp_p
 
     path.write_text(source, encoding="utf-8")
     assert set(rules.load()) == {"default"} and rules.refused() == []
+
+
+def test_a_huge_routing_table_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from domain.routing import load_routing
+
+    with (tmp_path / "routing.yaml").open("wb") as file:
+        file.truncate(4 * 1024 ** 3)  # 4 GB, sparse: read whole it would take the memory of the worker
+
+    def unread(self, *args, **kwargs):
+        raise AssertionError(f"{self} was read whole")
+
+    monkeypatch.setattr(Path, "read_text", unread)
+    monkeypatch.setattr(Path, "read_bytes", unread)
+    with pytest.raises(RuleFileError, match="a rule file is at most 256 KB"):
+        load_routing(tmp_path)

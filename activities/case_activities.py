@@ -5,15 +5,18 @@ the watcher reports to the registry and which is read when the registry has noth
 """
 from __future__ import annotations
 
+import contextlib
+
 from temporalio import activity
 
 from activities.contracts import (
-    ClaimReceipt, ClaimRequest, Dossier, DossierRequest, DocumentRef, DocumentRequest, OutgoingEmail, SentEmail,
+    ClaimReceipt, ClaimRequest, Dossier, DossierRequest, DocumentRef, DocumentRequest, OutgoingEmail, PermanentFailure,
+    SentEmail,
 )
 from activities.court import CourtGateway
 from activities.documents import DocumentStore
 from activities.insurer import InsurerGateway
-from activities.mail import Mailer
+from activities.mail import Mailer, PossibleDuplicate
 from activities.rendering import render_document, render_email
 from activities.rules import RuleDirectory
 
@@ -29,7 +32,8 @@ class CaseActivities:
 
     @activity.defn
     async def send_email(self, email: OutgoingEmail) -> SentEmail:
-        return await self.mailer.send(email.key, email.to, render_email(email.letter))
+        with _held_for_review_waits_for_ops():
+            return await self.mailer.send(email.key, email.to, render_email(email.letter))
 
     @activity.defn
     async def write_document(self, request: DocumentRequest) -> DocumentRef:
@@ -42,7 +46,19 @@ class CaseActivities:
 
     @activity.defn
     async def file_insurer_claim(self, request: ClaimRequest) -> ClaimReceipt:
-        return await self.insurer.file_claim(request)
+        with _held_for_review_waits_for_ops():  # the claim goes to the insurer by email
+            return await self.insurer.file_claim(request)
 
     def all(self) -> list:
         return [self.send_email, self.write_document, self.prepare_dossier, self.file_insurer_claim]
+
+
+@contextlib.contextmanager
+def _held_for_review_waits_for_ops():
+    """A message held for review (RELANCE_MAIL_UNCONFIRMED=review: SMTP may have accepted it, the ledger never
+    recorded it) waits for ops, which no retry can replace: the case records the failure, gives ops a task that
+    says what to check and answer, and waits for `relance retry`, instead of retrying in silence."""
+    try:
+        yield
+    except PossibleDuplicate as held:
+        raise PermanentFailure(str(held)) from held

@@ -189,8 +189,9 @@ class SmtpMailer:
             raise MessageInFlight(f"{key}: another attempt holds it ({claim.owner}) for {claim.lease_left:.0f}s more")
         if claim.outcome is Outcome.REVIEW:
             raise PossibleDuplicate(
-                f"{key}: an earlier hand-off was never confirmed; check the mailbox, then"
-                f" `python -m relance.delivery resolve {key} sent|resend`")
+                f"{key} : un envoi précédent n'a jamais été confirmé, le serveur SMTP l'a peut-être"
+                f" accepté ; vérifier la boîte du destinataire, puis `python -m relance.delivery resolve {key}"
+                f" sent` (il y est) ou `resend` (le renvoyer)")
 
     async def _hand_off(self, smtp: aiosmtplib.SMTP, key: str, owner: str, to: str, message: bytes) -> str:
         """The envelope, the fence, then DATA. Returns SMTP's answer once it accepted the message."""

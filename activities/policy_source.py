@@ -50,7 +50,9 @@ class PolicySource:
         self.rules = rules
         self.reader = reader
         self._contents: dict[str, Policy] = {}  # content hash -> content, as the registry carried it
-        self._reading: dict[str, asyncio.Future] = {}  # cases opening together share one describe
+        # Cases opening together share one describe, and one report of this worker's file: a preview opening
+        # thousands of cases at once would otherwise send the registry thousands of updates.
+        self._pending: dict[tuple[str, str], asyncio.Future] = {}
 
     @activity.defn(name="load_policy")
     async def load_policy(self, request: PolicyRequest) -> Policy:
@@ -58,7 +60,7 @@ class PolicySource:
         if policy is None or policy.version < request.at_least_version:
             # Nothing in the registry yet, or a version announced that it does not hold (a notice sent by hand):
             # this worker's own file, if it has one, goes to the registry first, which takes it or says why not.
-            policy = await self._report_own_file(request.policy_id)
+            policy = await self._shared("report", request.policy_id, self._report_own_file)
         if policy.version < request.at_least_version:
             # Retried by Temporal, until the registry holds the version announced.
             raise LookupError(f"{policy.ref} en vigueur au registre ; la v{request.at_least_version} annoncée"
@@ -67,10 +69,14 @@ class PolicySource:
 
     async def in_force(self, policy_id: str) -> Policy | None:
         """The registry's version in force, with its content; None if the registry holds no content yet."""
-        reading = self._reading.get(policy_id)
-        if reading is None or reading.done():
-            reading = self._reading[policy_id] = asyncio.ensure_future(self._describe(policy_id))
-        return await asyncio.shield(reading)
+        return await self._shared("describe", policy_id, self._describe)
+
+    async def _shared(self, what: str, policy_id: str, call):
+        """`call(policy_id)`, or the same call already under way for another case."""
+        pending = self._pending.get((what, policy_id))
+        if pending is None or pending.done():
+            pending = self._pending[(what, policy_id)] = asyncio.ensure_future(call(policy_id))
+        return await asyncio.shield(pending)
 
     async def _describe(self, policy_id: str) -> Policy | None:
         try:

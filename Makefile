@@ -28,9 +28,10 @@ system:
 test: install system
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-## Temporal dev server (SQLite under var/, Web UI on :8233), SMTP sink (var/outbox/) and a worker. Ctrl-C stops it.
+## Temporal dev server (SQLite under var/, Web UI on :8233), SMTP sink (var/outbox/), a worker and the ops console
+## (http://127.0.0.1:8080; make up UP_ARGS="--console-port 8090"). Ctrl-C stops it.
 up: install
-	$(BIN)/relance up
+	$(BIN)/relance up $(UP_ARGS)
 
 ## Only a worker, against TEMPORAL_ADDRESS (a cluster or Temporal Cloud).
 worker: install
@@ -40,8 +41,10 @@ worker: install
 check: install
 	$(BIN)/relance rules check
 
-## Cost per case against a bare Temporal workflow: table on stdout, figures in bench/results.json (~15 min here).
-## Sizes and repeats are flags, e.g. make bench BENCH_ARGS="--invoices 100000 --lifecycles 10000".
+## Cost per case against a bare Temporal workflow: table on stdout, figures in bench/results.json. Starts with the
+## time from an import's first start to every case asleep at 2,000 and 20,000 invoices (--big adds 50,000; long on
+## 2 cores: --only asleep,ingest,... picks measurements). Sizes and repeats are flags, e.g.
+## make bench BENCH_ARGS="--only asleep --asleep-sizes 2000,5000" or BENCH_ARGS="--invoices 100000 --lifecycles 10000".
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

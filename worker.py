@@ -11,18 +11,20 @@ import socket
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.case_activities import CaseActivities
 from activities.court import PaperCourt
 from activities.documents import DocumentStore
 from activities.fleet import FleetActivities
+from activities.sync import SyncActivities
 from activities.insurer import EmailInsurer
 from activities.mail import FileMailer, Mailer, SmtpMailer, open_ledger
 from activities.policy_source import PolicySource
 from activities.rules import RuleDirectory
 from relance import logs, policies
 from relance.config import Config, WorkerSettings, from_env
-from relance.temporal import connect
+from relance.temporal import connect, metrics_runtime
 from workflows import WORKFLOWS, shared_code
 
 log = structlog.get_logger(__name__)
@@ -46,6 +48,17 @@ def sent_ledger(config: Config):
                        unconfirmed_seconds=settings.unconfirmed_seconds, on_unconfirmed=settings.on_unconfirmed)
 
 
+# The sandbox executes a workflow's module afresh for every case it opens or brings back into the cache, so that
+# cases never share module state; for `invoice_case` that is the class body and `workflow.defn` checking every
+# handler's signature and type hints: about a third of the worker's CPU per case opened (py-spy, issue 18). The
+# case keeps all its state on its instance, and the module holds only constants and functions, so the worker
+# imports it once and shares it. The determinism guard is not lost: the replay tests (`tests/replay`) replay
+# every saved history under the full sandbox, this module included.
+SHARED_WORKFLOW_MODULES = ("workflows.invoice_case",)
+RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(
+    *SHARED_WORKFLOW_MODULES))
+
+
 def build_worker(client: Client, task_queue: str, activities: CaseActivities,
                  settings: WorkerSettings = WorkerSettings()) -> Worker:
     shared_code.install()
@@ -53,7 +66,8 @@ def build_worker(client: Client, task_queue: str, activities: CaseActivities,
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[*activities.all(), *FleetActivities(client).all(),
+        workflow_runner=RUNNER,
+        activities=[*activities.all(), *FleetActivities(client).all(), *SyncActivities(client).all(),
                     *PolicySource(client, task_queue, activities.rules, reader=f"worker@{socket.gethostname()}").all()],
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_task_polls=settings.workflow_pollers,
@@ -64,7 +78,8 @@ def build_worker(client: Client, task_queue: str, activities: CaseActivities,
 
 async def run(config: Config, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
-    client = await connect(config.temporal, wait_seconds=config.worker.connect_wait_seconds)
+    client = await connect(config.temporal, wait_seconds=config.worker.connect_wait_seconds,
+                           runtime=metrics_runtime(config.worker.metrics_address))
     activities = build_activities(config)
     worker = build_worker(client, config.temporal.task_queue, activities, config.worker)
     log.info("worker.started", address=config.temporal.address, namespace=config.temporal.namespace,

@@ -31,6 +31,10 @@ def main() -> None:
                 from bench import ingest
 
                 result = asyncio.run(ingest.run(params, Path(folder)))
+            elif task == "asleep":
+                from bench import asleep
+
+                result = asyncio.run(asleep.run(params, Path(folder)))
             elif task == "lifecycle":
                 from bench import lifecycle
 

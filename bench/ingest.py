@@ -25,7 +25,8 @@ from relance import cases
 PAUSE = 1.0  # seconds before the baseline readings; twice that between falling asleep and the last readings
 
 
-async def start_bare(client: Client, task_queue: str, invoices: list[Invoice], concurrency: int) -> int:
+async def start_bare(client: Client, task_queue: str, invoices: list[Invoice], concurrency: int,
+                     progress=None) -> int:
     """`relance.cases.open_cases`, move for move (same gate, same id policies), starting `BareCase`."""
     gate, started = asyncio.Semaphore(concurrency), 0
 
@@ -44,6 +45,8 @@ async def start_bare(client: Client, task_queue: str, invoices: list[Invoice], c
                 started += 1
             except WorkflowAlreadyStartedError:
                 pass
+            if progress:
+                progress(1)
 
     await asyncio.gather(*(one(invoice) for invoice in invoices))
     return started

@@ -93,14 +93,15 @@ def rss(pid: int) -> int:
 class DevServer:
     """`temporal server start-dev`, in memory or on SQLite with the WAL pragmas (`make up`'s settings)."""
 
-    def __init__(self, folder: Path, *, sqlite: bool) -> None:
+    def __init__(self, folder: Path, *, sqlite: bool, pragmas: list[str] | None = None) -> None:
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.db = folder / "temporal.sqlite" if sqlite else None
         command = [binary("temporal"), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port),
                    "--headless", "--log-level", "error", "--namespace", "default", *dev_server_flags()]
         if self.db:
-            command += ["--db-filename", str(self.db), *SQLITE_PRAGMAS]
+            command += ["--db-filename", str(self.db), *SQLITE_PRAGMAS,
+                        *(arg for pragma in pragmas or [] for arg in ("--sqlite-pragma", pragma))]
         self.log = open(folder / "dev-server.log", "wb")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for_port(self.port, self.process)
@@ -147,14 +148,17 @@ class WorkerProcess:
     """`python -m bench.workerproc`: relance's worker (`worker.build_worker`) or the bare one, same settings."""
 
     def __init__(self, folder: Path, *, impl: str, address: str, task_queue: str, smtp_port: int | None = None,
-                 max_cached: int | None = None, start_timeout: float = 120) -> None:
+                 max_cached: int | None = None, start_timeout: float = 120, metrics_port: int | None = None,
+                 name: str | None = None) -> None:
         env = {**os.environ, "RELANCE_VAR": str(folder / "var"), "RELANCE_LOG_FORMAT": "json",
                "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         if smtp_port:
             env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port))
         if max_cached is not None:
             env["RELANCE_MAX_CACHED_WORKFLOWS"] = str(max_cached)
-        self.log = open(folder / f"worker-{impl}.log", "wb")
+        if metrics_port:
+            env["BENCH_METRICS_PORT"] = str(metrics_port)
+        self.log = open(folder / f"worker-{name or impl}.log", "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.workerproc", impl, address, task_queue],
             stdout=subprocess.PIPE, stderr=self.log, env=env, cwd=str(ROOT), start_new_session=True)

@@ -18,7 +18,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.bare import plain_floor
@@ -27,7 +29,9 @@ from bench.scenarios import OUTCOMES
 
 TARGETS = {  # ratio relance/bare: ">=" for throughput, "<=" for costs
     "ingest": (">=", 0.9), "lifecycle": (">=", 0.8), "history": ("<=", 1.2), "sleeping": ("<=", 1.2),
+    "asleep": (">=", 0.9),
 }
+FLAT = 0.9  # the rate to all-asleep of the largest book, at least this share of the smallest's (issue 18)
 KB = 1024
 
 
@@ -41,8 +45,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         " cases to fall asleep is the slowest part, and the server's memory is the noisiest figure")
     p.add_argument("--bounded-cache", type=int, default=100,
                    help="RELANCE_MAX_CACHED_WORKFLOWS of the bounded-cache sleeping runs (100)")
-    p.add_argument("--only", default="ingest,sleeping,lifecycle,decision",
-                   help="comma-separated subset of ingest,sleeping,lifecycle,decision (history comes with lifecycle)")
+    p.add_argument("--only", default="asleep,ingest,sleeping,lifecycle,decision",
+                   help="comma-separated subset of asleep,ingest,sleeping,lifecycle,decision (history comes with"
+                        " lifecycle)")
+    p.add_argument("--asleep-sizes", default="2000,20000",
+                   help="books imported until every case sleeps after its first decision (2000,20000)")
+    p.add_argument("--big", action="store_true", help="add a 50,000-invoice book to --asleep-sizes")
+    p.add_argument("--one-at-a-time", dest="side_by_side", action="store_false",
+                   help="run the all-asleep runs of relance and bare one after the other (default: both at once,"
+                        " each on its own server and workers, so that they share the same machine and the same"
+                        " noise: the ratio is the figure, each rate is that of half the machine)")
+    p.add_argument("--worker-processes", default="1,2",
+                   help="worker processes of the all-asleep runs at the smallest size (1,2); larger sizes run one")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json", help="results file")
     p.add_argument("--no-full-floor", action="store_true",
                    help="skip the third lifecycle run, the full floor: bare with relance's search attribute upserts"
@@ -66,11 +80,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=1800, help="seconds allowed to one run before it is stopped")
     args = p.parse_args(argv)
     args.only = {part.strip() for part in args.only.split(",") if part.strip()}
-    unknown = args.only - {"ingest", "sleeping", "lifecycle", "decision", "history"}
+    unknown = args.only - {"asleep", "ingest", "sleeping", "lifecycle", "decision", "history"}
     if unknown:
         p.error(f"unknown measurement(s): {', '.join(sorted(unknown))}")
     if "history" in args.only:
         args.only.add("lifecycle")
+    args.asleep_sizes = sorted({int(n) for n in args.asleep_sizes.split(",") if n.strip()} | ({50000} if args.big else set()))
+    args.worker_processes = sorted({int(w) for w in args.worker_processes.split(",") if w.strip()})
     return args
 
 
@@ -93,19 +109,22 @@ class Bench:
             self.env["RELANCE_BENCH_STUB_EMAIL"] = "1"
         self.runs: list[dict] = []
         self.count = 0
+        self.lock = threading.Lock()
 
     def say(self, text: str) -> None:
         print(f"[{time.monotonic() - self.began:6.1f}s] {text}", flush=True)
 
-    def child(self, task: str, params: dict, label: str) -> dict:
-        """Run one measurement; once more if it failed or other processes took much of the machine meanwhile."""
+    def child(self, task: str, params: dict, label: str, retry_noisy: bool = True) -> dict:
+        """Run one measurement; once more if it failed or other processes took much of the machine meanwhile
+        (unless `retry_noisy` is False: a long run is kept, with the share other processes took, and the
+        relance/bare pair is the figure, not either's absolute time)."""
         try:
             result = self._child(task, params, label)
         except RunFailed as failure:
             self.say(f"{failure}; running it again")
             result = self._child(task, params, label)
             result["retried"] = True
-        if result["foreign_cpu_share"] > self.args.noise and self.args.retry_noisy:
+        if result["foreign_cpu_share"] > self.args.noise and self.args.retry_noisy and retry_noisy:
             self.say(f"{label}: other processes used {result['foreign_cpu_share']:.0%} of the CPUs; running it again")
             again = self._child(task, params, label)
             again["retried"] = True
@@ -113,8 +132,10 @@ class Bench:
         return result
 
     def _child(self, task: str, params: dict, label: str) -> dict:
-        self.count += 1
-        params_file, result_file = self.work / f"{self.count}-params.json", self.work / f"{self.count}-result.json"
+        with self.lock:  # two runs side by side start from two threads
+            self.count += 1
+            count = self.count
+        params_file, result_file = self.work / f"{count}-params.json", self.work / f"{count}-result.json"
         params_file.write_text(json.dumps(params))
         waited = wait_for_quiet(self.args.noise, self.args.quiet_wait)
         busy_before, ours_before, began = busy_cpu_seconds(), children_cpu_seconds(), time.monotonic()
@@ -191,9 +212,12 @@ def order(repeat: int) -> list[str]:
 
 def measure(args: argparse.Namespace) -> dict:
     bench = Bench(args)
-    runs = {"ingest_memory": [], "sqlite_default": [], "sqlite_bounded": [], "lifecycle": [], "lifecycle_full_floor": []}
+    runs = {"ingest_memory": [], "sqlite_default": [], "sqlite_bounded": [], "lifecycle": [], "lifecycle_full_floor": [],
+            "asleep": []}
     decision = None
     try:
+        if "asleep" in args.only:
+            asleep_runs(bench, args, runs["asleep"])
         bench.say(f"relance bench: {args.invoices} invoices (ingest, sleeping), {args.lifecycles} lifecycles,"
                   f" {args.repeats} repeat(s); scratch space {bench.work}")
         n = args.invoices
@@ -255,6 +279,85 @@ def measure(args: argparse.Namespace) -> dict:
     return {"runs": runs, "decision": decision, "seconds": time.monotonic() - bench.began}
 
 
+def asleep_runs(bench: Bench, args: argparse.Namespace, out: list[dict]) -> None:
+    """Import until every case sleeps after its first decision, relance and bare side by side at each size;
+    at the smallest size once per number of worker processes."""
+    smallest = args.asleep_sizes[0]
+    plan = [(n, w) for n in args.asleep_sizes for w in (args.worker_processes if n == smallest else [1])]
+    def one(impl: str, n: int, workers: int) -> dict:
+        params = {"impl": impl, "n": n, "workers": workers, "pause": args.pause, "side_by_side": args.side_by_side}
+        # side by side, the other run is the "other processes": the pair, not the machine's quiet, is the control
+        return bench.child("asleep", params, f"asleep {impl} {n} x{workers}",
+                           retry_noisy=n <= 5000 and not args.side_by_side)
+
+    for i, (n, workers) in enumerate(plan):
+        if args.side_by_side:
+            with ThreadPoolExecutor(2) as pool:
+                results = list(pool.map(lambda impl: one(impl, n, workers), order(i)))
+        else:
+            results = [one(impl, n, workers) for impl in order(i)]
+        for result in results:
+            impl = result["impl"]
+            out.append(result)
+            partial = args.out.with_suffix(".partial.json")  # a long run's figures survive an interruption
+            partial.write_text(json.dumps(out, indent=1, default=str) + "\n", encoding="utf-8")
+            bench.say(f"all asleep, {n} invoices, {workers} worker(s), {impl:7}: {result['asleep_seconds']:.1f}s"
+                      f" ({result['asleep_per_second']:.1f} cases/s; import returned after"
+                      f" {result['import_seconds']:.1f}s, {result['starts_per_second']:.0f} starts/s); per tenth: "
+                      + " ".join(f"{s['cases_per_second']:.0f}" for s in result["slices"]) + noise(result))
+
+
+def asleep_rows(args: argparse.Namespace, runs: list[dict]) -> list[dict]:
+    """Per size and worker count: time to all asleep (the target), the accepted starts beside it, and the
+    rate's flatness: the largest book's rate against the smallest's, for each implementation."""
+    rows = []
+    for n in args.asleep_sizes:
+        for workers in sorted({r["workers"] for r in runs if r["n"] == n}):
+            these = [r for r in runs if r["n"] == n and r["workers"] == workers]
+            tag = f"{n}, {workers} worker{'s' if workers > 1 else ''}"
+            for row in (compare(f"all asleep {tag}", "cases/s", these, lambda r: r["asleep_per_second"], "asleep",
+                                note="import start -> every case asleep after its first decision"),
+                        compare(f"  accepted starts {tag}", "starts/s", these, lambda r: r["starts_per_second"], None,
+                                note="the old ingest figure: the import returns"),
+                        compare("  CPU per case opened, worker+server", "ms", these,
+                                lambda r: r["worker_cpu_ms_per_case"] + r["server_cpu_ms_per_case"], None,
+                                note="what the rate is on a machine of one's own: it does not depend on others"),
+                        compare("  worker CPU per first decision", "ms", these,
+                                lambda r: r["worker_cpu_ms_per_case"], None),
+                        compare("  server CPU per case opened", "ms", these, lambda r: r["server_cpu_ms_per_case"],
+                                None),
+                        compare("  SQLite per case opened", "KB", these, lambda r: r["sqlite_bytes_in_use_per_case"],
+                                None, 1 / KB)):
+                if row:
+                    rows.append(row)
+    single = [r for r in runs if r["workers"] == 1]
+    sizes = sorted({r["n"] for r in single})
+    if len(sizes) > 1:
+        for impl in ("relance", "bare"):
+            small = [r for r in single if r["impl"] == impl and r["n"] == sizes[0]]
+            large = [r for r in single if r["impl"] == impl and r["n"] == sizes[-1]]
+            if small and large:
+                ratio = large[0]["asleep_per_second"] / small[0]["asleep_per_second"]
+                rows.append({"name": f"flat: {impl} rate {sizes[-1]} / {sizes[0]}", "unit": "ratio",
+                             "relance": stats([large[0]["asleep_per_second"]]),
+                             "bare": stats([small[0]["asleep_per_second"]]), "ratio": stats([ratio]),
+                             "target": f">= {FLAT}", "passed": ratio >= FLAT,
+                             "note": f"left: cases/s at {sizes[-1]}, right: at {sizes[0]} (both {impl})"})
+    return rows
+
+
+def slices_table(runs: list[dict]) -> str:
+    lines = ["", "per tenth of the book: cases/s, and CPU ms per case opened in that tenth (worker+server):"]
+    for r in sorted(runs, key=lambda r: (r["n"], r["workers"], r["impl"])):
+        lines.append(f"  {r['impl']:7} {r['n']:>6} x{r['workers']}: " + "  ".join(
+            f"{s['cases_per_second']:.0f} ({s['worker_cpu_ms_per_case']:.0f}+{s['server_cpu_ms_per_case']:.0f})"
+            for s in r["slices"]))
+        lines.append(f"  {'':7} {'':>6}     memory: worker {r['worker_rss_max'] / 2**20:.0f} MB max,"
+                     f" server {r['server_rss_max'] / 2**20:.0f} MB max; at each tenth, server MB "
+                     + " ".join(f"{s['server_rss'] / 2**20:.0f}" for s in r["slices"]))
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------------------------- figures
 
 
@@ -290,6 +393,8 @@ def figures(args: argparse.Namespace, measured: dict) -> dict:
         if row:
             rows.append(row)
 
+    for row in asleep_rows(args, runs["asleep"]):
+        add(row)
     add(compare("ingest, dev server in memory", "starts/s", runs["ingest_memory"], lambda r: r["starts_per_second"],
                 "ingest"))
     add(compare("ingest, dev server SQLite (WAL)", "starts/s", runs["sqlite_default"],
@@ -369,7 +474,7 @@ def figures(args: argparse.Namespace, measured: dict) -> dict:
         "decision": measured["decision"],
         "lifecycle_mix": {o.name: o.script for o in OUTCOMES},
         "lifecycle_closed_reasons": closed,
-        "runs": {k: [{kk: vv for kk, vv in r.items() if kk != "classes"} | (
+        "runs": {k: [{kk: vv for kk, vv in r.items() if kk not in ("classes", "timeline")} | (
             {"classes": {c: {x: y for x, y in v.items() if x != "ops"} for c, v in r["classes"].items()}}
             if "classes" in r else {}) for r in v] for k, v in runs.items()},
         "passed": all(row.get("passed", True) for row in rows),
@@ -394,7 +499,8 @@ def meta(args: argparse.Namespace, seconds: float) -> dict:
         "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
                     "platform": platform.platform(), "python": platform.python_version()},
         "temporalio": temporalio.__version__,
-        "invoices": args.invoices, "lifecycles": args.lifecycles, "repeats": args.repeats,
+        "invoices": args.invoices, "lifecycles": args.lifecycles, "asleep_sizes": args.asleep_sizes,
+        "worker_processes": args.worker_processes, "side_by_side": args.side_by_side, "only": sorted(args.only), "repeats": args.repeats,
         "sleeping_repeats": min(args.sleeping_repeats or args.repeats, args.repeats), "bounded_cache": args.bounded_cache, "bytecode_cache": not args.no_bytecode_cache,
         "email_work": "stubbed (diagnostic)" if args.stub_email else "real",
         "seconds": round(seconds, 1),
@@ -423,7 +529,9 @@ def cell(s: dict | None) -> str:
 def table(results: dict) -> str:
     m = results["meta"]
     lines = [f"relance bench, {m['date']}: {m['invoices']} invoices (ingest, sleeping), {m['lifecycles']} lifecycles,"
-             f" {m['repeats']} repeat(s); median [min-max]; ratio = relance / bare",
+             f" {m['repeats']} repeat(s); all asleep at {', '.join(map(str, m.get('asleep_sizes', [])))}"
+             f"{' (relance and bare side by side)' if m.get('side_by_side') else ''};"
+             f" median [min-max]; ratio = relance / bare",
              *(["DIAGNOSTIC RUN: relance's send_email stubbed (--stub-email); not relance's cost"]
                if m.get("email_work", "real") != "real" else []),
              ""]
@@ -433,6 +541,9 @@ def table(results: dict) -> str:
         verdict = "" if "passed" not in row else ("pass" if row["passed"] else "FAIL")
         lines.append(f"{row['name'][:40]:40} {row['unit']:13} {cell(row['relance']):>22} {cell(row['bare']):>22}"
                      f" {cell(row['ratio']):>18} {row.get('target', ''):>7} {verdict}")
+    asleep = results["runs"].get("asleep")
+    if asleep:
+        lines.append(slices_table(asleep))
     if results["decision"]:
         lines += ["", "decision cost (pure functions, timeit), microseconds per call:"]
         for name, d in results["decision"].items():

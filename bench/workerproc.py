@@ -17,12 +17,16 @@ import sys
 async def serve(impl: str, address: str, task_queue: str) -> None:
     from relance import logs
     from relance.config import from_env
-    from relance.temporal import connect
+    from relance.temporal import connect, metrics_runtime
 
     logs.configure()
     config = from_env()
     config = dataclasses.replace(config, temporal=dataclasses.replace(config.temporal, address=address))
-    client = await connect(config.temporal, wait_seconds=config.worker.connect_wait_seconds)
+    # With BENCH_METRICS_PORT, the SDK's own Prometheus metrics (both workers alike): the bench reads how many
+    # workflow tasks completed, second by second, without asking the server being measured.
+    port = os.environ.get("BENCH_METRICS_PORT")
+    client = await connect(config.temporal, wait_seconds=config.worker.connect_wait_seconds,
+                           runtime=metrics_runtime(f"127.0.0.1:{port}" if port else None))
     if impl == "relance":
         import workflows  # noqa: F401  `import worker` first is circular today (activities.fleet <-> workflows)
         from worker import build_activities, build_worker

@@ -32,6 +32,7 @@ class WorkerSettings:
     activity_pollers: int = 5
     max_concurrent_activities: int = 50
     connect_wait_seconds: float = 30  # a worker started beside its server waits for it rather than crash
+    metrics_address: str | None = None  # host:port: the SDK's Prometheus metrics (task latencies, cache) served there
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +90,7 @@ def from_env() -> Config:
             activity_pollers=int(env("RELANCE_ACTIVITY_POLLERS", "5")),
             max_concurrent_activities=int(env("RELANCE_MAX_CONCURRENT_ACTIVITIES", "50")),
             connect_wait_seconds=float(env("RELANCE_WORKER_CONNECT_WAIT_SECONDS", "30")),
+            metrics_address=env("RELANCE_METRICS_ADDRESS") or None,
         ),
         rules_dir=Path(env("RELANCE_RULES_DIR", str(ROOT / "rules"))),
         var_dir=var_dir,

@@ -16,20 +16,20 @@ from relance.payloads import DATA_CONVERTER
 from relance.config import TemporalSettings
 
 
-async def connect(settings: TemporalSettings, *, wait_seconds: float = 0) -> Client:
+async def connect(settings: TemporalSettings, *, wait_seconds: float = 0, runtime=None) -> Client:
     """A client on relance's data converter. A worker waits up to `wait_seconds` for a server that is still
     starting (a listening port is not yet a frontend that accepts clients); a command fails at once."""
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return await _connect_once(settings)
+            return await _connect_once(settings, runtime)
         except TemporalUnreachable:
             if time.monotonic() >= deadline:
                 raise
             await asyncio.sleep(0.5)
 
 
-async def _connect_once(settings: TemporalSettings) -> Client:
+async def _connect_once(settings: TemporalSettings, runtime=None) -> Client:
     tls: TLSConfig | bool = False
     if settings.tls_cert or settings.tls_ca:
         tls = TLSConfig(
@@ -42,12 +42,24 @@ async def _connect_once(settings: TemporalSettings) -> Client:
     try:
         return await Client.connect(
             settings.address, namespace=settings.namespace, tls=tls, api_key=settings.api_key,
-            data_converter=DATA_CONVERTER,
+            data_converter=DATA_CONVERTER, **({"runtime": runtime} if runtime else {}),
         )
     except RuntimeError as error:
         raise TemporalUnreachable(
             f"cannot reach Temporal at {settings.address} (namespace {settings.namespace}): is `make up` running,"
             f" or TEMPORAL_ADDRESS set? ({error})") from error
+
+
+def metrics_runtime(address: str | None):
+    """A Temporal runtime serving the SDK's Prometheus metrics on `address` (host:port), or None for the default
+    runtime. Watch `temporal_workflow_task_schedule_to_start_latency` (cases waiting for a worker),
+    `temporal_request_latency{operation="RespondWorkflowTaskCompleted"}` (the server's and its database's pace)
+    and `temporal_sticky_cache_size` against RELANCE_MAX_CACHED_WORKFLOWS."""
+    if not address:
+        return None
+    from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
 
 
 class TemporalUnreachable(Exception):

@@ -11,6 +11,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.accounts import AccountActivities
 from activities.case_activities import CaseActivities
 from activities.court import PaperCourt
 from activities.documents import DocumentStore
@@ -51,7 +52,7 @@ def build_worker(client: Client, task_queue: str, activities: CaseActivities,
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[*activities.all(), *FleetActivities(client).all()],
+        activities=[*activities.all(), *FleetActivities(client).all(), *AccountActivities(client).all()],
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_task_polls=settings.workflow_pollers,
         max_concurrent_activity_task_polls=settings.activity_pollers,

@@ -142,3 +142,89 @@ def insurer_figures(asks: list[Ask], policy: Policy) -> dict:
     return {"expected_indemnity": expected_insurer_indemnity(covered, debtor.credit_limit, insurer),
             "left_out": [*asks[0].letter.left_out, *left_out]}
 
+
+
+# ---------------------------------------------------------------------- what crosses the account's boundary
+
+def account_workflow_id(debtor_id: str) -> str:
+    """The business identity of a customer's account: every invoice of the debtor finds the same workflow."""
+    return f"account-{debtor_id}"
+
+
+class Reply(BaseModel):
+    """The account's answer to an ask: the message that carried it, or why none did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workflow_id: str
+    step: str
+    kind: EffectKind
+    outcome: Literal["sent", "netted", "withdrawn", "failed"]
+    message_key: str = ""
+    refs: list[str] = []  # message id, document paths, claim reference: as the per-invoice effect gives them
+    summary: str = ""  # the subject sent, or why nothing was
+    expected_indemnity: Decimal | None = None  # the customer's, for an insurer notice
+    permanent: bool = False  # a failure retrying cannot fix: the case waits for `relance retry`
+
+    @property
+    def ident(self) -> tuple[str, str, str]:
+        return (self.workflow_id, self.step, self.kind)
+
+
+class Withdrawal(BaseModel):
+    """A case paid, closed or disputed while its ask waited: take it out of the message if it has not gone."""
+
+    workflow_id: str
+    step: str
+    kind: EffectKind
+
+
+class SentMessage(BaseModel):
+    """One message the account sent, for its log and `relance` views."""
+
+    key: str
+    day: dt.date
+    kind: EffectKind
+    step: str
+    invoices: list[str]
+    refs: list[str]
+
+
+class AccountStart(BaseModel):
+    debtor_id: str
+    policy_id: str
+    carried: "AccountState | None" = None  # set by continue-as-new
+    history_events_limit: int = 2000
+
+
+class AccountState(BaseModel):
+    """Everything a customer's account knows; carried whole through continue-as-new."""
+
+    debtor_id: str
+    policy_id: str
+    pending: list[Ask] = []
+    credits: list[AccountCredit] = []
+    last_reminder_on: dt.date | None = None
+    sent: list[SentMessage] = []  # the latest messages (`RECENT`), newest last
+    # Replies already given, by ask identity: an ask that comes again (its activity retried) gets the same answer.
+    answered: dict[str, Reply] = {}
+
+
+RECENT = 200  # messages and replies the account keeps for asks that come again; older ones were answered long ago
+
+
+def ident_key(ident: tuple[str, str, str]) -> str:
+    return "|".join(ident)
+
+
+def remember(state: AccountState, replies: list[Reply], message: SentMessage | None) -> None:
+    """Keep the answers (bounded: a retried ask comes back within minutes, not after hundreds of messages)."""
+    for reply in replies:
+        state.answered[ident_key(reply.ident)] = reply
+    while len(state.answered) > RECENT:
+        state.answered.pop(next(iter(state.answered)))
+    if message is not None:
+        state.sent = [*state.sent, message][-RECENT:]
+
+
+AccountStart.model_rebuild()

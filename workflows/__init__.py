@@ -7,8 +7,9 @@ the workflow modules here would loop back into them.
 
 def __getattr__(name: str):
     if name == "WORKFLOWS":
+        from workflows.debtor_account import DebtorAccount
         from workflows.invoice_case import InvoiceCase
         from workflows.policy_registry import PolicyRegistry
 
-        return [InvoiceCase, PolicyRegistry]
+        return [InvoiceCase, DebtorAccount, PolicyRegistry]
     raise AttributeError(f"module 'workflows' has no attribute {name!r}")

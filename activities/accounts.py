@@ -22,7 +22,7 @@ class AccountActivities:
         from workflows.debtor_account import DebtorAccount
 
         await self.client.start_workflow(
-            DebtorAccount.run, AccountStart(debtor_id=request.debtor_id, policy_id=request.policy_id),
+            DebtorAccount.run, AccountStart(debtor_id=request.debtor_id),
             id=account_workflow_id(request.debtor_id), task_queue=activity.info().task_queue,
             start_signal="ask", start_signal_args=[request.ask])
 

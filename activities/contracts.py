@@ -89,5 +89,4 @@ class AccountAsk(BaseModel):
     """A case's ask, for the activity that signals it to its customer's account (starting the account if need be)."""
 
     debtor_id: str
-    policy_id: str
     ask: Ask

@@ -47,6 +47,10 @@ class Ask(BaseModel):
         return (self.workflow_id, self.step, self.kind)
 
     @property
+    def policy_id(self) -> str:
+        return self.letter.invoice.policy_id
+
+    @property
     def family(self) -> str:
         """Reminders of every rung share one conversation (and the minimum gap); a notice or a claim is its own."""
         return "reminder" if self.step.startswith("reminder:") else self.step.split(":")[0]
@@ -62,10 +66,10 @@ def line_of(ask: Ask) -> AccountLine:
 
 
 def batches(asks: list[Ask]) -> list[list[Ask]]:
-    """Asks that go out as one message: same kind of effect, same family of step. In a stable order."""
-    groups: dict[tuple[str, str], list[Ask]] = {}
+    """Asks that go out as one message: same kind of effect, same family of step, same policy. In a stable order."""
+    groups: dict[tuple[str, str, str], list[Ask]] = {}
     for ask in sorted(asks, key=lambda a: (a.at, a.workflow_id, a.step, a.kind)):
-        groups.setdefault((ask.kind, ask.family), []).append(ask)
+        groups.setdefault((ask.kind, ask.family, ask.policy_id), []).append(ask)
     return list(groups.values())
 
 
@@ -192,7 +196,6 @@ class SentMessage(BaseModel):
 
 class AccountStart(BaseModel):
     debtor_id: str
-    policy_id: str
     carried: "AccountState | None" = None  # set by continue-as-new
     history_events_limit: int = 2000
 
@@ -201,7 +204,6 @@ class AccountState(BaseModel):
     """Everything a customer's account knows; carried whole through continue-as-new."""
 
     debtor_id: str
-    policy_id: str
     pending: list[Ask] = []
     credits: list[AccountCredit] = []
     last_reminder_on: dt.date | None = None

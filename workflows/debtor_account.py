@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
 class DebtorAccount:
     @workflow.init
     def __init__(self, start: AccountStart) -> None:
-        self.s = start.carried or AccountState(debtor_id=start.debtor_id, policy_id=start.policy_id)
+        self.s = start.carried or AccountState(debtor_id=start.debtor_id)
         self.wake = Wakeup()
         self._sending: set[tuple[str, str, str]] = set()  # asks in a message being sent: no longer withdrawable
 
@@ -48,12 +48,14 @@ class DebtorAccount:
             if not self.s.pending:
                 await self.wake.sleep_until(None)
                 continue
-            policy = await self._policy()
-            due = [(grouping.due_at(batch, self.s.last_reminder_on, policy), batch)
+            policies = {batch[0].policy_id: None for batch in grouping.batches(self.s.pending)}
+            for policy_id in policies:  # the customer's invoices may follow different policies: each batch its own
+                policies[policy_id] = await self._policy(policy_id)
+            due = [(grouping.due_at(batch, self.s.last_reminder_on, policies[batch[0].policy_id]), batch)
                    for batch in grouping.batches(self.s.pending)]
             moment, batch = min(due, key=lambda pair: pair[0])
             if await self.wake.sleep_until(moment):
-                await self._send(batch, policy)
+                await self._send(batch, policies[batch[0].policy_id])
 
     async def _send(self, batch: list[Ask], policy: Policy) -> None:
         idents = {a.ident for a in batch}
@@ -125,9 +127,9 @@ class DebtorAccount:
             result_type=Dossier, **call)
         return dossier.documents, f"Dossier de requête du client préparé ({len(letter.account_lines)} factures)"
 
-    async def _policy(self) -> Policy:
+    async def _policy(self, policy_id: str) -> Policy:
         policy = await workflow.execute_local_activity(
-            "load_policy", PolicyRequest(policy_id=self.s.policy_id), result_type=Policy, **ADAPTER_CALL)
+            "load_policy", PolicyRequest(policy_id=policy_id), result_type=Policy, **ADAPTER_CALL)
         return shared(policy)
 
     # ------------------------------------------------------------------ messages from the cases and ops
@@ -152,26 +154,15 @@ class DebtorAccount:
                            outcome="withdrawn", summary="Retirée du message du client avant son envoi"))
         self.wake.now()
 
-    @workflow.update
-    def record_credit(self, credit: AccountCredit) -> AccountState:
+    @workflow.signal
+    def record_credit(self, credit: AccountCredit) -> None:
+        """A credit note or a payment not applied yet (checked at the door: `relance credit`): netted from now on."""
         self.s.credits = [*(c for c in self.s.credits if c.reference != credit.reference), credit]
-        return self.s
 
-    @record_credit.validator
-    def _check_credit(self, credit: AccountCredit) -> None:
-        if not credit.amount.is_finite() or credit.amount <= 0:
-            raise ValueError(f"montant de l'avoir {credit.reference} invalide: {credit.amount}")
-
-    @workflow.update
-    def remove_credit(self, reference: str) -> AccountState:
-        """Ops applied it to an invoice (`relance pay` or `relance resolve --credit`): it no longer nets."""
+    @workflow.signal
+    def remove_credit(self, reference: str) -> None:
+        """Ops applied it to an invoice (`relance pay`, `relance resolve --credit`): it no longer nets."""
         self.s.credits = [c for c in self.s.credits if c.reference != reference]
-        return self.s
-
-    @remove_credit.validator
-    def _check_removal(self, reference: str) -> None:
-        if all(c.reference != reference for c in self.s.credits):
-            raise ValueError(f"aucun avoir ni règlement non imputé {reference} sur ce compte client")
 
     @workflow.query
     def state(self) -> AccountState:

@@ -212,7 +212,7 @@ class InvoiceCase:
         key = grouping.ident_key(ask.ident)
         self._replies.pop(key, None)
         await workflow.execute_activity(
-            "ask_account", AccountAsk(debtor_id=invoice.debtor.debtor_id, policy_id=policy.policy_id, ask=ask),
+            "ask_account", AccountAsk(debtor_id=invoice.debtor.debtor_id, ask=ask),
             **ADAPTER_CALL)
         withdrawn = False
         while True:

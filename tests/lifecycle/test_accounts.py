@@ -1,10 +1,13 @@
 """A customer, not an invoice: under `grouping: per_debtor` (the default policy) the invoices of one customer share
 one conversation. Each invoice still records its own step, rule and policy version, and the message that carried it."""
 import datetime as dt
+import uuid
 
 import pytest
 
-from tests.lifecycle.scenario import Case, customer_invoices
+from tests.lifecycle.scenario import PARIS, Case, customer_invoices
+
+pytestmark = pytest.mark.per_debtor
 
 J10, J3, J2 = "reminder:preventive-j-10", "reminder:preventive-j-3", "reminder:amicable-j+2"
 
@@ -30,3 +33,90 @@ async def test_three_invoices_falling_due_together_get_one_message_per_reminder_
         assert [a.step for a in emailed] == [J10, J3, J2], "each invoice records its own steps"
         assert [a.refs[-1] for a in emailed] == keys, "and the message that carried each"
         assert emailed[0].rule_id == "preventive-j-10" and emailed[0].policy_ref.startswith("default@v")
+
+
+@pytest.mark.today("2027-03-10")  # a Wednesday: J-10 of the first invoice on Thursday, of the second on Friday
+async def test_a_customer_never_gets_two_reminders_within_the_minimum_gap(harness, today):
+    first, second = customer_invoices(["1200.00", "300.00"], today=today, due_in_days=11)
+    second = second.model_copy(update={"due_date": first.due_date + dt.timedelta(days=1)})
+    cases = await open_all(harness, [first, second])
+    await cases[0].wait_until(dt.date(2027, 3, 16))
+
+    days = [(m["X-Relance-Key"].split(":")[1], m.get_body(("plain",)).get_content()) for m in cases[0].emails()]
+    assert [day for day, _ in days] == ["2027-03-11", "2027-03-15"], "Friday's waits for the gap: Monday"
+    assert first.number in days[0][1] and second.number not in days[0][1]
+    assert second.number in days[1][1]
+    sent = (await cases[1].action(J10))
+    assert sent.at.date() == dt.date(2027, 3, 12), "the invoice's step is dated when it fell due"
+    assert sent.refs[-1].startswith(f"account-{first.debtor.debtor_id}:2027-03-15:")
+
+
+async def run_batch_with_fault(env, smtp, config, today, fault, *, restart: bool = False):
+    """Two invoices of one customer up to their J-10, the account's message failing at `fault`'s points; with
+    `restart`, the worker holding the batch is stopped while the send fails and another one takes over."""
+    from activities.mail import SentLedger, SmtpMailer
+    from relance.config import WorkerSettings
+    from tests.conftest import Harness
+    from worker import build_activities, build_worker
+
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    harness = Harness(env=env, task_queue=task_queue, outbox=smtp.outbox, var=config.var_dir)
+    invoices = customer_invoices(["1200.00", "300.00"], today=today, due_in_days=12)
+    first = SmtpMailer(config.smtp, SentLedger(config.sent_ledger), fault=fault)
+    # Without a cache, the first worker holds no sticky queue: once it stops, the cases' next tasks (and queries)
+    # go to whichever worker polls, at once rather than after the sticky timeout.
+    settings = WorkerSettings(max_cached_workflows=0) if restart else WorkerSettings()
+    async with build_worker(env.client, task_queue, build_activities(config, mailer=first), settings):
+        cases = await open_all(harness, invoices)
+        await cases[0].wait_until_due_plus(-11)
+        # Just past the account's collection (9:15): its first attempts fail. Retries run on the wall clock (time
+        # does not skip while an activity is pending), so a few seconds only.
+        j10 = dt.datetime.combine(invoices[0].due_date - dt.timedelta(days=10), dt.time(9, 15, 5), tzinfo=PARIS)
+        await env.sleep(j10 - await cases[0].now())
+        if not restart:
+            await cases[0].wait_until_due_plus(-9)
+            statuses = [await case.status() for case in cases]
+            await harness.end_cases()
+    await first.close()
+    if restart:
+        second = SmtpMailer(config.smtp, SentLedger(config.sent_ledger))
+        async with build_worker(env.client, task_queue, build_activities(config, mailer=second)):
+            # The send's next retry (seconds away, on the wall clock) is this worker's.
+            statuses = [await case.until(lambda s: any(a.kind == "email" for a in s.audit), "record the message",
+                                         seconds=120) for case in cases]
+            await harness.end_cases()
+        await second.close()
+    mails = [m for m in cases[0].emails() if m["X-Relance-Key"].endswith(J10)]
+    return mails, [[a for a in s.audit if a.kind == "email"] for s in statuses]
+
+
+async def test_a_grouped_message_failing_after_the_smtp_hand_off_arrives_once(env, smtp, config, today):
+    failures = []
+
+    def after_hand_off(point: str, key: str) -> None:
+        if point == "confirmed" and key.startswith("account-") and not failures:
+            failures.append(key)
+            raise ConnectionError("worker lost after the hand-off")
+
+    mails, audits = await run_batch_with_fault(env, smtp, config, today, after_hand_off)
+
+    assert failures and len(mails) == 1, "one message reached the SMTP server"
+    assert [[a.step for a in audit] for audit in audits] == [[J10], [J10]], "each invoice records it once"
+    assert {audit[0].refs[0] for audit in audits} == {mails[0]["Message-ID"]}
+
+
+async def test_a_worker_stopped_mid_batch_loses_nothing_and_doubles_nothing(env, smtp, config, today):
+    """The asks are in the account, its send failing on the first worker (which then stops): the second worker
+    sends the one message and every invoice records it."""
+    attempts = []
+
+    def dying(point: str, key: str) -> None:
+        if point == "claimed" and key.startswith("account-"):
+            attempts.append(key)
+            raise ConnectionError("this worker is going down")
+
+    mails, audits = await run_batch_with_fault(env, smtp, config, today, dying, restart=True)
+
+    assert attempts, "the first worker tried and failed"
+    assert len(mails) == 1
+    assert [[a.step for a in audit] for audit in audits] == [[J10], [J10]]

@@ -16,10 +16,18 @@ async def open_all(harness, invoices) -> list[Case]:
     return [await Case.open(harness, inv) for inv in invoices]
 
 
+async def day_by_day(case: Case, until: dt.date) -> None:
+    """Let time run to `until`, a day per call: one sleep over several busy days outlasts the test server's RPC
+    timeout on a loaded machine (an account's step is a few workflow tasks more than an invoice's)."""
+    day = await case.today()
+    while day < until:
+        day += dt.timedelta(days=1)
+        await case.wait_until(day)
+
+
 async def test_three_invoices_falling_due_together_get_one_message_per_reminder_step(harness, today):
     cases = await open_all(harness, customer_invoices(["1200.00", "300.00", "4800.00"], today=today, due_in_days=20))
-    for day in (-9, -2, 3):  # a step at a time: one sleep across all three outlasts the test server's RPC timeout
-        await cases[0].wait_until_due_plus(day)
+    await day_by_day(cases[0], cases[0].invoice.due_date + dt.timedelta(days=3))
 
     mails = cases[0].emails()
     keys = [m["X-Relance-Key"] for m in mails]
@@ -40,7 +48,7 @@ async def test_a_customer_never_gets_two_reminders_within_the_minimum_gap(harnes
     first, second = customer_invoices(["1200.00", "300.00"], today=today, due_in_days=11)
     second = second.model_copy(update={"due_date": first.due_date + dt.timedelta(days=1)})
     cases = await open_all(harness, [first, second])
-    await cases[0].wait_until(dt.date(2027, 3, 16))
+    await day_by_day(cases[0], dt.date(2027, 3, 16))
 
     days = [(m["X-Relance-Key"].split(":")[1], m.get_body(("plain",)).get_content()) for m in cases[0].emails()]
     assert [day for day, _ in days] == ["2027-03-11", "2027-03-15"], "Friday's waits for the gap: Monday"
@@ -120,3 +128,27 @@ async def test_a_worker_stopped_mid_batch_loses_nothing_and_doubles_nothing(env,
     assert attempts, "the first worker tried and failed"
     assert len(mails) == 1
     assert [[a.step for a in audit] for audit in audits] == [[J10], [J10]]
+
+
+@pytest.mark.today("2027-03-10")
+async def test_an_insured_customer_with_two_invoices_gets_one_notice_and_one_insurer_claim_for_9000(harness, today):
+    """Issue 14's scenario: two invoices of 14 400 € TTC (12 000 € HT), credit limit 10 000 €, cover 90 %."""
+    invoices = customer_invoices(["14400.00", "14400.00"], today=today, due_date=today - dt.timedelta(days=59),
+                                 excl="12000.00", insured=True, credit_limit="10000.00")
+    cases = await open_all(harness, invoices)
+    # Imported late: the last reminder at once, the notice 15 days later (25/03), the claim once its deadline passed.
+    await day_by_day(cases[0], today + dt.timedelta(days=27))
+
+    notices = [m for m in cases[0].emails() if m["X-Relance-Key"].endswith(":notice")]
+    claims = harness.sent_to("sinistres@assureur.example")
+    assert len(notices) == 1 and len(claims) == 1
+    notice = notices[0].get_body(("plain",)).get_content()
+    assert all(inv.number in notice for inv in invoices) and "MISE EN DEMEURE" in notice
+    claim = claims[0].get_body(("plain",)).get_content()
+    assert "9\u202f000,00\u00a0€" in claim and all(inv.number in claim for inv in invoices)
+    for case in cases:
+        status = await case.status()
+        filed = next(a for a in status.audit if a.kind == "insurer")
+        assert "9\u202f000,00\u00a0€" in filed.summary and filed.refs[-1] == claims[0]["X-Relance-Key"]
+        assert status.expected_indemnity == 9000
+        assert [a.step for a in status.audit if a.kind == "letter"] == ["notice"], "one printed notice, carried for both"

@@ -209,7 +209,7 @@ class InvoiceCase:
         rank = ladder.index(effect.step) if effect.step in ladder else len(ladder) + (effect.step != "notice")
         ask = Ask(workflow_id=workflow.info().workflow_id, step=effect.step, kind=kind, rank=rank, at=workflow.now(),
                   to=invoice.debtor.email, letter=effect.letter)
-        key = grouping.ident_key(ask.ident)
+        key = f"{ask.step}|{kind}"  # replies come to this case only: its step and kind say which ask
         self._replies.pop(key, None)
         await workflow.execute_activity(
             "ask_account", AccountAsk(debtor_id=invoice.debtor.debtor_id, ask=ask),
@@ -234,7 +234,7 @@ class InvoiceCase:
 
     @workflow.signal
     def account_replied(self, reply: Reply) -> None:
-        self._replies[grouping.ident_key(reply.ident)] = reply
+        self._replies[f"{reply.step}|{reply.kind}"] = reply
 
     # ------------------------------------------------------------------ policy versions
 

@@ -152,3 +152,53 @@ async def test_an_insured_customer_with_two_invoices_gets_one_notice_and_one_ins
         assert "9\u202f000,00\u00a0€" in filed.summary and filed.refs[-1] == claims[0]["X-Relance-Key"]
         assert status.expected_indemnity == 9000
         assert [a.step for a in status.audit if a.kind == "letter"] == ["notice"], "one printed notice, carried for both"
+
+
+async def record_credit(harness, debtor_id: str, reference: str, amount: str, on: dt.date) -> None:
+    """As `relance credit` does: signal-with-start of the customer's account."""
+    from decimal import Decimal
+
+    from domain.grouping import AccountStart, account_workflow_id
+    from domain.letters import AccountCredit
+    from workflows.debtor_account import DebtorAccount
+
+    handle = await harness.env.client.start_workflow(
+        DebtorAccount.run, AccountStart(debtor_id=debtor_id), id=account_workflow_id(debtor_id),
+        task_queue=harness.task_queue, start_signal="record_credit",
+        start_signal_args=[AccountCredit(reference=reference, kind="credit_note", on=on, amount=Decimal(amount))])
+    harness.started.append(handle)
+
+
+async def test_credits_are_netted_and_a_customer_they_cover_gets_no_reminder(harness, today):
+    cases = await open_all(harness, customer_invoices(["1200.00", "300.00"], today=today, due_in_days=12))
+    debtor = cases[0].invoice.debtor.debtor_id
+    await record_credit(harness, debtor, "AV-1", "1000.00", today)
+    await day_by_day(cases[0], cases[0].invoice.due_date - dt.timedelta(days=9))
+    await record_credit(harness, debtor, "AV-2", "500.00", await cases[0].today())
+    await day_by_day(cases[0], cases[0].invoice.due_date - dt.timedelta(days=2))
+
+    mails = cases[0].emails()
+    assert len(mails) == 1, "J-10 went out, netted; J-3 is covered by the credits"
+    body = mails[0].get_body(("plain",)).get_content()
+    assert "AV-1" in body and "SOLDE NET DÛ" in body and "500,00" in body
+    for case in cases:
+        j3 = await case.action(J3)
+        assert j3.refs == [] and "Relance non envoyée" in j3.summary and "AV-2" in j3.summary
+
+
+@pytest.mark.today("2027-03-10")
+async def test_a_disputed_invoice_leaves_the_conversation_and_comes_back_when_resolved(harness, today):
+    from domain.case import DisputeRequest, DisputeResolution
+    from workflows.invoice_case import InvoiceCase
+
+    kept, disputed = await open_all(harness, customer_invoices(["1200.00", "300.00"], today=today, due_in_days=12))
+    await (await disputed.opened()).update(InvoiceCase.open_dispute, DisputeRequest(reason="Livraison incomplète"))
+    await day_by_day(kept, dt.date(2027, 3, 13))
+    await disputed.update(InvoiceCase.resolve_dispute, DisputeResolution(outcome="resume"))
+    await day_by_day(kept, dt.date(2027, 3, 17))
+
+    bodies = [m.get_body(("plain",)).get_content() for m in kept.emails()]
+    assert len(bodies) == 2
+    assert kept.invoice.number in bodies[0] and disputed.invoice.number not in bodies[0]
+    assert disputed.invoice.number in bodies[1] and kept.invoice.number not in bodies[1]
+    assert [a.step for a in (await disputed.status()).audit if a.kind == "email"] == [J10]

@@ -202,12 +202,6 @@ class Account(Rule):
         default=3, ge=1,
         description="Days at least between two reminder emails to the same customer (1: at most one a day). A step"
                     " falling sooner waits, and goes out with whatever else is then due.")
-    later_invoices: Literal["join", "own"] = Field(
-        default="join",
-        description="An invoice reaching the mise en demeure or the escalation within `join_days` of the customer's"
-                    " open notice or claim: join (listed in a complement to it, the credit limit and the insurer's"
-                    " cover counted once for the customer) or own (a notice or claim of its own, the per-invoice way).")
-    join_days: int = Field(default=90, ge=0, description="How long an open notice or claim takes later invoices in (join).")
 
 
 class Creditor(Rule):

@@ -2,6 +2,7 @@
 one conversation. Each invoice still records its own step, rule and policy version, and the message that carried it."""
 import datetime as dt
 import uuid
+from email.utils import parsedate_to_datetime
 
 import pytest
 
@@ -33,6 +34,8 @@ async def test_three_invoices_falling_due_together_get_one_message_per_reminder_
     keys = [m["X-Relance-Key"] for m in mails]
     assert len(mails) == 3, keys
     assert [k.rsplit(":", 2)[-2] + ":" + k.rsplit(":", 1)[-1] for k in keys] == [J10, J3, J2]
+    assert [parsedate_to_datetime(m["Date"]).date().isoformat() for m in mails] == [k.split(":")[1] for k in keys], (
+        "each message is dated when it went out on the simulated clock")
     body = mails[-1].get_body(("plain",)).get_content()
     for case in cases:
         assert case.invoice.number in body

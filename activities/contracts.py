@@ -90,3 +90,12 @@ class AccountAsk(BaseModel):
 
     debtor_id: str
     ask: Ask
+
+
+class DropFolderReport(BaseModel):
+    """What the daily sync did with the newest export of the drop folder."""
+
+    file: str = ""  # "" when the folder held no export
+    summary: dict[str, int] = {}
+    rejected_rows: int = 0
+    note: str = ""

@@ -272,9 +272,9 @@ async def cmd_credit(args, config: Config) -> int:
     from domain.letters import AccountCredit
     from workflows.debtor_account import DebtorAccount
 
-    client = await connect(config.temporal)
     start = dict(id=account_workflow_id(args.debtor), task_queue=config.temporal.task_queue)
     if args.remove:
+        client = await connect(config.temporal)
         await client.start_workflow(DebtorAccount.run, AccountStart(debtor_id=args.debtor), **start,
                                     start_signal="remove_credit", start_signal_args=[args.remove])
         print(f"{args.remove} retiré du compte de {args.debtor}: il n'est plus déduit des relances")
@@ -289,6 +289,7 @@ async def cmd_credit(args, config: Config) -> int:
     if on > cases.paris_today():
         raise UserError(f"date {on:%d/%m/%Y}: dans le futur")
     credit = _model(AccountCredit, reference=args.reference, kind=args.kind, on=on, amount=amount)
+    client = await connect(config.temporal)
     await client.start_workflow(DebtorAccount.run, AccountStart(debtor_id=args.debtor), **start,
                                 start_signal="record_credit", start_signal_args=[credit])
     what = "avoir" if args.kind == "credit_note" else "règlement non imputé"

@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.accounts import AccountActivities
 from activities.case_activities import CaseActivities
 from activities.court import PaperCourt
 from activities.documents import DocumentStore
@@ -68,6 +69,7 @@ def build_worker(client: Client, task_queue: str, activities: CaseActivities,
         workflows=WORKFLOWS,
         workflow_runner=RUNNER,
         activities=[*activities.all(), *FleetActivities(client).all(), *SyncActivities(client).all(),
+                    *AccountActivities(client).all(),
                     *PolicySource(client, task_queue, activities.rules, reader=f"worker@{socket.gethostname()}").all()],
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_task_polls=settings.workflow_pollers,

@@ -279,6 +279,40 @@ async def cmd_insolvency(args, config: Config) -> int:
     return 0 if outcomes and all(o == "recorded" for o in outcomes.values()) else 1
 
 
+async def cmd_credit(args, config: Config) -> int:
+    """A credit note or a payment not applied to an invoice yet, held by the customer's account (grouping per_debtor):
+    netted in its messages, and a reminder it covers is not sent."""
+    from domain.grouping import AccountStart, account_workflow_id
+    from domain.invoice import amount_problem
+    from domain.letters import AccountCredit
+    from workflows.debtor_account import DebtorAccount
+
+    start = dict(id=account_workflow_id(args.debtor), task_queue=config.temporal.task_queue)
+    if args.remove:
+        client = await connect(config.temporal)
+        await client.start_workflow(DebtorAccount.run, AccountStart(debtor_id=args.debtor), **start,
+                                    start_signal="remove_credit", start_signal_args=[args.remove])
+        print(f"{args.remove} retiré du compte de {args.debtor}: il n'est plus déduit des relances")
+        return 0
+    if not args.amount or not args.reference:
+        raise UserError("donner le montant et --reference (ou --remove REFERENCE)")
+    amount = _amount(args.amount)
+    problem = amount_problem(amount)
+    if problem:
+        raise UserError(f"montant {args.amount!r}: {problem}")
+    on = args.date or cases.paris_today()
+    if on > cases.paris_today():
+        raise UserError(f"date {on:%d/%m/%Y}: dans le futur")
+    credit = _model(AccountCredit, reference=args.reference, kind=args.kind, on=on, amount=amount)
+    client = await connect(config.temporal)
+    await client.start_workflow(DebtorAccount.run, AccountStart(debtor_id=args.debtor), **start,
+                                start_signal="record_credit", start_signal_args=[credit])
+    what = "avoir" if args.kind == "credit_note" else "règlement non imputé"
+    print(f"{what} {args.reference} de {views.format_eur(amount)} enregistré sur le compte de {args.debtor}:"
+          " déduit des prochaines relances")
+    return 0
+
+
 async def cmd_close(args, config: Config) -> int:
     status = await _update(config, args.invoice, InvoiceCase.close_case, _model(CloseRequest, reason=args.reason))
     return _print_status(args, status)
@@ -641,6 +675,14 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--kind", required=True, choices=typing.get_args(InsolvencyKind))
     c.add_argument("--judgment", required=True, type=_date, help="date of the opening judgment")
     c.add_argument("--published", type=_date, help="BODACC publication date (starts the time to declare the claim)")
+    c = command("credit", cmd_credit, "a credit note or an unapplied payment of a customer (grouping per_debtor):"
+                " netted in its messages; a reminder it covers is not sent", json_flag=False)
+    c.add_argument("debtor", help="debtor id, as in the ledger")
+    c.add_argument("amount", nargs="?", help="amount, e.g. 1234.56 or 1 234,56")
+    c.add_argument("--reference", help="the credit note's or the payment's reference")
+    c.add_argument("--kind", choices=["credit_note", "payment"], default="credit_note")
+    c.add_argument("--date", type=_date, help="its date (default today)")
+    c.add_argument("--remove", metavar="REFERENCE", help="applied to an invoice since: no longer netted")
     c = command("close", cmd_close, "close a case by hand, with a reason")
     c.add_argument("invoice")
     c.add_argument("--reason", required=True)

@@ -182,6 +182,45 @@ SCENARIOS.update({f.__name__: f for f in (plan_missed, policy_adopted_in_flight,
                                           failed_then_retried, policy_registry)})
 
 
+async def _customer_with_credit(harness, today):
+    """Two invoices of one customer under grouping per_debtor: one J-10 message for both; then a credit note that
+    covers both, so that J-3 is netted (not sent)."""
+    from domain.grouping import account_workflow_id
+    from domain.letters import AccountCredit
+    from tests.lifecycle.scenario import customer_invoices
+    from workflows.debtor_account import DebtorAccount
+
+    invoices = customer_invoices(["1200.00", "300.00"], today=today, due_in_days=12)
+    cases = [await Case.open(harness, inv) for inv in invoices]
+    await cases[0].wait_until_due_plus(-9)
+    account = harness.env.client.get_workflow_handle(account_workflow_id(invoices[0].debtor.debtor_id))
+    await account.signal(DebtorAccount.record_credit, AccountCredit(
+        reference="AV-1", kind="credit_note", on=await cases[0].today(), amount=Decimal("1500.00")))
+    await cases[0].wait_until_due_plus(-2)
+    harness.started.append(account)
+    return cases, account
+
+
+async def account_of_a_customer(harness, today):
+    """The customer's account workflow: a batch sent, a credit recorded, a batch netted."""
+    _, account = await _customer_with_credit(harness, today)
+
+    class Account:
+        handle = account
+
+    return Account()
+
+
+async def case_through_its_account(harness, today) -> Case:
+    """An invoice case whose reminders its customer's account carried (one sent, one netted)."""
+    cases, _ = await _customer_with_credit(harness, today)
+    return cases[0]
+
+
+account_of_a_customer.per_debtor = case_through_its_account.per_debtor = True
+SCENARIOS.update({f.__name__: f for f in (account_of_a_customer, case_through_its_account)})
+
+
 async def imported_in_court(harness, today) -> Case:
     """Imported with its past (relance import): a mise en demeure and an order issued before relance, the order
     never served; left running after ops got the lapse at once."""

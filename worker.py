@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import socket
 
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.accounts import AccountActivities
 from activities.case_activities import CaseActivities
 from activities.court import PaperCourt
 from activities.documents import DocumentStore
@@ -22,6 +24,7 @@ from activities.mail import FileMailer, Mailer, SmtpMailer, open_ledger
 from activities import printing
 from activities.printing import WeasyPrinter
 from activities.registered_mail import PostedByOps
+from activities.policy_source import PolicySource
 from activities.rules import RuleDirectory
 from relance import logs, policies
 from relance.config import Config, WorkerSettings, from_env
@@ -70,7 +73,9 @@ def build_worker(client: Client, task_queue: str, activities: CaseActivities,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=RUNNER,
-        activities=[*activities.all(), *FleetActivities(client).all(), *SyncActivities(client).all()],
+        activities=[*activities.all(), *FleetActivities(client).all(), *SyncActivities(client).all(),
+                    *AccountActivities(client).all(),
+                    *PolicySource(client, task_queue, activities.rules, reader=f"worker@{socket.gethostname()}").all()],
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_task_polls=settings.workflow_pollers,
         max_concurrent_activity_task_polls=settings.activity_pollers,

@@ -1,21 +1,26 @@
-"""The activities a case calls: thin adapters from workflow requests to rules, SMTP, documents, court, insurer."""
+"""The activities a case calls: thin adapters from workflow requests to SMTP, documents, court, insurer.
+
+The policy comes from its registry (`activities.policy_source`); `rules` is this worker's rule folder, which
+the watcher reports to the registry and which is read when the registry has nothing yet.
+"""
 from __future__ import annotations
+
+import contextlib
 
 from temporalio import activity
 
 from activities.contracts import (
-    ClaimReceipt, ClaimRequest, Dossier, DossierRequest, DocumentRef, DocumentRequest, OutgoingEmail, PolicyRequest,
+    ClaimReceipt, ClaimRequest, Dossier, DossierRequest, DocumentRef, DocumentRequest, OutgoingEmail, PermanentFailure,
     SentEmail,
 )
 from activities.court import CourtGateway
 from activities.documents import DocumentStore
 from activities.insurer import InsurerGateway
-from activities.mail import Mailer
+from activities.mail import Mailer, PossibleDuplicate
 from activities.printing import Printer, WeasyPrinter, as_attachment, print_letter
 from activities.registered_mail import PostedByOps, RegisteredLetter, RegisteredMail
 from activities.rendering import render_email
 from activities.rules import RuleDirectory
-from domain.policy import Policy
 
 
 class CaseActivities:
@@ -31,20 +36,13 @@ class CaseActivities:
         self.registered_mail = registered_mail or PostedByOps(documents)
 
     @activity.defn
-    async def load_policy(self, request: PolicyRequest) -> Policy:
-        policy = await self.rules.get_off_loop(request.policy_id)  # a changed rule file is parsed off the loop
-        if policy.version < request.at_least_version:
-            # Retried by Temporal, possibly on another worker, until the rule files reach this one.
-            raise LookupError(f"{policy.ref} here; v{request.at_least_version} was published and is not visible yet")
-        return policy
-
-    @activity.defn
     async def send_email(self, email: OutgoingEmail) -> SentEmail:
         rendered = render_email(email.letter)
         if email.attach_pdf:  # the policy attaches the printed letter
             pdf = await print_letter(self.printer, email.letter)
             rendered = rendered.model_copy(update={"attachments": [as_attachment(email.letter, pdf)]})
-        return await self.mailer.send(email.key, email.to, rendered)
+        with _held_for_review_waits_for_ops():
+            return await self.mailer.send(email.key, email.to, rendered)
 
     @activity.defn
     async def write_document(self, request: DocumentRequest) -> DocumentRef:
@@ -60,7 +58,19 @@ class CaseActivities:
 
     @activity.defn
     async def file_insurer_claim(self, request: ClaimRequest) -> ClaimReceipt:
-        return await self.insurer.file_claim(request)
+        with _held_for_review_waits_for_ops():  # the claim goes to the insurer by email
+            return await self.insurer.file_claim(request)
 
     def all(self) -> list:
-        return [self.load_policy, self.send_email, self.write_document, self.prepare_dossier, self.file_insurer_claim]
+        return [self.send_email, self.write_document, self.prepare_dossier, self.file_insurer_claim]
+
+
+@contextlib.contextmanager
+def _held_for_review_waits_for_ops():
+    """A message held for review (RELANCE_MAIL_UNCONFIRMED=review: SMTP may have accepted it, the ledger never
+    recorded it) waits for ops, which no retry can replace: the case records the failure, gives ops a task that
+    says what to check and answer, and waits for `relance retry`, instead of retrying in silence."""
+    try:
+        yield
+    except PossibleDuplicate as held:
+        raise PermanentFailure(str(held)) from held

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel
 from temporalio.common import RetryPolicy
 
+from domain.grouping import Ask
 from domain.letters import LetterContext
 from domain.policy import Insurer
 
@@ -85,6 +86,13 @@ class ClaimReceipt(BaseModel):
     reference: str
     documents: list[str]
     message_id: str
+
+
+class AccountAsk(BaseModel):
+    """A case's ask, for the activity that signals it to its customer's account (starting the account if need be)."""
+
+    debtor_id: str
+    ask: Ask
 
 
 class DropFolderReport(BaseModel):

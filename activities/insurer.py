@@ -39,6 +39,11 @@ class EmailInsurer:
             "amount_excl_tax": str(letter.invoice.amount_excl_tax),
             "principal_due": str(letter.principal_due),
             "expected_indemnity": str(letter.expected_indemnity),
+            # A customer's notice (grouping per_debtor): every invoice it covers, and those left out with why.
+            "invoices": [{"number": line.number, "due_date": line.due_date.isoformat(),
+                          "amount_excl_tax": str(line.amount_excl_tax), "principal_due": str(line.principal_due)}
+                         for line in letter.account_lines],
+            "left_out": letter.left_out,
         }, indent=2, ensure_ascii=False), suffix=".json")
         email = render_email(letter)
         if request.insurer.attach_claim_file:

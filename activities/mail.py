@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import dataclasses
 import hashlib
 import re
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import aiosmtplib
 import structlog
@@ -34,6 +36,7 @@ __all__ = ["SentLedger", "PostgresSentLedger", "open_ledger", "SmtpMailer", "Fil
            "MessageInFlight", "PossibleDuplicate", "LeaseLost", "message_id_for"]
 
 log = structlog.get_logger(__name__)
+PARIS = ZoneInfo("Europe/Paris")  # the Date: header's zone: the one the policies' sending hours are written in
 
 HEARTBEAT_SECONDS = 1.0  # well inside the activity's heartbeat timeout (activities/contracts.py)
 BUSY_PATIENCE_SECONDS = 30.0  # how long an attempt waits for a key another attempt holds, within start_to_close
@@ -93,8 +96,18 @@ class Mailer(Protocol):
 def message_bytes(sender: str, to: str, message_id: str, key: str, email: RenderedEmail) -> bytes:
     """Text with an HTML alternative, and the attachments, as sent."""
     return mime.email_bytes(sender=sender, to=to, subject=email.subject, message_id=message_id, key=key,
-                            text=email.text, html=email.html,
+                            text=email.text, html=email.html, date=_date_header(),
                             attachments=tuple((a.filename, a.content_type, a.data) for a in email.attachments))
+
+
+def _date_header() -> str | None:
+    """The Date: of a message sent by an activity is its attempt's time on the Temporal server's clock: the moment
+    it goes out in production, and its simulated moment in a preview or the demo (whose server skips time), so that
+    a reader can count messages per customer per day. Outside an activity, the machine's clock."""
+    if not activity.in_activity():
+        return None
+    moment = activity.info().current_attempt_scheduled_time
+    return email.utils.format_datetime(moment.astimezone(PARIS)) if moment else None
 
 
 class FileMailer:
@@ -190,8 +203,9 @@ class SmtpMailer:
             raise MessageInFlight(f"{key}: another attempt holds it ({claim.owner}) for {claim.lease_left:.0f}s more")
         if claim.outcome is Outcome.REVIEW:
             raise PossibleDuplicate(
-                f"{key}: an earlier hand-off was never confirmed; check the mailbox, then"
-                f" `python -m relance.delivery resolve {key} sent|resend`")
+                f"{key} : un envoi précédent n'a jamais été confirmé, le serveur SMTP l'a peut-être"
+                f" accepté ; vérifier la boîte du destinataire, puis `python -m relance.delivery resolve {key}"
+                f" sent` (il y est) ou `resend` (le renvoyer)")
 
     async def _hand_off(self, smtp: aiosmtplib.SMTP, key: str, owner: str, to: str, message: bytes) -> str:
         """The envelope, the fence, then DATA. Returns SMTP's answer once it accepted the message."""

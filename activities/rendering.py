@@ -164,8 +164,20 @@ def _variables(ctx: LetterContext, template_language: str, *, printed: bool = Fa
     values = {name: getattr(ctx, name) for name in LetterContext.model_fields}
     # `printed`: a body shared by an email and a letter says "ce courriel" in one and "ce courrier" in the other.
     values.update(total_due=ctx.total_due, debtor=ctx.invoice.debtor, template_language=template_language,
-                  printed=printed)
+                  printed=printed, lead_kind=ctx.kind, account_total=ctx.account_total, account_net=ctx.account_net)
     return values
+
+
+ACCOUNT_MESSAGE = "account_message"
+
+
+def _email_kind(ctx: LetterContext) -> str:
+    """A customer's message listing several invoices, or netting its credits, is written as a statement of account
+    whatever its step (`lead_kind` gives its tone); one invoice alone reads as it always did. Letters to others
+    (the insurer, ops) keep their kind and print the statement under it."""
+    if ctx.account_lines and (len(ctx.account_lines) > 1 or ctx.credits) and not ctx.recipient:
+        return ACCOUNT_MESSAGE
+    return ctx.kind
 
 
 # What a template itself gets wrong; a kind with no template at all (TemplateNotFound before rendering) is not one:
@@ -182,9 +194,10 @@ def _render(name: str, variables: dict) -> str:
 
 
 def render_email(ctx: LetterContext) -> RenderedEmail:
-    language = _language_for(ctx.kind, ctx.language, EMAIL_PARTS)
+    kind = _email_kind(ctx)
+    language = _language_for(kind, ctx.language, EMAIL_PARTS)
     variables = _variables(ctx, language)
-    subject, html, text = (_render(f"{language}/{ctx.kind}.{part}", variables) for part in EMAIL_PARTS)
+    subject, html, text = (_render(f"{language}/{kind}.{part}", variables) for part in EMAIL_PARTS)
     # One line: a newline in a header would break (or inject into) the message.
     return RenderedEmail(subject=" ".join(subject.split()), html=html, text=text.strip() + "\n")
 

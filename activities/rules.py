@@ -1,6 +1,8 @@
-"""Rule files as the workflows see them: read from a directory, re-read when a file changes.
+"""A worker's rule folder: read from a directory, re-read when a file changes, for the watcher to report to the
+policies' registries (cases read their policy from the registry, `activities.policy_source`).
 
-A file that no longer validates is logged and its last valid version stays in force: no case stops.
+A file that no longer validates is logged, kept aside for the registry to record why, and its last valid version
+stays in force: no case stops.
 """
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from pathlib import Path
 import structlog
 
 from domain.policy import Policy
-from domain.rule_file import RuleFileError, load_policy_file, policy_files
+from domain.rule_file import RuleFileError, declared_policy_id, load_policy_file, policy_files
+from domain.versions import RefusedFile
 
 log = structlog.get_logger(__name__)
 
@@ -21,6 +24,7 @@ class RuleDirectory:
         self.directory = directory
         self._stamps: dict[Path, tuple[int, int]] = {}
         self._by_file: dict[Path, Policy] = {}
+        self._refused: dict[Path, RefusedFile] = {}  # files whose current content was refused, and why
         self._lock = threading.Lock()  # the watcher loads in a thread, activities on the event loop
         self._loading: asyncio.Future | None = None
 
@@ -54,8 +58,16 @@ class RuleDirectory:
         with self._lock:
             return self._load()
 
+    def refused(self) -> list[RefusedFile]:
+        """The files refused as they are now (a file fixed or removed since is no longer listed)."""
+        with self._lock:
+            return list(self._refused.values())
+
     def _load(self) -> dict[str, Policy]:
-        for path in policy_files(self.directory):
+        present = policy_files(self.directory)
+        for gone in self._refused.keys() - set(present):
+            del self._refused[gone]
+        for path in present:
             stat = path.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
             if self._stamps.get(path) == stamp:
@@ -70,11 +82,15 @@ class RuleDirectory:
             if previous and previous.policy_id == policy.policy_id and (
                     policy.version < previous.version
                     or (policy.version == previous.version and policy.content_hash != previous.content_hash)):
-                self._refuse(path, [f"{policy.ref} changed or went back without a higher version number"])
+                self._refuse(path, [f"{policy.ref} modifiée ou revenue en arrière sans numéro de version plus élevé"],
+                             policy.policy_id)
                 continue
             self._by_file[path] = policy
+            self._refused.pop(path, None)
         return {policy.policy_id: policy for policy in self._by_file.values()}
 
-    def _refuse(self, path: Path, problems: list[str]) -> None:
+    def _refuse(self, path: Path, problems: list[str], policy_id: str | None = None) -> None:
         kept = self._by_file[path].ref if path in self._by_file else None
         log.error("rules.refused", file=str(path), problems=problems, kept=kept)
+        self._refused[path] = RefusedFile(policy_id=policy_id or declared_policy_id(path), source=str(path),
+                                          problems=problems)

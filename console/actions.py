@@ -14,7 +14,8 @@ from pydantic import BaseModel, ValidationError
 from domain.case import (
     PROCEDURE_STEPS, CloseRequest, DisputeRequest, DisputeResolution, Payment, PlanProposal, ProcedureStep, RetryRequest,
 )
-from domain.money import parse_amount, parse_date
+from domain.money import parse_date
+from relance.ledger import read_amount
 from domain.script import plan_proposal
 from workflows.invoice_case import InvoiceCase
 
@@ -42,7 +43,7 @@ def _date(text: str | None) -> dt.date | None:
 
 def _amount(text: str | None) -> object:
     try:
-        return parse_amount(text or "")
+        return read_amount(text or "")
     except ValueError as error:
         raise Refused(str(error)) from error
 

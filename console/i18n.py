@@ -96,6 +96,8 @@ _REFUSALS = [
     (r"the BODACC publication cannot come before the judgment", "la publication au BODACC ne peut précéder le jugement"),
     (r"this procédure collective is already recorded \((.*)\)", "cette procédure collective est déjà enregistrée ({0})"),
     (r"a payment amount must be positive", "un règlement doit être d'un montant positif"),
+    (r"the amount is (.*): an export can lower it, not raise it \(ops decide\)",
+     "le montant est de {0} : un export peut le baisser, pas le hausser (à décider par l'équipe recouvrement)"),
     (r"String should have at least (\d+) characters?", "{0} caractères au moins"),
     (r"Input should be a valid date.*", "date attendue (JJ/MM/AAAA)"),
     (r"Input should be a valid decimal.*", "montant attendu, par exemple 1 234,56"),

@@ -6,8 +6,8 @@ A draft is the rules folder as it is, with the uploaded file in place of the pol
 invoices of that policy (the read model's book) through the decision core in memory from today, under the
 version in force and under the draft (`relance rules diff --fast` on the same invoices): what moves, appears or
 disappears, messages per month, cases reaching court or the insurer. Publishing writes the file into the rules
-folder and tells the policy's registry, as `relance rules reload` does; workers on other hosts need the same
-file (they read their own rules folder).
+folder and tells the policy's registry, as `relance rules reload` does: the registry carries the content, so
+workers on other hosts run it without the file (they read the registry, not their own rules folder).
 """
 from __future__ import annotations
 
@@ -163,7 +163,8 @@ async def publish_draft(request: Request, user: User) -> Response:
     valid, _ = rules_cli.valid_policies(rules_dir)
     policy = valid[_policy_id(file)]
     try:
-        answers = await policies.publish(await console.client(), console.task_queue, [policy], seen_by=f"console:{user.login}")
+        answers = {ref: answer.message for ref, answer in (await policies.publish(
+            await console.client(), console.task_queue, [policy], seen_by=f"console:{user.login}")).items()}
     except policies.NoWorker as error:
         answers = {policy.ref: f"fichier écrit; {error}"}
     shutil.rmtree(folder)

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from domain.calendar import procedural_deadline
 from domain.case import CaseState
+from domain.invoice import Invoice
 from domain.policy import Policy
 from domain.schedule import insurer_filing_deadline
 from domain.statement import Account, Entry, Opening, Statement, statement
@@ -76,10 +77,13 @@ def settled(s: CaseState, policy: Policy, current: Statement) -> bool:
 def covered_excl_tax(s: CaseState) -> Decimal:
     """Insurers cover the amount excluding tax; without it (an uninsured debtor routed here by a rule),
     the amount due is the best estimate ops can correct in the claim file."""
-    invoice = s.invoice
-    share = s.principal / invoice.amount_incl_tax
+    return excl_tax_share(s.invoice, s.principal)
+
+
+def excl_tax_share(invoice: Invoice, principal_due: Decimal) -> Decimal:
+    """The part of the amount excluding tax that `principal_due` (tax included) still owes."""
     base = invoice.amount_excl_tax if invoice.amount_excl_tax is not None else invoice.amount_incl_tax
-    return (base * share).quantize(Decimal("0.01"))
+    return (base * principal_due / invoice.amount_incl_tax).quantize(Decimal("0.01"))
 
 
 def insurer_deadline(s: CaseState, policy: Policy) -> dt.date:

@@ -46,6 +46,41 @@ class Instalment(BaseModel):
     amount: Decimal
 
 
+class AccountLine(BaseModel):
+    """One invoice of a customer's message: what a grouped reminder, notice or claim lists for it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: str
+    issue_date: dt.date
+    due_date: dt.date
+    days_late: int
+    amount_incl_tax: Decimal
+    amount_excl_tax: Decimal | None = None
+    principal_due: Decimal
+    penalties_due: Decimal = Decimal("0")
+    indemnity_due: Decimal = Decimal("0")
+    penalty_lines: list[PenaltyLine] = []
+    payments: list[Allocation] = []
+    step: str = ""  # the step of this invoice the message carries
+    rule_id: str = ""
+
+    @property
+    def total_due(self) -> Decimal:
+        return self.principal_due + self.penalties_due + self.indemnity_due
+
+
+class AccountCredit(BaseModel):
+    """A credit note (avoir) or a payment received and not yet applied to an invoice, held by the customer's account."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reference: str
+    kind: Literal["credit_note", "payment"]
+    on: dt.date
+    amount: Decimal
+
+
 class LetterContext(BaseModel):
     """Everything a template may print. Amounts are Decimal, dates are dates: templates format them."""
 
@@ -76,7 +111,25 @@ class LetterContext(BaseModel):
     recipient: str = ""  # insurer or ops name where the letter is not to the debtor
     expected_indemnity: Decimal | None = None
     attachments: list[str] = []  # supporting documents listed in a dossier
+    # A message for a customer's account (grouping per_debtor): every invoice it carries, the credits netted
+    # against them and what the account's message left out (disputed or not covered invoices, with why).
+    account_lines: list[AccountLine] = []
+    credits: list[AccountCredit] = []
+    left_out: list[str] = []
 
     @property
     def total_due(self) -> Decimal:
         return self.principal_due + self.penalties_due + self.indemnity_due
+
+    @property
+    def account_total(self) -> Decimal:
+        return sum((line.total_due for line in self.account_lines), Decimal("0"))
+
+    @property
+    def credits_total(self) -> Decimal:
+        return sum((credit.amount for credit in self.credits), Decimal("0"))
+
+    @property
+    def account_net(self) -> Decimal:
+        """What the customer owes on the invoices listed, once its credits are netted."""
+        return self.account_total - self.credits_total

@@ -6,7 +6,7 @@ actual days late over a fixed year length, rounded to the cent per half-year lin
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 
 from domain.letters import PenaltyLine
@@ -81,18 +81,6 @@ _MONTHS = {
     "en": ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December"),
 }
-
-
-def parse_amount(text: str) -> Decimal:
-    """An amount as people type it: 1234.56, 1 234,56 (narrow or plain spaces). ValueError, in French, otherwise."""
-    cleaned = text.strip().replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", ".")
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation as error:
-        raise ValueError(f"{text!r} n'est pas un montant; écrire 1234.56 ou 1 234,56") from error
-    if not amount.is_finite():
-        raise ValueError(f"{text!r} n'est pas un montant; écrire 1234.56 ou 1 234,56")
-    return amount
 
 
 def parse_date(text: str) -> dt.date:

@@ -212,6 +212,19 @@ class Ops(Rule):
                     " retried with backoff; after this many minutes ops get one task saying so, and retries go on.")
 
 
+class Account(Rule):
+    """How a customer's invoices share one conversation when `grouping` is per_debtor (workflows/debtor_account.py)."""
+
+    collect_minutes: int = Field(
+        default=15, ge=1, le=720,
+        description="After the first invoice of a customer asks to send, the customer's account waits this long for"
+                    " the others of the same sending moment, then sends one message for all of them.")
+    min_gap_days: int = Field(
+        default=3, ge=1,
+        description="Days at least between two reminder emails to the same customer (1: at most one a day). A step"
+                    " falling sooner waits, and goes out with whatever else is then due.")
+
+
 class Creditor(Rule):
     """The supplier: named in every letter, required in a mise en demeure and a court request."""
 
@@ -250,6 +263,14 @@ class Policy(Rule):
     penalties: Penalties = Field(description="Late-payment penalties and the fixed indemnity.")
     ops: Ops = Field(description="The ops team.")
     creditor: Creditor = Field(description="Your company.")
+    # per_invoice is the model's default, not the shipped files': policy snapshots of cases opened before grouping
+    # existed decode without it and must go on as they began, one message per invoice.
+    grouping: Literal["per_debtor", "per_invoice"] = Field(
+        default="per_invoice",
+        description="per_debtor: everything a customer's invoices send on the same day goes out as one message per"
+                    " customer (reminders listing each invoice at the highest step among them, one mise en demeure,"
+                    " one court request, one insurer notice); per_invoice: each invoice on its own.")
+    account: Account = Field(default=Account(), description="The customer account's settings under per_debtor grouping.")
     content_hash: str = Field(default="", description="Computed by the loader from the file; never written by admins.")
 
     @model_validator(mode="after")

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.invoice import Invoice
 from domain.policy import Condition
-from domain.rule_file import ROUTING_FILE, parse_model
+from domain.rule_file import ROUTING_FILE, parse_model, read_rule_text
 
 
 class Route(BaseModel):
@@ -41,5 +41,5 @@ def load_routing(directory: Path) -> Routing:
     path = directory / ROUTING_FILE
     if not path.exists():
         return Routing(default="default")
-    routing, _ = parse_model(path.read_text(encoding="utf-8"), str(path), Routing)
+    routing, _ = parse_model(read_rule_text(path), str(path), Routing)  # a huge file is refused unread
     return routing

@@ -58,7 +58,7 @@ def parse_policy(text: str, source: str) -> Policy:
 
 
 def load_policy_file(path: Path) -> Policy:
-    return parse_policy(_read(path), str(path))
+    return parse_policy(read_rule_text(path), str(path))
 
 
 def load_policy_dir(directory: Path) -> dict[str, Policy]:
@@ -69,7 +69,7 @@ def load_policy_dir(directory: Path) -> dict[str, Policy]:
     first_file: dict[str, str] = {}
     for path in files:
         try:
-            policy, root = _parse(_read(path), str(path))
+            policy, root = _parse(read_rule_text(path), str(path))
         except RuleFileError as error:
             problems.extend(error.problems)
             continue
@@ -112,6 +112,21 @@ def parse_model(text: str, source: str, model: type[M], computed: tuple[str, ...
     if problems:
         raise RuleFileError(problems)
     return instance, root
+
+
+_DECLARED_ID = re.compile(rb"^policy_id:[ \t]*[\"']?([a-z0-9][a-z0-9_-]*)", re.MULTILINE)
+
+
+def declared_policy_id(path: Path) -> str:
+    """The policy a file that does not validate was meant to be, so its refusal reaches that policy's registry:
+    its top-level `policy_id:` line, read without parsing the YAML (the file may be hostile), else its name."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(MAX_RULE_FILE_BYTES)
+    except OSError:
+        head = b""
+    found = _DECLARED_ID.search(head)
+    return found.group(1).decode() if found else path.stem
 
 
 def policy_files(directory: Path) -> list[Path]:
@@ -283,7 +298,8 @@ def _line(node: Node) -> int:
 # --- files -------------------------------------------------------------------------------------------------
 
 
-def _read(path: Path) -> str:
+def read_rule_text(path: Path) -> str:
+    """A rule file's text (a policy or the routing table), its size checked before it is read whole."""
     try:
         size = path.stat().st_size
         if size > MAX_RULE_FILE_BYTES:

@@ -23,10 +23,10 @@ from domain.case import (
 from domain.debtor_account import debtor_account
 from domain.invoice import case_workflow_id
 from domain.letters import Instalment
-from domain.money import parse_amount, parse_date
+from domain.money import parse_date
 from relance import cases, go_live, listing, logs, opening, rules_cli, views
 from relance.config import ROOT, Config, from_env
-from relance.ledger import LedgerFileError, LedgerReader
+from relance.ledger import LedgerFileError, LedgerReader, read_amount
 from relance.temporal import TemporalUnreachable, connect
 from workflows import visibility
 from workflows.invoice_case import InvoiceCase
@@ -264,11 +264,12 @@ async def cmd_pay(args, config: Config) -> int:
 
 
 async def cmd_plan(args, config: Config) -> int:
+    # Read at the door: a refused amount or date never costs a connection.
+    proposal = _model(PlanProposal, instalments=[_instalment(text) for text in args.instalment]) if args.instalment else None
     client = await connect(config.temporal)
     case = cases.handle(client, args.invoice)
     try:
-        if args.instalment:
-            proposal = _model(PlanProposal, instalments=[_instalment(text) for text in args.instalment])
+        if proposal is not None:
             decision = await case.execute_update(InvoiceCase.propose_plan, proposal)
         elif args.instalments:
             decision = await cases.plan_in_equal_parts(case, args.instalments, args.every, first_due=args.first)
@@ -322,6 +323,40 @@ async def cmd_insolvency(args, config: Config) -> int:
     if not outcomes:
         print(f"no running case for debtor {args.debtor}", file=sys.stderr)
     return 0 if outcomes and all(o == "recorded" for o in outcomes.values()) else 1
+
+
+async def cmd_credit(args, config: Config) -> int:
+    """A credit note or a payment not applied to an invoice yet, held by the customer's account (grouping per_debtor):
+    netted in its messages, and a reminder it covers is not sent."""
+    from domain.grouping import AccountStart, account_workflow_id
+    from domain.invoice import amount_problem
+    from domain.letters import AccountCredit
+    from workflows.debtor_account import DebtorAccount
+
+    start = dict(id=account_workflow_id(args.debtor), task_queue=config.temporal.task_queue)
+    if args.remove:
+        client = await connect(config.temporal)
+        await client.start_workflow(DebtorAccount.run, AccountStart(debtor_id=args.debtor), **start,
+                                    start_signal="remove_credit", start_signal_args=[args.remove])
+        print(f"{args.remove} retiré du compte de {args.debtor}: il n'est plus déduit des relances")
+        return 0
+    if not args.amount or not args.reference:
+        raise UserError("donner le montant et --reference (ou --remove REFERENCE)")
+    amount = _amount(args.amount)
+    problem = amount_problem(amount)
+    if problem:
+        raise UserError(f"montant {args.amount!r}: {problem}")
+    on = args.date or cases.paris_today()
+    if on > cases.paris_today():
+        raise UserError(f"date {on:%d/%m/%Y}: dans le futur")
+    credit = _model(AccountCredit, reference=args.reference, kind=args.kind, on=on, amount=amount)
+    client = await connect(config.temporal)
+    await client.start_workflow(DebtorAccount.run, AccountStart(debtor_id=args.debtor), **start,
+                                start_signal="record_credit", start_signal_args=[credit])
+    what = "avoir" if args.kind == "credit_note" else "règlement non imputé"
+    print(f"{what} {args.reference} de {views.format_eur(amount)} enregistré sur le compte de {args.debtor}:"
+          " déduit des prochaines relances")
+    return 0
 
 
 async def cmd_close(args, config: Config) -> int:
@@ -415,19 +450,25 @@ async def cmd_rules_check(args, config: Config) -> int:
 
 
 async def cmd_rules_reload(args, config: Config) -> int:
+    """Publish the folder's valid versions with their content; report the files refused to their registries,
+    which keep the version in force: a refused file changes nothing, for any case or worker."""
     from relance import policies
 
-    valid, problems = rules_cli.valid_policies(config.rules_dir)
-    for problem in problems:
-        print(f"refused, the last valid version stays in force: {problem}", file=sys.stderr)
+    seen_by = "relance rules reload"
+    valid, refused = rules_cli.read_rule_folder(config.rules_dir, seen_by)
     client = await connect(config.temporal)
     try:
-        answers = await policies.publish(client, config.temporal.task_queue, valid.values(), seen_by="relance rules reload")
+        refusals = await policies.publish_refused(client, config.temporal.task_queue, refused)
+        answers = await policies.publish(client, config.temporal.task_queue, valid.values(), seen_by=seen_by)
     except policies.NoWorker as error:
         raise UserError(str(error)) from error
-    for ref, answer in answers.items():
-        print(f"{ref}: {answer}")
-    return 1 if problems or any(a.startswith("refused") for a in answers.values()) else 0
+    for file in refused:
+        for problem in file.problems:
+            print(problem, file=sys.stderr)
+        print(refusals[file.source].message, file=sys.stderr)
+    for answer in answers.values():  # each answer names its version
+        print(answer.message, file=sys.stdout if answer.accepted else sys.stderr)
+    return 1 if refused or not all(a.accepted for a in answers.values()) else 0
 
 
 async def cmd_rules_history(args, config: Config) -> int:
@@ -436,15 +477,20 @@ async def cmd_rules_history(args, config: Config) -> int:
     client = await connect(config.temporal)
     try:
         versions = await policies.history(client, config.temporal.task_queue, args.policy)
+        refusals = await policies.refusals(client, config.temporal.task_queue, args.policy)
     except RPCError as error:
-        raise UserError(f"no version of {args.policy!r} was ever published: {error.message}") from error
+        raise UserError(f"aucune version de {args.policy!r} n'a été publiée : {error.message}") from error
     if args.json:
-        print(rules_cli.as_json([v.model_dump(mode="json") for v in versions]))
+        print(rules_cli.as_json({"versions": [v.model_dump(mode="json") for v in versions],
+                                 "refusals": [r.model_dump(mode="json") for r in refusals]}))
         return 0
     for v in versions:
-        notified = "" if v.cases_notified is None else f", {v.cases_notified} running case(s) told"
-        print(f"v{v.version}  hash {v.content_hash}  {v.adoption:<6} first seen {views.when(v.first_seen_at)}"
-              f" by {v.seen_by}{notified}")
+        notified = "" if v.cases_notified is None else f", {v.cases_notified} dossier(s) en cours prévenu(s)"
+        print(f"v{v.version}  empreinte {v.content_hash}  {v.adoption:<6} vue le {views.when(v.first_seen_at)}"
+              f" par {v.seen_by}{notified}")
+    for r in refusals:
+        print(f"refus du {views.when(r.at)} ({r.seen_by or 'lecteur inconnu'}) : {r.source} : {r.reason}"
+              f" ; en vigueur : {r.kept or 'aucune'}")
     return 0
 
 
@@ -539,10 +585,11 @@ def _model(cls, **fields):
 
 
 def _amount(text: str) -> Decimal:
+    """Bounded and validated as the ledger's amounts: a typo such as 1E400 never reaches a case."""
     try:
-        return parse_amount(text)
+        return read_amount(text)
     except ValueError as error:
-        raise UserError(str(error)) from error
+        raise UserError(f"montant refusé : {error}") from error
 
 
 def _instalment(text: str) -> Instalment:
@@ -550,7 +597,7 @@ def _instalment(text: str) -> Instalment:
     try:
         return Instalment(due_date=dt.date.fromisoformat(day), amount=_amount(amount))
     except ValueError as error:
-        raise UserError(f"instalment {text!r}: write DATE=AMOUNT, e.g. 2027-01-15=500.00") from error
+        raise UserError(f"échéance {text!r} : écrivez DATE=MONTANT, par exemple 2027-01-15=500.00") from error
 
 
 class ProgressBar:
@@ -685,6 +732,14 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--kind", required=True, choices=typing.get_args(InsolvencyKind))
     c.add_argument("--judgment", required=True, type=_date, help="date of the opening judgment")
     c.add_argument("--published", type=_date, help="BODACC publication date (starts the time to declare the claim)")
+    c = command("credit", cmd_credit, "a credit note or an unapplied payment of a customer (grouping per_debtor):"
+                " netted in its messages; a reminder it covers is not sent", json_flag=False)
+    c.add_argument("debtor", help="debtor id, as in the ledger")
+    c.add_argument("amount", nargs="?", help="amount, e.g. 1234.56 or 1 234,56")
+    c.add_argument("--reference", help="the credit note's or the payment's reference")
+    c.add_argument("--kind", choices=["credit_note", "payment"], default="credit_note")
+    c.add_argument("--date", type=_date, help="its date (default today)")
+    c.add_argument("--remove", metavar="REFERENCE", help="applied to an invoice since: no longer netted")
     c = command("close", cmd_close, "close a case by hand, with a reason")
     c.add_argument("invoice")
     c.add_argument("--reason", required=True)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from domain.history import prior_problems
 from domain.invoice import MAX_AMOUNT, Invoice, amount_problem, date_problems, email_problem
+from domain.money import format_eur
 from domain.policy import Policy
 from domain.prior import PriorHistory
 from domain.script import ScriptError, parse_script
@@ -297,6 +298,21 @@ def _decimal(raw: Any) -> Decimal | str:
     if not _PLAIN_AMOUNT.match(text):  # Decimal() itself reads 1_000, ١٢٣, 1E400, NaN and Infinity
         raise ValueError(f"{_text(raw)!r} is not an amount such as 1234.56 or 1 234,56 (digits 0-9 only)")
     return text  # pydantic judges the result (sign, cents, bounds), so its messages stay consistent
+
+
+def read_amount(text: str, maximum: Decimal = MAX_AMOUNT) -> Decimal:
+    """An amount typed by ops (`relance pay`, `plan`, `resolve`, `insurer`), read and bounded as a ledger's cell
+    is: ASCII digits, French or English separators, more than 0, cents at most, at most `maximum`.
+    ValueError says why not, in French (ops read it at the prompt)."""
+    try:
+        amount = Decimal(_decimal(text))
+    except ValueError:
+        raise ValueError(f"{text!r} n'est pas un montant : chiffres 0 à 9, et une virgule ou un point avant les"
+                         " centimes (1234.56 ou 1 234,56)") from None
+    if amount_problem(amount, maximum):
+        raise ValueError(f"{text!r} est hors bornes : un montant en euros de 0,01 à {format_eur(maximum)},"
+                         " au centime près") from None
+    return amount
 
 
 def _normalize_separators(text: str) -> str:

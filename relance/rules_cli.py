@@ -15,7 +15,8 @@ from domain.case import CaseStatus
 from domain.policy import Policy
 from domain.policy_checks import Finding, check_policy
 from domain.routing import load_routing
-from domain.rule_file import ROUTING_FILE, RuleFileError, load_policy_file, policy_files
+from domain.rule_file import ROUTING_FILE, RuleFileError, declared_policy_id, load_policy_file, policy_files
+from domain.versions import RefusedFile
 from importers.mapping import NO_MAPPING, Mapping, load_mapping
 from relance import views
 from relance.config import Config
@@ -33,18 +34,26 @@ class RulesError(Exception):
 
 def valid_policies(rules_dir: Path) -> tuple[dict[str, Policy], list[str]]:
     """Every policy file that validates; a broken one is reported, and nothing starts or changes under it."""
-    policies, problems = {}, []
+    policies, refused = read_rule_folder(rules_dir)
+    return policies, [problem for file in refused for problem in file.problems]
+
+
+def read_rule_folder(rules_dir: Path, seen_by: str = "") -> tuple[dict[str, Policy], list[RefusedFile]]:
+    """Every policy file that validates, and the files refused with why (for their policy's registry)."""
+    policies, refused = {}, []
     for path in policy_files(rules_dir):
         try:
             policy = load_policy_file(path)
         except RuleFileError as error:
-            problems.extend(str(p) for p in error.problems)
+            refused.append(RefusedFile(policy_id=declared_policy_id(path), source=str(path), seen_by=seen_by,
+                                       problems=[str(p) for p in error.problems]))
             continue
         if policy.policy_id in policies:
-            problems.append(f"{path}: policy_id {policy.policy_id!r} is defined twice; this file is ignored")
+            refused.append(RefusedFile(policy_id=policy.policy_id, source=str(path), seen_by=seen_by, problems=[
+                f"{path}: policy_id {policy.policy_id!r} is defined twice; this file is ignored"]))
             continue
         policies[policy.policy_id] = policy
-    return policies, problems
+    return policies, refused
 
 
 # ---------------------------------------------------------------- check
@@ -254,4 +263,4 @@ def as_json(obj) -> str:
 
 
 __all__ = ["Finding", "RulesError", "check", "diff", "diff_text", "planned", "run_simulation", "simulation_text",
-           "totals", "valid_policies"]
+           "totals", "read_rule_folder", "valid_policies"]

@@ -7,9 +7,10 @@ the workflow modules here would loop back into them.
 
 def __getattr__(name: str):
     if name == "WORKFLOWS":
+        from workflows.debtor_account import DebtorAccount
         from workflows.drop_folder_sync import DropFolderSync
         from workflows.invoice_case import InvoiceCase
         from workflows.policy_registry import PolicyRegistry
 
-        return [InvoiceCase, PolicyRegistry, DropFolderSync]
+        return [InvoiceCase, DebtorAccount, PolicyRegistry, DropFolderSync]
     raise AttributeError(f"module 'workflows' has no attribute {name!r}")

@@ -8,6 +8,7 @@ Deterministic: `workflow.now()` only; rules and documents come in through activi
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
@@ -18,10 +19,11 @@ if TYPE_CHECKING:
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
-        ADAPTER_CALL, HEARTBEAT_TIMEOUTS, ClaimReceipt, ClaimRequest, DocumentRef, DocumentRequest, Dossier, DossierRequest,
+        ADAPTER_CALL, AccountAsk, HEARTBEAT_TIMEOUTS, ClaimReceipt, ClaimRequest, DocumentRef, DocumentRequest, Dossier, DossierRequest,
         OutgoingEmail, PolicyRequest, SentEmail,
     )
-    from domain import account, decisions, transitions
+    from domain import account, decisions, grouping, transitions
+    from domain.grouping import Ask, Reply, Withdrawal
     from domain.case import (
         AccountingCredit, CaseStart, CaseState, CaseStatus, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PlanDecision, PlanProposal, ProcedureStep,
         RetryRequest,
@@ -33,20 +35,17 @@ with workflow.unsafe.imports_passed_through():
     from workflows import visibility
     from workflows.wakeup import Wakeup
 
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError as ActivityTimeout
+from temporalio.exceptions import ActivityError
+
+from workflows.failures import permanent as _permanent, reason as _reason
 
 
-def _permanent(failure: ActivityError) -> bool:
-    cause = failure.cause
-    return isinstance(cause, ApplicationError) and (cause.non_retryable or cause.type == "PermanentFailure")
+class AccountFailed(Exception):
+    """The customer's account could not send the message carrying this step (its reply says why)."""
 
-
-def _reason(failure: ActivityError) -> str:
-    cause = failure.cause
-    if isinstance(cause, ActivityTimeout):
-        last = cause.cause
-        return f"toujours en échec ({last.message if last else cause.type.name})"
-    return cause.message if cause is not None else str(failure)
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.summary)
+        self.permanent = reply.permanent
 
 
 POLICY_READ_LOCALLY = "policy-read-locally"  # patch id: cases opened before `CaseStart.read_policy_locally` existed
@@ -69,6 +68,7 @@ class InvoiceCase:
         self._published: dict | None = None
         self._newer_policy: int | None = start.newer_policy  # a version published since: adopted at the next decision
         self._read_policy_locally = start.read_policy_locally
+        self._replies: dict[str, Reply] = {}  # the customer account's answers (grouping per_debtor), by ask
 
     # ------------------------------------------------------------------ the life of a case
 
@@ -115,6 +115,8 @@ class InvoiceCase:
         """Take the new state, then carry each effect out in order, writing its audit line once done."""
         self.s = outcome.state
         for effect in outcome.effects:
+            if self._through_account(effect) is not None:  # its line says what the customer's message was
+                effect = dataclasses.replace(effect, audit=dataclasses.replace(effect.audit, summary=None))
             refs, subject = await self._perform_until_done(effect)
             decisions.recorded(self.s, effect, refs, subject)
 
@@ -125,10 +127,11 @@ class InvoiceCase:
         while True:
             try:
                 done = await self._perform(effect)
-            except ActivityError as failure:
-                permanent = _permanent(failure)
+            except (ActivityError, AccountFailed) as failure:
+                permanent = failure.permanent if isinstance(failure, AccountFailed) else _permanent(failure)
+                reason = str(failure) if isinstance(failure, AccountFailed) else _reason(failure)
                 if permanent or not told:
-                    await self._report_failure(effect, _reason(failure), retrying=not permanent)
+                    await self._report_failure(effect, reason, retrying=not permanent)
                     told = True
                 if permanent:
                     await workflow.wait_condition(lambda: self.s.failure is None or not self.s.failure.waiting_for_retry)
@@ -159,6 +162,9 @@ class InvoiceCase:
     async def _perform(self, effect: Effect) -> tuple[list[str], str | None]:
         if isinstance(effect, Record):
             return [], None
+        kind = self._through_account(effect)
+        if kind is not None:
+            return await self._ask_account(effect, kind)
         key = f"{self.s.invoice.number}:{effect.step}"
         call = {**ADAPTER_CALL, "schedule_to_close_timeout": dt.timedelta(
             minutes=self._policy().ops.task_after_failing_minutes)}
@@ -185,6 +191,60 @@ class InvoiceCase:
             "file_insurer_claim", ClaimRequest(key=key, insurer=self._policy().insurer, letter=effect.letter),
             result_type=ClaimReceipt, **call)
         return [receipt.reference, *receipt.documents, receipt.message_id], None
+
+    # ------------------------------------------------------------------ the customer's account (grouping per_debtor)
+
+    def _through_account(self, effect: Effect) -> str | None:
+        """The kind of message the customer's account sends for this effect, or None when the case sends it itself:
+        under per_invoice (the policy of every case opened before grouping existed: their histories replay as they
+        were recorded), and for what is no part of the conversation with the customer (ops tasks, plan emails)."""
+        if isinstance(effect, Record) or self.policy is None or self.policy.grouping != "per_debtor":
+            return None
+        if isinstance(effect, FileInsurerClaim):
+            return "insurer_claim"
+        if isinstance(effect, PrepareDossier):
+            return effect.route
+        chase = effect.step.startswith("reminder:") or effect.step == "notice"
+        if isinstance(effect, SendEmail) and effect.audit is not None and chase:
+            return "email"
+        if isinstance(effect, WriteDocument) and chase:
+            return "document"
+        return None
+
+    async def _ask_account(self, effect: Effect, kind: str) -> tuple[list[str], str | None]:
+        """Hand the letter to the customer's account and wait for the message that carried it. Paid, closed or
+        disputed meanwhile: the case takes its invoice out, unless the message is already on its way."""
+        policy, invoice = self._policy(), self.s.invoice
+        ladder = [decisions.reminder_key(r.id) for r in policy.reminders]
+        rank = ladder.index(effect.step) if effect.step in ladder else len(ladder) + (effect.step != "notice")
+        ask = Ask(workflow_id=workflow.info().workflow_id, step=effect.step, kind=kind, rank=rank, at=workflow.now(),
+                  to=invoice.debtor.email, letter=effect.letter)
+        key = f"{ask.step}|{kind}"  # replies come to this case only: its step and kind say which ask
+        self._replies.pop(key, None)
+        await workflow.execute_activity(
+            "ask_account", AccountAsk(debtor_id=invoice.debtor.debtor_id, ask=ask),
+            **ADAPTER_CALL)
+        withdrawn = False
+        while True:
+            await workflow.wait_condition(lambda: key in self._replies or (not withdrawn and self._left_conversation()))
+            if key in self._replies:
+                break
+            withdrawn = True
+            await workflow.get_external_workflow_handle(grouping.account_workflow_id(invoice.debtor.debtor_id)).signal(
+                "withdraw", Withdrawal(workflow_id=ask.workflow_id, step=ask.step, kind=kind))
+        reply = self._replies.pop(key)
+        if reply.outcome == "failed":
+            raise AccountFailed(reply)
+        if kind == "insurer_claim" and reply.outcome == "sent":
+            self.s.expected_indemnity = reply.expected_indemnity
+        return reply.refs, reply.summary
+
+    def _left_conversation(self) -> bool:
+        return self.s.stage is Stage.closed or self.s.dispute is not None or self.s.insolvency is not None
+
+    @workflow.signal
+    def account_replied(self, reply: Reply) -> None:
+        self._replies[f"{reply.step}|{reply.kind}"] = reply
 
     # ------------------------------------------------------------------ policy versions
 

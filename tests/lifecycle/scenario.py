@@ -33,6 +33,13 @@ def invoice(*, due_in_days: int = 30, due_date: dt.date | None = None, today: dt
     )
 
 
+def customer_invoices(amounts: list[str], *, today: dt.date, due_in_days: int = 30, **kwargs) -> list[Invoice]:
+    """Invoices of one customer (one debtor id and address), each its own case, falling due together."""
+    first = invoice(today=today, due_in_days=due_in_days, amount=amounts[0], **kwargs)
+    return [first, *(invoice(today=today, due_in_days=due_in_days, amount=amount, **kwargs).model_copy(
+        update={"debtor": first.debtor}) for amount in amounts[1:])]
+
+
 @dataclasses.dataclass
 class Case:
     harness: object

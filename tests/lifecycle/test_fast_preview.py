@@ -32,7 +32,7 @@ async def both(ledger, rules_dir, config, today):
 @pytest.mark.timeout(300)
 async def test_the_sample_ledger_plays_the_same_in_memory_and_on_temporal(config, rules_dir, today):
     slow, fast = await both(ROOT / "examples" / "ledger.csv", rules_dir, config, today)
-    assert len(slow.statuses) == 13 and sum(len(s.audit) for s in slow.statuses) > 100
+    assert len(slow.statuses) == 18 and sum(len(s.audit) for s in slow.statuses) > 100
     same(timeline(fast), timeline(slow))
 
 

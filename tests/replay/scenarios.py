@@ -144,17 +144,30 @@ async def failed_then_retried(harness, today) -> Case:
 
 
 async def policy_registry(harness, today):
-    """The registry of a policy: versions reported by workers (pinned: no case to tell on this server)."""
-    from domain.versions import PolicySeen, RegistryState
+    """The registry of a policy: versions reported with their content (pinned: no case to tell), a changed file
+    that kept its version number and a file that does not validate, both refused and recorded."""
+    import re
+
+    from domain.rule_file import parse_policy
+    from domain.versions import RefusedFile, RegistryState, seen
+    from relance.config import ROOT
     from workflows.policy_registry import PolicyRegistry
 
+    text = (ROOT / "rules" / "grands_comptes.yaml").read_text(encoding="utf-8")
+
+    def version(number: int, extra: str = ""):
+        return parse_policy(re.sub(r"(?m)^version: \d+", f"version: {number}", text) + extra, "grands_comptes.yaml")
+
     handle = await harness.env.client.start_workflow(
-        PolicyRegistry.run, RegistryState(policy_id="grands_comptes"), id=f"registry-{harness.task_queue}",
+        PolicyRegistry.run, RegistryState(policy_id="grands-comptes"), id=f"registry-{harness.task_queue}",
         task_queue=harness.task_queue)
     harness.started.append(handle)
-    for version in (1, 2):
-        await handle.execute_update(PolicyRegistry.observe, PolicySeen(
-            policy_id="grands_comptes", version=version, content_hash=f"h{version}", adoption="pin", seen_by="test"))
+    await handle.execute_update(PolicyRegistry.observe, seen(version(1), "test"))
+    await handle.execute_update(PolicyRegistry.observe, seen(version(1, "# edited\n"), "test"))
+    await handle.execute_update(PolicyRegistry.refuse_file, RefusedFile(
+        policy_id="grands-comptes", source="grands_comptes.yaml", problems=["grands_comptes.yaml:4: version: > 0"],
+        seen_by="test"))
+    await handle.execute_update(PolicyRegistry.observe, seen(version(2), "test"))
     await handle.query(PolicyRegistry.history)
 
     class Registry:
@@ -167,6 +180,45 @@ async def policy_registry(harness, today):
 
 SCENARIOS.update({f.__name__: f for f in (plan_missed, policy_adopted_in_flight, continued_as_new, small_claims,
                                           failed_then_retried, policy_registry)})
+
+
+async def _customer_with_credit(harness, today):
+    """Two invoices of one customer under grouping per_debtor: one J-10 message for both; then a credit note that
+    covers both, so that J-3 is netted (not sent)."""
+    from domain.grouping import account_workflow_id
+    from domain.letters import AccountCredit
+    from tests.lifecycle.scenario import customer_invoices
+    from workflows.debtor_account import DebtorAccount
+
+    invoices = customer_invoices(["1200.00", "300.00"], today=today, due_in_days=12)
+    cases = [await Case.open(harness, inv) for inv in invoices]
+    await cases[0].wait_until_due_plus(-9)
+    account = harness.env.client.get_workflow_handle(account_workflow_id(invoices[0].debtor.debtor_id))
+    await account.signal(DebtorAccount.record_credit, AccountCredit(
+        reference="AV-1", kind="credit_note", on=await cases[0].today(), amount=Decimal("1500.00")))
+    await cases[0].wait_until_due_plus(-2)
+    harness.started.append(account)
+    return cases, account
+
+
+async def account_of_a_customer(harness, today):
+    """The customer's account workflow: a batch sent, a credit recorded, a batch netted."""
+    _, account = await _customer_with_credit(harness, today)
+
+    class Account:
+        handle = account
+
+    return Account()
+
+
+async def case_through_its_account(harness, today) -> Case:
+    """An invoice case whose reminders its customer's account carried (one sent, one netted)."""
+    cases, _ = await _customer_with_credit(harness, today)
+    return cases[0]
+
+
+account_of_a_customer.per_debtor = case_through_its_account.per_debtor = True
+SCENARIOS.update({f.__name__: f for f in (account_of_a_customer, case_through_its_account)})
 
 
 async def imported_in_court(harness, today) -> Case:

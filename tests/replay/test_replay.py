@@ -49,7 +49,9 @@ async def test_a_history_from_incompatible_code_fails_replay():
 
 
 @pytest.mark.skipif(os.environ.get("RELANCE_RECORD_HISTORIES") != "1", reason="records histories on demand")
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=[pytest.mark.per_debtor] if getattr(SCENARIOS[name], "per_debtor", False) else [])
+    for name in sorted(SCENARIOS)])
 async def test_record(name, harness, today):
     case = await SCENARIOS[name](harness, today)
     history = await case.handle.fetch_history()

@@ -5,15 +5,19 @@ import asyncio
 import datetime as dt
 import json
 import re
+import shutil
 from pathlib import Path
 
 from relance.payloads import DATA_CONVERTER
 from temporalio.worker import Replayer
 
+from activities.contracts import PolicyRequest
+from activities.policy_source import PolicySource
+from activities.rules import RuleDirectory
 from relance import policies
 from tests import clock
 from tests.lifecycle.scenario import invoice
-from tests.service.conftest import eventually, relance
+from tests.service.conftest import Service, eventually, relance
 from workflows import WORKFLOWS
 from workflows.invoice_case import InvoiceCase
 from relance.cases import case_start
@@ -104,7 +108,7 @@ async def test_an_edit_that_moves_a_reminder_later_is_followed(dev_server, servi
 
     write_policy(rules_dir, "later", 2, j10=-5)
     reloaded = await relance(service, "rules", "reload")
-    assert "later@v2: later@v2 recorded; running cases will adopt it" in reloaded.stdout, reloaded.stdout + reloaded.stderr
+    assert "later@v2 enregistrée ; les dossiers en cours l'adopteront" in reloaded.stdout, reloaded.stdout + reloaded.stderr
 
     async def moved():
         current = await status(handle)
@@ -121,7 +125,7 @@ async def test_a_pinned_policy_ignores_the_edit(dev_server, service, rules_dir):
 
     write_policy(rules_dir, "pinned", 2, adoption="pin", j10=-8)
     reloaded = await relance(service, "rules", "reload")
-    assert "pinned@v2: pinned@v2 recorded; pinned, running cases keep their version" in reloaded.stdout
+    assert "pinned@v2 enregistrée ; épinglée, les dossiers en cours gardent leur version" in reloaded.stdout
     # v2 of a pinned policy tells no running case; opening a new case under v2 shows it is in force.
     newer_invoice, newer = await open_case_v2(dev_server, service, "pinned")
     assert (await status(newer)).policy_ref == "pinned@v2"
@@ -153,7 +157,7 @@ async def open_case_v2(dev_server, service, policy_id):
     return case_invoice, handle
 
 
-async def test_a_broken_file_changes_nothing(dev_server, service, rules_dir):
+async def test_a_refused_reload_changes_nothing_and_the_registry_says_why(dev_server, service, rules_dir):
     path = write_policy(rules_dir, "fragile", 1)
     case_invoice, handle = await open_case(dev_server, service, "fragile")
     before = await status(handle)
@@ -165,13 +169,25 @@ async def test_a_broken_file_changes_nothing(dev_server, service, rules_dir):
     line = broken.splitlines().index("  deadline_days: -8") + 1
     assert reloaded.returncode == 1
     assert f"fragile.yaml:{line}: formal_notice.deadline_days" in reloaded.stderr
-    assert "last valid version stays in force" in reloaded.stderr
+    assert "fragile@v1 reste en vigueur" in reloaded.stderr
 
-    service.activities.rules.load()  # the worker reads the broken file too, and keeps v1
-    assert service.activities.rules.get("fragile").version == 1
+    # The registry keeps v1 and records the refusal, with why, in French.
+    assert [v.version for v in await policies.history(dev_server.client, service.task_queue, "fragile")] == [1]
+    [refusal] = await policies.refusals(dev_server.client, service.task_queue, "fragile")
+    assert refusal.reason.startswith("refusé : ") and f"fragile.yaml:{line}: formal_notice.deadline_days" in refusal.reason
+    assert refusal.kept == "fragile@v1" and refusal.seen_by == "relance rules reload"
+    shown = await relance(service, "rules", "history", "fragile")
+    assert "refus du " in shown.stdout and "en vigueur : fragile@v1" in shown.stdout, shown.stdout + shown.stderr
+
+    # No case sees it: the running one keeps v1, a new one opens under v1, and a worker that starts now with
+    # only the broken file on disk reads v1 from the registry.
+    service.activities.rules.load()
     after = await status(handle)
     assert after.policy_ref == "fragile@v1" and after.next_action == before.next_action
-    assert [v.version for v in await policies.history(dev_server.client, service.task_queue, "fragile")] == [1]
+    newer_invoice, newer = await open_case(dev_server, service, "fragile")
+    assert (await status(newer)).policy_ref == "fragile@v1"
+    fresh = PolicySource(dev_server.client, service.task_queue, RuleDirectory(rules_dir), "a worker started now")
+    assert (await fresh.load_policy(PolicyRequest(policy_id="fragile"))).ref == "fragile@v1"
 
 
 async def test_a_changed_file_that_kept_its_version_number_is_refused(dev_server, service, rules_dir):
@@ -179,6 +195,32 @@ async def test_a_changed_file_that_kept_its_version_number_is_refused(dev_server
     await relance(service, "rules", "reload")
     path.write_text(path.read_text().replace("  deadline_days: 8", "  deadline_days: 10"))
     reloaded = await relance(service, "rules", "reload")
-    assert reloaded.returncode == 1 and "without a new version number" in reloaded.stdout
+    assert reloaded.returncode == 1 and "sans nouveau numéro de version" in reloaded.stderr
     history = json.loads((await relance(service, "rules", "history", "sloppy", "--json")).stdout)
-    assert [v["version"] for v in history] == [1]
+    assert [v["version"] for v in history["versions"]] == [1]
+    assert [r["kept"] for r in history["refusals"]] == ["sloppy@v1"]
+
+
+async def test_a_version_published_from_a_folder_no_worker_has_is_adopted(dev_server, service, rules_dir, tmp_path):
+    """Issue 12: `RELANCE_RULES_DIR=elsewhere relance rules reload` left every case retrying `load_policy` for
+    minutes, the workers not having the file. The registry carries the content: the cases adopt it at once."""
+    write_policy(rules_dir, "roaming", 1)
+    case_invoice, handle = await open_case(dev_server, service, "roaming")
+    before = (await status(handle)).next_action
+    await relance(service, "rules", "reload")
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(rules_dir / "default.yaml", elsewhere / "default.yaml")
+    write_policy(elsewhere, "roaming", 2, j10=-5)
+    (elsewhere / "default.yaml").unlink()
+    reloaded = await relance(Service({**service, "RELANCE_RULES_DIR": str(elsewhere)}), "rules", "reload")
+    assert "roaming@v2 enregistrée ; les dossiers en cours l'adopteront" in reloaded.stdout, reloaded.stderr
+    assert service.activities.rules.get("roaming").version == 1, "the worker's own folder still says v1"
+
+    async def adopted():
+        current = await status(handle)
+        return current if current.policy_ref == "roaming@v2" else None
+
+    after = (await eventually(adopted)).next_action
+    assert after.step == before.step and after.at - before.at == dt.timedelta(days=5)

@@ -155,10 +155,8 @@ def test_the_worker_watcher_goes_through_the_off_loop_load():
     assert Rules.called_with == policies.LOAD_SECONDS
 
 
-def test_the_policy_activity_parses_rule_files_off_the_event_loop():
-    from activities.case_activities import CaseActivities
-    from activities.contracts import PolicyRequest
-
+def test_a_worker_reads_its_own_rule_files_off_the_event_loop():
+    """What the policy activity does when the registry has nothing yet (activities.policy_source)."""
     rules = RuleDirectory(Path(__file__).resolve().parents[2] / "rules")
     threads = []
     real_load = rules.load
@@ -168,7 +166,36 @@ def test_the_policy_activity_parses_rule_files_off_the_event_loop():
         return real_load()
 
     rules.load = watched_load
-    activities = CaseActivities(rules=rules, mailer=None, documents=None, court=None, insurer=None)
-    policy = asyncio.run(activities.load_policy(PolicyRequest(policy_id="default")))
+    policy = asyncio.run(rules.get_off_loop("default"))
     assert policy.policy_id == "default"
     assert threads and threading.main_thread() not in threads
+
+
+def test_a_refused_file_is_kept_aside_for_its_policys_registry_until_fixed(tmp_path):
+    source = (Path(__file__).resolve().parents[2] / "rules" / "default.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "renamed.yaml"
+    path.write_text(source.replace("  deadline_days: 8", "  deadline_days: -8"), encoding="utf-8")
+    rules = RuleDirectory(tmp_path)
+    assert rules.load() == {}
+    [refused] = rules.refused()
+    # Named by its `policy_id:` line, read without YAML (the file may be hostile), not by the file's name.
+    assert refused.policy_id == "default" and refused.source == str(path)
+    assert any("formal_notice.deadline_days" in p for p in refused.problems)
+
+    path.write_text(source, encoding="utf-8")
+    assert set(rules.load()) == {"default"} and rules.refused() == []
+
+
+def test_a_huge_routing_table_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from domain.routing import load_routing
+
+    with (tmp_path / "routing.yaml").open("wb") as file:
+        file.truncate(4 * 1024 ** 3)  # 4 GB, sparse: read whole it would take the memory of the worker
+
+    def unread(self, *args, **kwargs):
+        raise AssertionError(f"{self} was read whole")
+
+    monkeypatch.setattr(Path, "read_text", unread)
+    monkeypatch.setattr(Path, "read_bytes", unread)
+    with pytest.raises(RuleFileError, match="a rule file is at most 256 KB"):
+        load_routing(tmp_path)

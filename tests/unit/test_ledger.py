@@ -30,9 +30,11 @@ def _errors(errors: list[RowError]) -> list[tuple[int, str]]:
 def test_example_ledger_reads_without_errors():
     rows, errors = read_ledger(EXAMPLES / "ledger.csv", known_policies={"default"})
     assert errors == []
-    assert len(rows) == 13
-    assert [r.row for r in rows] == list(range(2, 15))
-    assert len({r.invoice.number for r in rows}) == 13
+    assert len(rows) == 18
+    assert [r.row for r in rows] == list(range(2, 20))
+    assert len({r.invoice.number for r in rows}) == 18
+    customers = [r.invoice.debtor.debtor_id for r in rows]
+    assert {d for d in customers if customers.count(d) > 1} == {"CLI-0170", "CLI-0185"}, "customers with several invoices"
     assert {r.invoice.debtor.language for r in rows} == {"fr", "en"}
     for row in rows:
         assert row.script and parse_script(row.script)
@@ -42,7 +44,8 @@ def test_example_ledger_reads_without_errors():
 
 def test_example_ledger_insured_debtor_has_the_insurer_fields():
     rows, _ = read_ledger(EXAMPLES / "ledger.csv")
-    [insured] = [r.invoice for r in rows if r.invoice.debtor.insured]
+    [insured] = [r.invoice for r in rows if r.invoice.debtor.insured and r.invoice.debtor.debtor_id == "CLI-0121"]
+    assert all(r.invoice.debtor.credit_limit and r.invoice.amount_excl_tax for r in rows if r.invoice.debtor.insured)
     assert insured.debtor.credit_limit == Decimal("50000.00")
     assert insured.amount_excl_tax == Decimal("32000.00")
 

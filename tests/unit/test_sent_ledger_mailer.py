@@ -4,7 +4,7 @@ from __future__ import annotations
 import aiosmtplib
 import pytest
 
-from activities.mail import SentLedger, SmtpMailer, SmtpSettings
+from activities.mail import PossibleDuplicate, SentLedger, SmtpMailer, SmtpSettings
 from activities.rendering import RenderedEmail
 from relance import smtp_sink
 
@@ -55,7 +55,7 @@ async def test_with_review_a_connection_lost_during_data_waits_for_ops(relay, tm
 
     with pytest.raises(aiosmtplib.SMTPException):
         await mailer.send("FA-1:j+2", "client@example.fr", EMAIL)
-    with pytest.raises(Exception, match="never confirmed"):
+    with pytest.raises(PossibleDuplicate, match="jamais été confirmé"):
         await mailer.send("FA-1:j+2", "client@example.fr", EMAIL)
     assert ledger.resolve("FA-1:j+2", sent=False)
     assert not (await mailer.send("FA-1:j+2", "client@example.fr", EMAIL)).already_sent

@@ -1,0 +1,232 @@
+"""One conversation per customer: which of what a customer's invoices ask to send goes out together, when, and as
+what. Plain functions; `workflows/debtor_account.py` interprets them.
+
+Each invoice case still decides its own steps (`domain.decisions`). Under `grouping: per_debtor` the case hands the
+letter it would have sent alone to its customer's account as an `Ask`; the account holds the asks of one sending
+moment (`Account.collect_minutes`), then sends one message per kind of effect: a reminder email at the highest step
+among the invoices it lists, one mise en demeure, one insurer notice, one court request. Credits the account holds
+(credit notes, payments not applied) are netted in every message; a reminder they cover entirely is not sent.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.account import excl_tax_share
+from domain.letters import AccountCredit, AccountLine, LetterContext
+from domain.money import expected_insurer_indemnity
+from domain.policy import Policy
+from domain.schedule import local_date, sending_moment
+
+CENT = Decimal("0.01")
+
+# What an account sends for its invoices: an email, a printable letter, an insurer notice, a court request.
+EffectKind = Literal["email", "document", "insurer_claim", "injonction", "small_claims"]
+
+
+class Ask(BaseModel):
+    """What one invoice case asks its customer's account to send on its behalf: the letter it would have sent alone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workflow_id: str
+    step: str  # the case's step (reminder:amicable-j+2, notice, insurer:file...): its audit line's identity
+    kind: EffectKind
+    rank: int  # the step's place in the chase (ladder index, then notice, then escalation): the highest leads
+    at: dt.datetime  # the moment of the case's step
+    to: str
+    letter: LetterContext
+
+    @property
+    def ident(self) -> tuple[str, str, str]:
+        """An ask's business identity: the same case asking again (an activity retried) is the same ask."""
+        return (self.workflow_id, self.step, self.kind)
+
+    @property
+    def policy_id(self) -> str:
+        return self.letter.invoice.policy_id
+
+    @property
+    def family(self) -> str:
+        """Reminders of every rung share one conversation (and the minimum gap); a notice or a claim is its own."""
+        return "reminder" if self.step.startswith("reminder:") else self.step.split(":")[0]
+
+
+def line_of(ask: Ask) -> AccountLine:
+    letter, invoice = ask.letter, ask.letter.invoice
+    return AccountLine(
+        number=invoice.number, issue_date=invoice.issue_date, due_date=invoice.due_date, days_late=letter.days_late,
+        amount_incl_tax=invoice.amount_incl_tax, amount_excl_tax=invoice.amount_excl_tax,
+        principal_due=letter.principal_due, penalties_due=letter.penalties_due, indemnity_due=letter.indemnity_due,
+        penalty_lines=letter.penalty_lines, payments=letter.payments, step=ask.step, rule_id=letter.rule_id)
+
+
+def batches(asks: list[Ask]) -> list[list[Ask]]:
+    """Asks that go out as one message: same kind of effect, same family of step, same policy. In a stable order."""
+    groups: dict[tuple[str, str, str], list[Ask]] = {}
+    for ask in sorted(asks, key=lambda a: (a.at, a.workflow_id, a.step, a.kind)):
+        groups.setdefault((ask.kind, ask.family, ask.policy_id), []).append(ask)
+    return list(groups.values())
+
+
+def due_at(batch: list[Ask], last_reminder_on: dt.date | None, policy: Policy) -> dt.datetime:
+    """When a batch goes out: once the invoices of its first sending moment have had time to ask, and, for a
+    reminder, not before the minimum gap since the customer's last reminder has passed (on a sending day)."""
+    settings = policy.account
+    moment = min(a.at for a in batch) + dt.timedelta(minutes=settings.collect_minutes)
+    if batch[0].family == "reminder" and last_reminder_on is not None:
+        earliest = sending_moment(last_reminder_on + dt.timedelta(days=settings.min_gap_days), policy.calendar)
+        moment = max(moment, earliest + dt.timedelta(minutes=settings.collect_minutes))
+    return moment
+
+
+@dataclasses.dataclass(frozen=True)
+class Message:
+    """One message for the customer: the letter (the leading invoice's, listing every invoice) and its key."""
+
+    key: str
+    lead: Ask
+    asks: list[Ask]
+    letter: LetterContext
+
+
+@dataclasses.dataclass(frozen=True)
+class Netted:
+    """A reminder the customer's credits cover entirely: nothing is sent; each invoice records why."""
+
+    asks: list[Ask]
+    credits: list[AccountCredit]
+    total: Decimal
+
+
+def message_key(debtor_id: str, day: dt.date, lead: Ask) -> str:
+    """One per customer, day and kind of message; it ends with the leading step, as a per-invoice key does."""
+    suffix = "" if lead.kind == "email" else f":{lead.kind}"
+    return f"account-{debtor_id}:{day:%Y-%m-%d}:{lead.step}{suffix}"
+
+
+def compose(batch: list[Ask], credits: list[AccountCredit], now: dt.datetime, policy: Policy) -> Message | Netted:
+    """The one message a batch becomes. The highest rank leads (then the latest, then the invoice number, so that
+    the order the asks came in never matters); every invoice is listed once, by due date."""
+    unique = {a.ident: a for a in batch}
+    asks = sorted(unique.values(), key=lambda a: (a.letter.invoice.due_date, a.letter.invoice.number, a.step))
+    lead = max(asks, key=lambda a: (a.rank, a.letter.days_late, a.letter.invoice.number))
+    lines = [line_of(a) for a in asks]
+    total = sum((line.total_due for line in lines), Decimal("0"))
+    netted = credits if lead.kind in ("email", "document") and lead.family in ("reminder", "notice") else []
+    credit_total = sum((c.amount for c in netted), Decimal("0"))
+    if lead.family == "reminder" and netted and credit_total >= total:
+        return Netted(asks, list(netted), total)
+    update: dict = {"account_lines": lines, "credits": list(netted)}
+    if lead.kind == "insurer_claim":
+        update |= insurer_figures(asks, policy)
+    day = local_date(now, policy.calendar)
+    return Message(message_key(lead.letter.invoice.debtor.debtor_id, day, lead), lead, asks,
+                   lead.letter.model_copy(update=update))
+
+
+def insurer_figures(asks: list[Ask], policy: Policy) -> dict:
+    """The customer's threat-of-loss notice: covered exposure is the invoices' amounts excluding tax still due,
+    for those whose credit period (issue to due date) is within the policy's maximum; it is capped once by the
+    customer's credit limit, and the expected indemnity is computed once on it."""
+    insurer = policy.insurer
+    debtor = asks[0].letter.invoice.debtor
+    covered, left_out = Decimal("0"), []
+    for ask in asks:
+        invoice = ask.letter.invoice
+        if (invoice.due_date - invoice.issue_date).days > insurer.max_credit_period_days:
+            left_out.append(f"Facture {invoice.number}: délai de paiement au-delà de la durée maximale de crédit"
+                            f" ({insurer.max_credit_period_days} jours), non couverte")
+            continue
+        covered += excl_tax_share(invoice, ask.letter.principal_due)
+    return {"expected_indemnity": expected_insurer_indemnity(covered, debtor.credit_limit, insurer),
+            "left_out": [*asks[0].letter.left_out, *left_out]}
+
+
+
+# ---------------------------------------------------------------------- what crosses the account's boundary
+
+def account_workflow_id(debtor_id: str) -> str:
+    """The business identity of a customer's account: every invoice of the debtor finds the same workflow."""
+    return f"account-{debtor_id}"
+
+
+class Reply(BaseModel):
+    """The account's answer to an ask: the message that carried it, or why none did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workflow_id: str
+    step: str
+    kind: EffectKind
+    outcome: Literal["sent", "netted", "withdrawn", "failed"]
+    message_key: str = ""
+    refs: list[str] = []  # message id, document paths, claim reference: as the per-invoice effect gives them
+    summary: str = ""  # the subject sent, or why nothing was
+    expected_indemnity: Decimal | None = None  # the customer's, for an insurer notice
+    permanent: bool = False  # a failure retrying cannot fix: the case waits for `relance retry`
+
+    @property
+    def ident(self) -> tuple[str, str, str]:
+        return (self.workflow_id, self.step, self.kind)
+
+
+class Withdrawal(BaseModel):
+    """A case paid, closed or disputed while its ask waited: take it out of the message if it has not gone."""
+
+    workflow_id: str
+    step: str
+    kind: EffectKind
+
+
+class SentMessage(BaseModel):
+    """One message the account sent, for its log and `relance` views."""
+
+    key: str
+    day: dt.date
+    kind: EffectKind
+    step: str
+    invoices: list[str]
+    refs: list[str]
+
+
+class AccountStart(BaseModel):
+    debtor_id: str
+    carried: "AccountState | None" = None  # set by continue-as-new
+    history_events_limit: int = 2000
+
+
+class AccountState(BaseModel):
+    """Everything a customer's account knows; carried whole through continue-as-new."""
+
+    debtor_id: str
+    pending: list[Ask] = []
+    credits: list[AccountCredit] = []
+    last_reminder_on: dt.date | None = None
+    sent: list[SentMessage] = []  # the latest messages (`RECENT`), newest last
+    # Replies already given, by ask identity: an ask that comes again (its activity retried) gets the same answer.
+    answered: dict[str, Reply] = {}
+
+
+RECENT = 200  # messages and replies the account keeps for asks that come again; older ones were answered long ago
+
+
+def ident_key(ident: tuple[str, str, str]) -> str:
+    return "|".join(ident)
+
+
+def remember(state: AccountState, replies: list[Reply], message: SentMessage | None) -> None:
+    """Keep the answers (bounded: a retried ask comes back within minutes, not after hundreds of messages)."""
+    for reply in replies:
+        state.answered[ident_key(reply.ident)] = reply
+    while len(state.answered) > RECENT:
+        state.answered.pop(next(iter(state.answered)))
+    if message is not None:
+        state.sent = [*state.sent, message][-RECENT:]
+
+
+AccountStart.model_rebuild()

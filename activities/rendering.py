@@ -218,7 +218,9 @@ def render_statement(account, creditor, today) -> str:
     language = _language_for(STATEMENT_KIND, account.debtor.language, (DOCUMENT_PART,))
     return _render(f"{language}/{STATEMENT_KIND}.{DOCUMENT_PART}", {
         "account": account, "debtor": account.debtor, "creditor": creditor, "today": today,
-        "template_language": language, "printed": True, "aging_labels": AGING_LABELS})
+        "template_language": language, "printed": True, "aging_labels": AGING_LABELS,
+        # The page's own table is the statement: not the grouped letter's, which document_base.html adds.
+        "account_lines": [], "credits": []})
 
 
 def template_exists(kind: str, language: str = FALLBACK_LANGUAGE) -> bool:

@@ -82,7 +82,7 @@ async def test_a_customers_account_and_the_list_of_customers(service, tmp_path: 
     assert "DÉPASSÉE de 1\u202f000,00\u00a0€" in text and "agrément du 15/01/2026" in text
     assert "61 à 90 j 1\u202f200,00\u00a0€" in text
     printed = pdf_text(statement)
-    assert "Relevé de compte" in printed and f"A3-{tag}" in printed and "13\u202f200,00\u00a0€" in printed
+    assert "relevé de compte client" in printed.lower() and f"A3-{tag}" in printed and "13\u202f200,00\u00a0€" in printed
 
     ours = {insured, small}
     by_days = [a["debtor_id"] for a in await _json(service, "debtors", "--sort", "days", "--as-of", day)

@@ -183,6 +183,9 @@ class CaseStatus(BaseModel):
     allocations: list[Allocation] = []
     written_off: Decimal = Decimal("0")
     failure: StepFailure | None = None
+    # Who owes it and when it fell due: what matching a bank credit reads from an open case.
+    debtor_id: str = ""
+    due_date: dt.date | None = None
 
 
 # Messages from ops. Validators reject bad input before it reaches the workflow's history.
@@ -193,8 +196,10 @@ class Payment(BaseModel):
 
     amount: Decimal
     currency: str = "EUR"
-    paid_on: dt.date | None = None  # defaults to the day it is recorded
+    paid_on: dt.date | None = None  # defaults to the day it is recorded (a bank credit: its value date)
     reference: str = ""
+    # The bank entry this payment comes from (`relance bank`): a case records one bank entry once.
+    bank_reference: str = ""
 
     @field_validator("amount")
     @classmethod

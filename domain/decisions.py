@@ -366,6 +366,7 @@ def status_of(s: CaseState, policy: Policy, now: dt.datetime, as_of: dt.date | N
         tasks=s.tasks, audit=s.audit, closed_reason=s.closed_reason, insolvency=s.insolvency,
         as_of=as_of, penalty_lines=current.penalty_lines, allocations=current.allocations,
         written_off=current.written_off, failure=s.failure,
+        debtor_id=s.invoice.debtor.debtor_id, due_date=s.invoice.due_date,
     )
 
 

@@ -119,6 +119,8 @@ def close_case(s: CaseState, policy: Policy, request: CloseRequest, now: dt.date
 # ---------------------------------------------------------------------- payments and plans
 
 def payment_refusal(s: CaseState, policy: Policy, payment: Payment, today: dt.date) -> str | None:
+    if payment.bank_reference and any(e.kind == "payment" and e.reference == payment.bank_reference for e in s.entries):
+        return f"already recorded: bank entry {payment.bank_reference}"
     if payment.currency != policy.payments.currency:
         return f"payment in {payment.currency}, this case is kept in {policy.payments.currency}"
     if payment.paid_on is not None and payment.paid_on > today:
@@ -131,14 +133,15 @@ def payment_refusal(s: CaseState, policy: Policy, payment: Payment, today: dt.da
 def record_payment(s: CaseState, policy: Policy, payment: Payment, now: dt.datetime) -> tuple[Outcome, PaymentReceipt]:
     work = _work(s, policy, now)
     paid_on = payment.paid_on or work.today
-    account.book(work.s, Entry(kind="payment", on=paid_on, amount=payment.amount, reference=payment.reference))
+    reference = payment.bank_reference or payment.reference
+    account.book(work.s, Entry(kind="payment", on=paid_on, amount=payment.amount, reference=reference))
     current = account.refresh(work.s, policy, work.today)
     applied = next(a for a in reversed(current.allocations) if a.kind == "payment" and a.on == paid_on)
     work.record("payment", f"payment:{work.s.paid_total}", "payments",
                 f"Règlement de {eur(payment.amount)} le {paid_on:%d/%m/%Y} (pénalités {eur(applied.to_penalties)},"
                 f" indemnité {eur(applied.to_indemnity)}, principal {eur(applied.to_principal)}"
                 + (f", trop-perçu {eur(applied.overpaid)})" if applied.overpaid else ")"),
-                refs=[payment.reference] if payment.reference else [])
+                refs=[r for r in (payment.reference, payment.bank_reference) if r])
     if account.settled(work.s, policy, current):
         close(work, "paid", "Facture réglée", "payments")
     closed = work.s.stage is Stage.closed

@@ -303,7 +303,8 @@ class InvoiceCase:
                 principal_due=s.principal, penalties_due=account.ZERO, indemnity_due=account.ZERO,
                 total_due=s.principal, paid_total=s.paid_total, overpaid=s.overpaid, paused=False, dispute=None,
                 plan=None, path=None, path_rule=None, expected_indemnity=None, procedure=[], next_action=None,
-                tasks=[], audit=s.audit, closed_reason=None)
+                tasks=[], audit=s.audit, closed_reason=None, debtor_id=s.invoice.debtor.debtor_id,
+                due_date=s.invoice.due_date)
         return decisions.status_of(s, self.policy, workflow.now(), as_of)
 
     # ------------------------------------------------------------------ time, state and visibility

@@ -11,6 +11,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.bank_checks import BankChecks
 from activities.case_activities import CaseActivities
 from activities.court import PaperCourt
 from activities.documents import DocumentStore
@@ -34,6 +35,7 @@ def build_activities(config: Config, mailer: Mailer | None = None) -> CaseActivi
     return CaseActivities(
         rules=RuleDirectory(config.rules_dir), mailer=mailer, documents=documents,
         court=PaperCourt(documents), insurer=EmailInsurer(documents, mailer),
+        bank=BankChecks(config.bank_store_location()),
     )
 
 

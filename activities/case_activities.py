@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from activities.bank_checks import BankChecks
 from activities.contracts import (
     ClaimReceipt, ClaimRequest, Dossier, DossierRequest, DocumentRef, DocumentRequest, OutgoingEmail, PolicyRequest,
     SentEmail,
@@ -18,12 +19,13 @@ from domain.policy import Policy
 
 class CaseActivities:
     def __init__(self, rules: RuleDirectory, mailer: Mailer, documents: DocumentStore,
-                 court: CourtGateway, insurer: InsurerGateway) -> None:
+                 court: CourtGateway, insurer: InsurerGateway, bank: BankChecks | None = None) -> None:
         self.rules = rules
         self.mailer = mailer
         self.documents = documents
         self.court = court
         self.insurer = insurer
+        self.bank = bank  # the bank store's probable credits (activities/bank_checks.py)
 
     @activity.defn
     async def load_policy(self, request: PolicyRequest) -> Policy:
@@ -51,4 +53,5 @@ class CaseActivities:
         return await self.insurer.file_claim(request)
 
     def all(self) -> list:
-        return [self.load_policy, self.send_email, self.write_document, self.prepare_dossier, self.file_insurer_claim]
+        return [self.load_policy, self.send_email, self.write_document, self.prepare_dossier, self.file_insurer_claim,
+                *(self.bank.all() if self.bank is not None else [])]

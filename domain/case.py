@@ -96,6 +96,15 @@ class StepFailure(BaseModel):
     waiting_for_retry: bool  # a failure retrying cannot fix; else it is still retried
 
 
+class CreditHold(BaseModel):
+    """Messages to the debtor wait: a bank credit not matched yet is probably their payment."""
+
+    entry: str  # the bank entry's reference
+    amount: Decimal
+    value_on: dt.date | None = None
+    until: dt.date
+
+
 class NextAction(BaseModel):
     step: str
     rule_id: str
@@ -137,6 +146,8 @@ class CaseState(BaseModel):
     expected_indemnity: Decimal | None = None
     closed_reason: str | None = None
     failure: StepFailure | None = None
+    hold: CreditHold | None = None
+    held_for: list[str] = []  # bank entries that held this case once
 
 
 class CaseStart(BaseModel):
@@ -149,6 +160,9 @@ class CaseStart(BaseModel):
     # A flag rather than a patch for new cases: `workflow.patched` costs each case a marker and an upsert of
     # TemporalChangeVersion, two history events and worker memory for as long as the case is cached.
     read_policy_locally: bool = False
+    # Cases opened by this code look for a probable bank credit before a message goes to the debtor; those opened
+    # earlier do so once the `bank-hold` patch is in their history (replays of older histories never schedule it).
+    bank_checks: bool = False
     # A case that wakes on a worker that no longer caches it replays its whole history: past this many
     # events it continues as new (carrying its state) even before the server suggests it.
     history_events_limit: int = Field(default=2000, gt=0)
@@ -186,6 +200,7 @@ class CaseStatus(BaseModel):
     # Who owes it and when it fell due: what matching a bank credit reads from an open case.
     debtor_id: str = ""
     due_date: dt.date | None = None
+    hold: CreditHold | None = None
 
 
 # Messages from ops. Validators reject bad input before it reaches the workflow's history.

@@ -194,7 +194,17 @@ def next_step(s: CaseState, policy: Policy, now: dt.datetime) -> Step | None:
         candidates = [step for step in (plan.dispute_review(), plan.extension_request()) if step]
     else:
         candidates = [*plan.follow_ups(), *plan.instalments(), *plan.escalation()]
-    return min((c for c in candidates if c.key not in s.done), key=lambda c: c.at, default=None)
+    step = min((c for c in candidates if c.key not in s.done), key=lambda c: c.at, default=None)
+    if step is not None and s.hold is not None and reaches_debtor(step):
+        held_until = sending_moment(s.hold.until, policy.calendar)
+        if step.at < held_until:  # a credit probably the debtor's: the message waits for ops to match it
+            step = dataclasses.replace(step, at=held_until)
+    return step
+
+
+def reaches_debtor(step: Step) -> bool:
+    """A step that writes to the debtor or acts against them: held while their payment is probably in the bank."""
+    return isinstance(step.action, (Remind, SendNotice, Escalate, RemindInstalment))
 
 
 def follow_ups(s: CaseState, policy: Policy, now: dt.datetime) -> list[Step]:
@@ -366,7 +376,7 @@ def status_of(s: CaseState, policy: Policy, now: dt.datetime, as_of: dt.date | N
         tasks=s.tasks, audit=s.audit, closed_reason=s.closed_reason, insolvency=s.insolvency,
         as_of=as_of, penalty_lines=current.penalty_lines, allocations=current.allocations,
         written_off=current.written_off, failure=s.failure,
-        debtor_id=s.invoice.debtor.debtor_id, due_date=s.invoice.due_date,
+        debtor_id=s.invoice.debtor.debtor_id, due_date=s.invoice.due_date, hold=s.hold,
     )
 
 

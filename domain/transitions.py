@@ -6,10 +6,11 @@ handlers, and a preview, use them.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from domain import account
 from domain.case import (
-    PROCEDURE_STEPS, CaseState, CloseRequest, Dispute, DisputeRequest, DisputeResolution, Insolvency, InsolvencyNotice,
+    PROCEDURE_STEPS, CaseState, CreditHold, CloseRequest, Dispute, DisputeRequest, DisputeResolution, Insolvency, InsolvencyNotice,
     Payment, PaymentPlan, PaymentReceipt, PlanProposal, ProcedureStep, TrackedStep,
 )
 from domain.decisions import Outcome, Work
@@ -133,6 +134,7 @@ def payment_refusal(s: CaseState, policy: Policy, payment: Payment, today: dt.da
 def record_payment(s: CaseState, policy: Policy, payment: Payment, now: dt.datetime) -> tuple[Outcome, PaymentReceipt]:
     work = _work(s, policy, now)
     paid_on = payment.paid_on or work.today
+    work.s.hold = None  # money came in: the messages a probable credit held follow the schedule again
     reference = payment.bank_reference or payment.reference
     account.book(work.s, Entry(kind="payment", on=paid_on, amount=payment.amount, reference=reference))
     current = account.refresh(work.s, policy, work.today)
@@ -287,3 +289,28 @@ def record_insolvency(s: CaseState, policy: Policy, notice: InsolvencyNotice, no
                 f" {notice.judgment_on:%d/%m/%Y}{published}; relances et poursuites arrêtées")
     return _done(work)
 
+
+
+# ---------------------------------------------------------------------- money probably in the bank
+
+def hold_for_credit(s: CaseState, policy: Policy, entry: str, amount: Decimal, value_on: dt.date | None,
+                    now: dt.datetime) -> Outcome:
+    """A bank credit not matched yet is probably this debtor's payment: messages to the debtor wait
+    `bank.hold_days`, and ops get a task to match it (once per bank entry)."""
+    work = _work(s, policy, now)
+    until = work.today + dt.timedelta(days=policy.bank.hold_days)
+    work.s.hold = CreditHold(entry=entry, amount=amount, value_on=value_on, until=until)
+    work.s.held_for = [*work.s.held_for, entry]
+    received = f" reçu le {value_on:%d/%m/%Y}" if value_on else ""
+    work.task(f"bank:hold:{entry}", "bank",
+              f"Crédit bancaire de {eur(amount)}{received} (écriture {entry}), probablement le paiement de"
+              f" {s.invoice.debtor.name}: relances suspendues jusqu'au {until:%d/%m/%Y}. Le rapprocher:"
+              f" `relance bank match {entry} {s.invoice.number}`, ou `relance bank ignore {entry} --reason ...`")
+    return _done(work)
+
+
+def not_sent_after_payment(s: CaseState, policy: Policy, step: str, now: dt.datetime) -> Outcome:
+    """A message prepared before a payment came in is not sent."""
+    work = _work(s, policy, now)
+    work.record("skipped", f"{step}:not-sent", "payments", "Message préparé non envoyé: un paiement est arrivé depuis")
+    return _done(work)

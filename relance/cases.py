@@ -34,7 +34,7 @@ class ImportReport:
 
 def case_start(invoice: Invoice) -> CaseStart:
     """How a case of this code starts."""
-    return CaseStart(invoice=invoice, read_policy_locally=True)
+    return CaseStart(invoice=invoice, read_policy_locally=True, bank_checks=True)
 
 
 async def open_case(client: Client, task_queue: str, invoice: Invoice) -> bool:

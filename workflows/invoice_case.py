@@ -9,6 +9,7 @@ Deterministic: `workflow.now()` only; rules and documents come in through activi
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 with workflow.unsafe.imports_passed_through():
+    from activities.bank_checks import CHECK_CALL, CreditCheck, CreditFound
     from activities.contracts import (
         ADAPTER_CALL, HEARTBEAT_TIMEOUTS, ClaimReceipt, ClaimRequest, DocumentRef, DocumentRequest, Dossier, DossierRequest,
         OutgoingEmail, PolicyRequest, SentEmail,
@@ -49,6 +51,7 @@ def _reason(failure: ActivityError) -> str:
 
 
 POLICY_READ_LOCALLY = "policy-read-locally"  # patch id: cases opened before `CaseStart.read_policy_locally` existed
+BANK_HOLD = "bank-hold"  # patch id: cases opened before `CaseStart.bank_checks` existed
 
 
 @workflow.defn
@@ -68,6 +71,7 @@ class InvoiceCase:
         self._published: dict | None = None
         self._newer_policy: int | None = start.newer_policy  # a version published since: adopted at the next decision
         self._read_policy_locally = start.read_policy_locally
+        self._bank_checks: bool | None = True if start.bank_checks else None  # None: ask the patch when needed
 
     # ------------------------------------------------------------------ the life of a case
 
@@ -88,7 +92,8 @@ class InvoiceCase:
             step = decisions.next_step(self.s, self._policy(), workflow.now())
             self._publish(step)
             if await self.wake.sleep_until(step.at if step else None):
-                await self._carry_out(step)
+                if not await self._held_for_credit(step):
+                    await self._carry_out(step)
 
         for step in decisions.follow_ups(self.s, self._policy(), workflow.now()):  # they outlive the close
             await self._carry_out(step)
@@ -108,9 +113,47 @@ class InvoiceCase:
     async def _run(self, outcome: Outcome) -> None:
         """Take the new state, then carry each effect out in order, writing its audit line once done."""
         self.s = outcome.state
+        paid = self.s.paid_total
         for effect in outcome.effects:
+            if self._paid_since(effect, paid):
+                self._apply(transitions.not_sent_after_payment(self.s, self._policy(), effect.step, workflow.now()),
+                            wake=False)
+                continue
             refs, subject = await self._perform_until_done(effect)
             decisions.recorded(self.s, effect, refs, subject)
+
+    # ------------------------------------------------------------------ money probably in the bank
+
+    def _bank_checks_on(self) -> bool:
+        if self._bank_checks is None:
+            self._bank_checks = workflow.patched(BANK_HOLD)
+        return self._bank_checks
+
+    async def _held_for_credit(self, step: decisions.Step) -> bool:
+        """Before a message goes to the debtor: a credit not matched yet that is probably theirs holds it."""
+        policy = self._policy()
+        if not decisions.reaches_debtor(step) or policy.bank.hold_days == 0 or not self._bank_checks_on():
+            return False
+        current = account.statement_of(self.s, policy, self._today())
+        check = CreditCheck(debtor_id=self.s.invoice.debtor.debtor_id, debtor_name=self.s.invoice.debtor.name,
+                            principal_due=current.principal_due, total_due=current.total_due,
+                            tolerance_percent=policy.bank.hold_amount_tolerance_percent,
+                            already_held_for=self.s.held_for)
+        try:
+            found = await workflow.execute_local_activity("probable_credit", check, result_type=CreditFound, **CHECK_CALL)
+        except ActivityError:  # the bank store cannot be read: the message goes as it would have without it
+            return False
+        if not found.ref:
+            return False
+        await self._run(transitions.hold_for_credit(self.s, policy, found.ref, found.amount, found.value_on,
+                                                    workflow.now()))
+        return True
+
+    def _paid_since(self, effect: Effect, paid: Decimal) -> bool:
+        """A message to the debtor prepared before a payment arrived (while earlier effects of its step ran)."""
+        if not isinstance(effect, (SendEmail, WriteDocument, PrepareDossier, FileInsurerClaim)) or effect.audit is None:
+            return False
+        return effect.step != "thank-you" and self.s.paid_total > paid and self._bank_checks_on()
 
     async def _perform_until_done(self, effect: Effect) -> tuple[list[str], str | None]:
         """A failure retrying cannot fix (a broken template, missing data, an adapter's refusal) waits for ops

@@ -167,3 +167,19 @@ async def policy_registry(harness, today):
 
 SCENARIOS.update({f.__name__: f for f in (plan_missed, policy_adopted_in_flight, continued_as_new, small_claims,
                                           failed_then_retried, policy_registry)})
+
+
+async def held_for_credit(harness, today) -> Case:
+    """A reminder held by a probable bank credit of the debtor, sent once the hold is over, then paid by the bank."""
+    from tests.lifecycle.test_bank_hold import credit_in_the_bank
+
+    case = await (await Case.open(harness, invoice(today=today, due_in_days=20))).opened()
+    credit_in_the_bank(harness, "BQ-REPLAY", "1200.00", "Dupont et Fils", today)
+    await case.wait_until_due_plus(-2)
+    await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("1200.00"), paid_on=today,
+                                                          bank_reference="BQ-REPLAY"))
+    await case.finished()
+    return case
+
+
+SCENARIOS[held_for_credit.__name__] = held_for_credit

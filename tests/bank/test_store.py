@@ -1,0 +1,41 @@
+"""The store of bank entries: each entry once by its bank reference, a learned IBAN, the queue's states."""
+import datetime as dt
+from decimal import Decimal
+
+from bank.entries import BankEntry
+from bank.store import BankStore
+from domain.case import CaseState, Payment
+from domain.transitions import payment_refusal, record_payment
+from tests.unit.test_schedule import POLICY, an_invoice
+
+DAY = dt.date(2027, 3, 10)
+
+
+def entry(ref: str, kind: str = "credit") -> BankEntry:
+    return BankEntry(ref=ref, account="FR76", kind=kind, amount=Decimal("10.00"), booked_on=DAY, value_on=DAY)
+
+
+def test_the_same_entries_imported_twice_or_overlapping_are_recorded_once(tmp_path):
+    store = BankStore(tmp_path / "bank.sqlite3")
+    new, known = store.add([entry("A"), entry("B"), entry("F", "fee")], "one.xml")
+    assert [e.ref for e in new] == ["A", "B", "F"] and known == []
+    new, known = store.add([entry("B"), entry("C")], "two.xml")
+    assert [e.ref for e in new] == ["C"] and [e.ref for e in known] == ["B"]
+    assert [s.ref for s in store.with_status("unmatched")] == ["A", "B", "C"]
+    assert store.get("F").status == "skipped"
+    assert store.set_status("A", "ignored", "remboursement", only_from=("unmatched",))
+    assert not store.set_status("A", "matched", only_from=("unmatched",)), "a handled entry is not handled again"
+    store.learn_iban("fr76 3000 4000", "D1", "B")
+    assert store.ibans() == {"FR7630004000": "D1"}
+
+
+def test_a_case_takes_one_bank_entry_once():
+    invoice = an_invoice("1000.00", False)
+    s = CaseState(invoice=invoice, opened_at=dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc),
+                  principal=invoice.amount_incl_tax, accrued_through=invoice.due_date)
+    payment = Payment(amount=Decimal("400.00"), paid_on=invoice.due_date, bank_reference="BQ-9")
+    assert payment_refusal(s, POLICY, payment, invoice.due_date) is None
+    outcome, _ = record_payment(s, POLICY, payment, dt.datetime.combine(invoice.due_date, dt.time(12), dt.timezone.utc))
+    assert "already recorded" in payment_refusal(outcome.state, POLICY, payment, invoice.due_date)
+    assert payment_refusal(outcome.state, POLICY, payment.model_copy(update={"bank_reference": "BQ-10"}),
+                           invoice.due_date) is None

@@ -51,7 +51,10 @@ def _entry(path: Path, base: str, rank: int, n: int, row: dict) -> BankEntry:
         kind=_kind(row.get("CreditDebitIndicator"), (row.get("ReversalIndicator") or "").lower() == "true",
                    row.get("BankTransactionCode") or "", family, sub, where),
         amount=amount, currency=row.get("Currency") or "EUR", booked_on=booked, value_on=value,
-        name=(row.get("DebtorName") or "").strip(), iban=(row.get("DebtorIBAN") or "").strip(),
+        # The customer: the debtor of money received; on money going back (a return), the bank may name them as the
+        # creditor instead.
+        name=(row.get("DebtorName") or row.get("CreditorName") or "").strip(),
+        iban=(row.get("DebtorIBAN") or row.get("CreditorIBAN") or "").strip(),
         remittance=remittance.strip() or (row.get("AdditionalEntryInformation") or "").strip(),
         creditor_reference=reference.strip(), end_to_end=(row.get("EndToEndId") or "").strip(),
         bank_code="/".join(filter(None, (row.get("BankTransactionCode"), family, sub))),

@@ -105,6 +105,14 @@ class CreditHold(BaseModel):
     until: dt.date
 
 
+class ReturnedPayment(BaseModel):
+    """A payment the bank took back, kept so that ops are told once."""
+
+    bank_reference: str
+    amount: Decimal
+    reason: str = ""
+
+
 class NextAction(BaseModel):
     step: str
     rule_id: str
@@ -148,6 +156,7 @@ class CaseState(BaseModel):
     failure: StepFailure | None = None
     hold: CreditHold | None = None
     held_for: list[str] = []  # bank entries that held this case once
+    returned: list[ReturnedPayment] = []  # payments the bank took back
 
 
 class CaseStart(BaseModel):
@@ -163,6 +172,8 @@ class CaseStart(BaseModel):
     # Cases opened by this code look for a probable bank credit before a message goes to the debtor; those opened
     # earlier do so once the `bank-hold` patch is in their history (replays of older histories never schedule it).
     bank_checks: bool = False
+    # A case closed as paid and reopened because its payment was returned: the reversal it starts with.
+    reversal: "PaymentReversal | None" = None
     # A case that wakes on a worker that no longer caches it replays its whole history: past this many
     # events it continues as new (carrying its state) even before the server suggests it.
     history_events_limit: int = Field(default=2000, gt=0)
@@ -222,6 +233,16 @@ class Payment(BaseModel):
         if value <= 0:
             raise ValueError("a payment amount must be positive")
         return value.quantize(Decimal("0.01"))
+
+
+class PaymentReversal(BaseModel):
+    """A payment the bank took back (a direct debit returned, a cheque unpaid, a transfer returned)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bank_reference: str = Field(min_length=1)  # the bank entry of the payment taken back
+    returned_by: str = ""  # the bank entry of the return
+    reason: str = ""  # the bank's reason code or words
 
 
 class PaymentReceipt(BaseModel):

@@ -353,6 +353,11 @@ class _Planner:
             text = PROCEDURE_TASKS.get(f"{s.path}:{tracked.name}")
             if text:
                 steps.append(Step(f"{s.path}:{tracked.name}:task", s.path_rule or "escalation", text, now, RaiseTask(text)))
+        for returned in s.returned:
+            why = f" ({returned.reason})" if returned.reason else ""
+            steps.append(Step(f"bank:returned:{returned.bank_reference}", "bank", "Paiement rejeté", now, RaiseTask(
+                f"Paiement de {eur(returned.amount)} de {s.invoice.debtor.name} (écriture {returned.bank_reference})"
+                f" rejeté par la banque{why}: les relances reprennent")))
         if s.overpaid > 0:
             steps.append(Step(overpaid_key(s.overpaid), "payments", "Trop-perçu", now,
                               RaiseTask(f"Trop-perçu de {eur(s.overpaid)} à rembourser ou affecter")))

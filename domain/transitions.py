@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from domain import account
 from domain.case import (
-    PROCEDURE_STEPS, CaseState, CreditHold, CloseRequest, Dispute, DisputeRequest, DisputeResolution, Insolvency, InsolvencyNotice,
+    PROCEDURE_STEPS, CaseState, CreditHold, PaymentReversal, ReturnedPayment, CloseRequest, Dispute, DisputeRequest, DisputeResolution, Insolvency, InsolvencyNotice,
     Payment, PaymentPlan, PaymentReceipt, PlanProposal, ProcedureStep, TrackedStep,
 )
 from domain.decisions import Outcome, Work
@@ -314,3 +314,38 @@ def not_sent_after_payment(s: CaseState, policy: Policy, step: str, now: dt.date
     work = _work(s, policy, now)
     work.record("skipped", f"{step}:not-sent", "payments", "Message préparé non envoyé: un paiement est arrivé depuis")
     return _done(work)
+
+
+def reversal_refusal(s: CaseState, reversal: PaymentReversal) -> str | None:
+    if not any(e.kind == "payment" and e.reference == reversal.bank_reference for e in s.entries):
+        return f"no payment from bank entry {reversal.bank_reference} on this case"
+    return None
+
+
+def reverse_payment(s: CaseState, policy: Policy, reversal: PaymentReversal, now: dt.datetime) -> Outcome:
+    """The money never stayed: the payment leaves the account (the statement is computed again without it, so the
+    penalties run as if it had never come), the case resumes where its schedule puts it, and ops are told (a
+    follow-up task, `decisions.follow_ups`)."""
+    work = _work(s, policy, now)
+    taken = [e for e in work.s.entries if e.kind == "payment" and e.reference == reversal.bank_reference]
+    work.s.entries = [e for e in work.s.entries if e not in taken]
+    amount = sum((e.amount for e in taken), account.ZERO)
+    work.s.paid_total -= amount
+    work.s.hold = None
+    current = account.refresh(work.s, policy, work.today)
+    work.s.returned = [*work.s.returned, ReturnedPayment(bank_reference=reversal.bank_reference, amount=amount,
+                                                         reason=reversal.reason)]
+    why = f" ({reversal.reason})" if reversal.reason else ""
+    work.record("payment", f"payment:reversed:{reversal.bank_reference}", "bank",
+                f"Règlement de {eur(amount)} rejeté par la banque{why}: le dossier reprend (reste dû {eur(current.total_due)})",
+                refs=[r for r in (reversal.bank_reference, reversal.returned_by) if r])
+    return _done(work)
+
+
+def reopened(s: CaseState) -> CaseState:
+    """A case closed as paid whose payment came back: the stage it closed from, without the close's write-off."""
+    if s.stage is not Stage.closed:
+        return s
+    before = next((a.stage for a in reversed(s.audit) if a.stage is not Stage.closed), Stage.amicable)
+    entries = [e for e in s.entries if not (e.kind == "write_off" and e.reference == s.closed_reason)]
+    return s.model_copy(update={"stage": before, "closed_reason": None, "entries": entries})

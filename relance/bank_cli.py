@@ -21,9 +21,9 @@ from bank.einvoicing import StatusFile
 from bank.entries import BankEntry, StatementError
 from bank.statements import read_statement
 from bank.store import BankStore, StoredEntry, open_store
-from domain.case import CaseStatus, Payment
+from domain.case import CaseStatus, Payment, PaymentReversal
 from domain.invoice import invoice_number_of
-from domain.matching import Allocation, Book, OpenInvoice, match
+from domain.matching import Allocation, Book, OpenInvoice, compact_iban, match, normal_name
 from domain.money import format_date_fr, format_eur
 from domain.policy import BankRules
 from relance import cases
@@ -130,7 +130,7 @@ class ImportReport:
     matched: list[dict] = dataclasses.field(default_factory=list)
     unmatched: list[dict] = dataclasses.field(default_factory=list)
     ignored: dict[str, int] = dataclasses.field(default_factory=dict)
-    returns: list[str] = dataclasses.field(default_factory=list)
+    returns: list[dict] = dataclasses.field(default_factory=list)
 
 
 async def import_statement(path: Path, store: BankStore, client: Client, task_queue: str, rules: BankRules,
@@ -144,12 +144,8 @@ async def import_statement(path: Path, store: BankStore, client: Client, task_qu
     for entry in new:
         if entry.kind not in ("credit", "return"):
             report.ignored[entry.kind] = report.ignored.get(entry.kind, 0) + 1
-        elif entry.kind == "return":
-            report.returns.append(entry.ref)
     credits = [e for e in new if e.kind == "credit"]
-    if not credits:
-        return report
-    book = Book.of(await open_invoices(client, task_queue), store.ibans())
+    book = Book.of(await open_invoices(client, task_queue) if credits else [], store.ibans())
     for entry in credits:
         found = match(entry.credit(), book, rules)
         if found.verdict == "sure":
@@ -168,7 +164,40 @@ async def import_statement(path: Path, store: BankStore, client: Client, task_qu
         store.set_status(entry.ref, "unmatched", found.reason, candidates=found.candidates)
         report.unmatched.append({"entry": entry.ref, "amount": str(entry.amount), "reason": found.reason,
                                  "candidates": found.candidates})
+    for entry in (e for e in new if e.kind == "return"):  # after the credits: a statement may hold both
+        report.returns.append(await take_back(entry, store, client, task_queue))
     return report
+
+
+def original_of(returned: BankEntry, matched: list[StoredEntry]) -> StoredEntry | None:
+    """The matched credit a return takes back: the same amount, and the same end-to-end reference, else the same
+    payer's account or name; the latest one before the return."""
+    def same_payer(credit: BankEntry) -> bool:
+        if returned.end_to_end not in ("", "NOTPROVIDED") and credit.end_to_end == returned.end_to_end:
+            return True
+        if returned.iban and compact_iban(credit.iban) == compact_iban(returned.iban):
+            return True
+        return bool(returned.name) and normal_name(credit.name) == normal_name(returned.name)
+
+    found = [m for m in matched if m.entry.amount == returned.amount and m.entry.value_on <= returned.value_on
+             and same_payer(m.entry)]
+    return max(found, key=lambda m: m.entry.value_on, default=None)
+
+
+async def take_back(returned: BankEntry, store: BankStore, client: Client, task_queue: str) -> dict:
+    """A payment the bank took back: each invoice it paid loses it and its case resumes (reopened if it had closed)."""
+    original = original_of(returned, store.with_status("matched"))
+    if original is None:
+        store.set_status(returned.ref, "return", "paiement d'origine introuvable: à traiter à la main")
+        return {"entry": returned.ref, "amount": str(returned.amount), "outcome": "paiement d'origine introuvable"}
+    reversal = PaymentReversal(bank_reference=original.ref, returned_by=returned.ref, reason=returned.return_reason)
+    outcomes = {a["invoice"]: await cases.reverse_payment(client, task_queue, a["invoice"], reversal)
+                for a in original.allocations}
+    done = all(o.startswith(("paiement annulé", "dossier rouvert", "déjà annulé")) for o in outcomes.values())
+    store.set_status(returned.ref, "reversed" if done else "return", "; ".join(f"{k}: {v}" for k, v in outcomes.items()))
+    if done:
+        store.set_status(original.ref, "returned", f"rejeté par l'écriture {returned.ref}", allocations=original.allocations)
+    return {"entry": returned.ref, "amount": str(returned.amount), "original": original.ref, "invoices": outcomes}
 
 
 def _matched(store: BankStore, entry: BankEntry, allocations: list[Allocation], reason: str, debtor_id: str | None,
@@ -231,6 +260,10 @@ def import_text(report: ImportReport) -> str:
              f" rapprocher, {ignored} ignorée(s)"
              + (" (" + ", ".join(f"{n} {KIND_LABELS[k]}" for k, n in sorted(report.ignored.items())) + ")" if ignored else "")
              + (f", {len(report.returns)} retour(s) de paiement" if report.returns else "")]
+    for r in report.returns:
+        lines.append(f"  retour {r['entry']} {format_eur(Decimal(r['amount']))}: "
+                     + (", ".join(f"{inv} {outcome}" for inv, outcome in r["invoices"].items()) if "invoices" in r
+                        else r["outcome"]))
     for m in report.matched:
         lines.append(f"  rapproché {m['entry']} {format_eur(Decimal(m['amount']))}: "
                      + ", ".join(f"{inv} {format_eur(Decimal(a))}" for inv, a in m["invoices"].items()) + f" ({m['reason']})")
@@ -247,10 +280,12 @@ def unmatched_text(rows: list[StoredEntry]) -> str:
     lines = []
     for row in rows:
         e = row.entry
-        lines.append(f"{e.ref}  {format_date_fr(e.value_on)}  {format_eur(e.amount):>14}  {e.name or '(payeur inconnu)'}"
+        lines.append(f"{e.ref}  {format_date_fr(e.value_on)}  {('-' if row.status == 'return' else '') + format_eur(e.amount):>14}  {e.name or '(payeur inconnu)'}"
                      f"  «{e.remittance or e.creditor_reference}»")
         lines.append(f"    {row.reason}" + (f"; candidates: {', '.join(row.candidates)}" if row.candidates else ""))
-    lines.append(f"{len(rows)} crédit(s) à rapprocher")
+    lines.append(f"{sum(r.status == 'unmatched' for r in rows)} crédit(s) à rapprocher"
+                 + (f", {sum(r.status == 'return' for r in rows)} retour(s) de paiement à traiter"
+                    if any(r.status == "return" for r in rows) else ""))
     return "\n".join(lines)
 
 
@@ -283,7 +318,7 @@ async def cmd_import(args, config: Config) -> int:
 
 
 async def cmd_unmatched(args, config: Config) -> int:
-    rows = store_of(config).with_status("unmatched")
+    rows = store_of(config).with_status("unmatched", "return")
     if args.json:
         print(json.dumps([{**json.loads(r.entry.model_dump_json()), "reason": r.reason, "candidates": r.candidates}
                           for r in rows], indent=2, ensure_ascii=False))

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain import account, decisions, transitions
     from domain.case import (
-        CaseStart, CaseState, CaseStatus, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PlanDecision, PlanProposal, ProcedureStep,
+        CaseStart, CaseState, CaseStatus, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PaymentReversal, PlanDecision, PlanProposal, ProcedureStep,
     )
     from domain.decisions import Effect, FileInsurerClaim, Outcome, PrepareDossier, Record, SendEmail, WriteDocument
     from domain.policy import Policy, Stage, shared
@@ -80,6 +80,8 @@ class InvoiceCase:
         self.policy = shared(start.policy) if start.policy else await self._load_policy()
         if start.carried is None:
             self._apply(transitions.open_case(self.s, self.policy, workflow.now()))
+        elif start.reversal is not None:  # reopened: its payment was returned
+            self._apply(transitions.reverse_payment(self.s, self.policy, start.reversal, workflow.now()))
 
         while self.s.stage is not Stage.closed:
             if self._history_is_long(start.history_events_limit):
@@ -260,6 +262,21 @@ class InvoiceCase:
     @record_payment.validator
     def _check_payment(self, payment: Payment) -> None:
         self._refuse(lambda: transitions.payment_refusal(self.s, self._policy(), payment, self._today()))
+
+    @workflow.update
+    def reverse_payment(self, reversal: PaymentReversal) -> CaseStatus:
+        """The bank took a payment back: the case resumes where its schedule puts it, and ops are told."""
+        self._apply(transitions.reverse_payment(self.s, self._policy(), reversal, workflow.now()))
+        return self.status()
+
+    @reverse_payment.validator
+    def _check_reversal(self, reversal: PaymentReversal) -> None:
+        self._refuse(lambda: transitions.reversal_refusal(self.s, reversal))
+
+    @workflow.query
+    def state(self) -> CaseState:
+        """The whole state: what reopens a case closed as paid whose payment came back."""
+        return self.s
 
     @workflow.update
     def propose_plan(self, proposal: PlanProposal) -> PlanDecision:

@@ -39,3 +39,23 @@ def test_a_case_takes_one_bank_entry_once():
     assert "already recorded" in payment_refusal(outcome.state, POLICY, payment, invoice.due_date)
     assert payment_refusal(outcome.state, POLICY, payment.model_copy(update={"bank_reference": "BQ-10"}),
                            invoice.due_date) is None
+
+
+def test_a_returned_payment_leaves_the_account_and_a_case_closed_by_it_reopens_where_it_was():
+    from domain.case import PaymentReversal
+    from domain.transitions import reopened, reverse_payment
+
+    invoice = an_invoice("1000.00", False)
+    s = CaseState(invoice=invoice, opened_at=dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc),
+                  principal=invoice.amount_incl_tax, accrued_through=invoice.due_date)
+    late = dt.datetime.combine(invoice.due_date + dt.timedelta(days=20), dt.time(12), dt.timezone.utc)
+    paid, _ = record_payment(s, POLICY, Payment(amount=Decimal("1000.00"), bank_reference="BQ-1"), late)
+    assert paid.state.stage == "closed" and paid.state.closed_reason == "paid"
+    back = reopened(paid.state)
+    assert back.stage != "closed" and back.closed_reason is None
+    assert [e.kind for e in back.entries] == ["payment"], "the close's write-off is undone"
+    later = late + dt.timedelta(days=10)
+    outcome = reverse_payment(back, POLICY, PaymentReversal(bank_reference="BQ-1", reason="AC04"), later)
+    assert outcome.state.entries == [] and outcome.state.paid_total == 0
+    assert outcome.state.principal == Decimal("1000.00")
+    assert [r.bank_reference for r in outcome.state.returned] == ["BQ-1"]

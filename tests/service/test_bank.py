@@ -75,6 +75,30 @@ async def test_a_statement_records_sure_payments_queues_doubtful_ones_and_nothin
     assert f"BK{tag}-0002;212;Encaissée;800.00;{today.isoformat()};R{tag}2" in cashed
     assert sum(f"BK{tag}-" in row for row in cashed) == 4, "one row per invoice paid, none written twice"
 
+    returns = tmp_path / "retours.txt"  # Bravo's transfer returned, Charlie's cheque unpaid
+    returns.write_text(cfonb120([
+        Line(f"T{tag}1", Decimal("1250.00"), credit=False, booked=today, name=f"Bravo {tag}", text="RETOUR VIR",
+             return_reason="AC", cfonb_code="06"),
+        Line(f"T{tag}2", Decimal("500.00"), credit=False, booked=today, name=f"Charlie {tag}", text="CHQ IMPAYE",
+             return_reason="NP", cfonb_code="01")], day=today))
+    back = json.loads((await relance(service, "bank", "import", str(returns), "--json")).stdout)
+    taken = {r["original"]: r["invoices"] for r in back["returns"]}
+    assert taken == {f"R{tag}2": {f"BK{tag}-0002": "dossier rouvert, paiement annulé",
+                                  f"BK{tag}-0003": "dossier rouvert, paiement annulé"},
+                     f"R{tag}3": {f"BK{tag}-0004": "paiement annulé, le dossier reprend"}}, back
+    for number in (f"BK{tag}-0002", f"BK{tag}-0004"):
+        status = json.loads((await relance(service, "status", number, "--json")).stdout)
+        assert status["stage"] == "preventive" and status["paid_total"] == "0.00", status
+        assert any(a["step"].startswith("payment:reversed:") for a in status["audit"])
+        await eventually(lambda: _told(service, number))
+    again = json.loads((await relance(service, "bank", "import", str(returns), "--json")).stdout)
+    assert again["already"] == 2 and again["returns"] == []
+
+
+async def _told(service, number):
+    status = json.loads((await relance(service, "status", number, "--json")).stdout)
+    return any(t["key"].startswith("bank:returned:") for t in status["tasks"])
+
 
 async def _count(service, tag, n):
     rows = [r for r in await _rows(relance(service, "list", "--json")) if r["invoice"].startswith(f"BK{tag}")]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -196,17 +196,18 @@ async def reverse_payment(client: Client, task_queue: str, invoice_number: str, 
     """Take a returned payment off its case: a running case by its update; a case closed since (paid) is started
     again from its final state, reopened, the reversal first. Returns what happened, in French."""
     case = handle(client, invoice_number)
-    description = await case.describe()
-    if description.status == WorkflowExecutionStatus.RUNNING:
+    state = await case.query(InvoiceCase.state)  # a query reaches a case whose workflow has ended, an update not
+    if state.stage != "closed":
         try:
             await case.execute_update(InvoiceCase.reverse_payment, reversal, id=f"return:{reversal.returned_by}")
+            return "paiement annulé, le dossier reprend"
         except WorkflowUpdateFailedError as refused:
             reason = refused.cause.message if refused.cause is not None else str(refused)
             if reason.startswith("no payment from bank entry"):
                 return "déjà annulé"
-            return f"refusé: {reason}"
-        return "paiement annulé, le dossier reprend"
-    state = await case.query(InvoiceCase.state)
+            if not reason.startswith("the case is closed"):
+                return f"refusé: {reason}"
+        state = await case.query(InvoiceCase.state)  # it closed meanwhile
     if state.closed_reason != "paid" or not any(e.reference == reversal.bank_reference for e in state.entries):
         return f"dossier clos ({state.closed_reason}): à traiter à la main"
     await client.start_workflow(

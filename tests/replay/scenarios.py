@@ -183,3 +183,24 @@ async def held_for_credit(harness, today) -> Case:
 
 
 SCENARIOS[held_for_credit.__name__] = held_for_credit
+
+
+async def payment_returned(harness, today) -> Case:
+    """Paid from the bank, closed, then the payment came back: the case starts again from its final state,
+    reopened, the reversal first, and its reminders resume (the history kept is the reopened run's)."""
+    from domain.case import PaymentReversal
+    from relance.cases import reverse_payment
+
+    case = await (await Case.open(harness, invoice(today=today, due_in_days=20))).opened()
+    await case.wait_until_due_plus(-5)
+    await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("1200.00"), bank_reference="BQ-PAID"))
+    await case.finished()
+    outcome = await reverse_payment(harness.env.client, harness.task_queue, case.invoice.number,
+                                    PaymentReversal(bank_reference="BQ-PAID", returned_by="BQ-BACK", reason="AC04"))
+    assert outcome == "dossier rouvert, paiement annulé", outcome
+    harness.started.append(case.handle)
+    await case.wait_until_due_plus(3)
+    return case
+
+
+SCENARIOS[payment_returned.__name__] = payment_returned

@@ -157,6 +157,7 @@ class CaseState(BaseModel):
     hold: CreditHold | None = None
     held_for: list[str] = []  # bank entries that held this case once
     returned: list[ReturnedPayment] = []  # payments the bank took back
+    platform: list["PlatformStatus"] = []  # e-invoicing statuses received
 
 
 class CaseStart(BaseModel):
@@ -243,6 +244,20 @@ class PaymentReversal(BaseModel):
     bank_reference: str = Field(min_length=1)  # the bank entry of the payment taken back
     returned_by: str = ""  # the bank entry of the return
     reason: str = ""  # the bank's reason code or words
+
+
+# Lifecycle statuses of the 2026 e-invoicing reform that collections acts on, received from the approved platform.
+PLATFORM_STATUSES = {"207": "En litige", "208": "Suspendue", "210": "Refusée", "213": "Rejetée", "225": "Affacturée"}
+
+
+class PlatformStatus(BaseModel):
+    """A lifecycle status of the invoice received from the e-invoicing platform."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: Literal["207", "208", "210", "213", "225"]
+    on: dt.date
+    comment: str = ""
 
 
 class PaymentReceipt(BaseModel):

@@ -353,6 +353,14 @@ class _Planner:
             text = PROCEDURE_TASKS.get(f"{s.path}:{tracked.name}")
             if text:
                 steps.append(Step(f"{s.path}:{tracked.name}:task", s.path_rule or "escalation", text, now, RaiseTask(text)))
+        for status in s.platform:
+            if status.code in ("210", "213"):
+                label = "Refusée" if status.code == "210" else "Rejetée"
+                steps.append(Step(f"einvoicing:{status.code}:{status.on:%Y%m%d}:task", "einvoicing", f"Facture {label.lower()}",
+                                  now, RaiseTask(f"Facture {label.lower()} sur la plateforme de facturation électronique"
+                                                 f" (statut {status.code}, le {status.on:%d/%m/%Y})"
+                                                 + (f": {status.comment}" if status.comment else "")
+                                                 + ": la corriger ou l'annuler par un avoir avant toute relance")))
         for returned in s.returned:
             why = f" ({returned.reason})" if returned.reason else ""
             steps.append(Step(f"bank:returned:{returned.bank_reference}", "bank", "Paiement rejeté", now, RaiseTask(

@@ -10,8 +10,9 @@ from decimal import Decimal
 
 from domain import account
 from domain.case import (
-    PROCEDURE_STEPS, CaseState, CreditHold, PaymentReversal, ReturnedPayment, CloseRequest, Dispute, DisputeRequest, DisputeResolution, Insolvency, InsolvencyNotice,
-    Payment, PaymentPlan, PaymentReceipt, PlanProposal, ProcedureStep, TrackedStep,
+    PLATFORM_STATUSES, PROCEDURE_STEPS, CaseState, CloseRequest, CreditHold, Dispute, DisputeRequest, DisputeResolution,
+    Insolvency, InsolvencyNotice, Payment, PaymentPlan, PaymentReceipt, PaymentReversal, PlanProposal, PlatformStatus,
+    ProcedureStep, ReturnedPayment, TrackedStep,
 )
 from domain.decisions import Outcome, Work
 from domain.money import format_eur as eur
@@ -349,3 +350,31 @@ def reopened(s: CaseState) -> CaseState:
     before = next((a.stage for a in reversed(s.audit) if a.stage is not Stage.closed), Stage.amicable)
     entries = [e for e in s.entries if not (e.kind == "write_off" and e.reference == s.closed_reason)]
     return s.model_copy(update={"stage": before, "closed_reason": None, "entries": entries})
+
+
+# ---------------------------------------------------------------------- the e-invoicing platform's statuses
+
+def platform_status_refusal(s: CaseState, status: PlatformStatus) -> str | None:
+    if status in s.platform:
+        return f"already recorded: status {status.code} of {status.on:%d/%m/%Y}"
+    return None
+
+
+def platform_status(s: CaseState, policy: Policy, status: PlatformStatus, now: dt.datetime) -> Outcome:
+    """207 "En litige" opens a dispute and 208 "Suspendue" pauses the case the same way (no chasing until ops
+    resolve it); 210 "Refusée" and 213 "Rejetée" give ops a task (`decisions.follow_ups`); 225 "Affacturée" stops
+    the chasing: the factor collects now."""
+    label = PLATFORM_STATUSES[status.code]
+    said = f"Statut {status.code} « {label} » reçu de la plateforme le {status.on:%d/%m/%Y}" + (
+        f": {status.comment}" if status.comment else "")
+    work = _work(s, policy, now)
+    work.s.platform = [*work.s.platform, status]
+    work.record("einvoicing", f"einvoicing:{status.code}:{status.on:%Y%m%d}", "einvoicing", said)
+    if status.code == "225":
+        close(work, "factored", said, "einvoicing")
+        return _done(work)
+    if status.code in ("207", "208") and work.s.dispute is None:
+        review_by = work.today + dt.timedelta(days=policy.disputes.default_review_days)
+        work.s.dispute = Dispute(reason=said, opened_at=now, review_by=review_by)
+        work.record("dispute", "dispute:open", "einvoicing", f"Litige: {said} (revue le {review_by:%d/%m/%Y})")
+    return _done(work)

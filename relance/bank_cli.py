@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -343,6 +344,36 @@ async def cmd_ignore(args, config: Config) -> int:
     return 0
 
 
+async def cmd_einvoicing_read(args, config: Config) -> int:
+    from bank.einvoicing import read_statuses
+
+    try:
+        received, problems, other = read_statuses(Path(args.file))
+    except ValueError as error:
+        raise BankError(str(error)) from error
+    client = await connect(config.temporal)
+    outcomes = []
+    for item in received:
+        try:
+            await cases.handle(client, item.invoice).execute_update(InvoiceCase.record_platform_status, item.status)
+            outcome = "enregistré"
+        except WorkflowUpdateFailedError as refused:
+            reason = refused.cause.message if refused.cause is not None else str(refused)
+            outcome = "déjà enregistré" if reason.startswith("already recorded") else f"refusé: {reason}"
+        except RPCError as error:
+            outcome = f"refusé: {error.message}"
+        outcomes.append({"row": item.row, "invoice": item.invoice, "status": item.status.code, "outcome": outcome})
+    if args.json:
+        print(json.dumps({"statuses": outcomes, "problems": problems, "left_alone": other}, indent=2, ensure_ascii=False))
+    else:
+        for o in outcomes:
+            print(f"{o['invoice']}: statut {o['status']} {o['outcome']}")
+        print(f"{len(outcomes)} statut(s) traité(s), {other} sans effet sur le recouvrement, {len(problems)} ligne(s) rejetée(s)")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems or any(o["outcome"].startswith("refusé") for o in outcomes) else 0
+
+
 def _outcome_fr(outcome: str) -> str:
     return {"recorded": "enregistré", "already recorded": "déjà enregistré"}.get(outcome, outcome.replace("refused", "refusé"))
 
@@ -367,4 +398,9 @@ def add_commands(sub, wrap) -> None:
     c = command("ignore", cmd_ignore, "a waiting credit that is no customer's payment (a refund, a transfer...)")
     c.add_argument("entry")
     c.add_argument("--reason", required=True)
+    einvoicing = sub.add_parser("einvoicing", help="the e-invoicing platform's lifecycle statuses")
+    commands = einvoicing.add_subparsers(dest="einvoicing_command", required=True)
+    c = command("read", cmd_einvoicing_read, "act on the statuses the platform received: 207 dispute, 208 pause,"
+                " 210/213 ops task, 225 stop chasing")
+    c.add_argument("file", help="CSV (invoice;status;date;comment) or JSON list; see bank/einvoicing.py")
 

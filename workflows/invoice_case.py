@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain import account, decisions, transitions
     from domain.case import (
-        CaseStart, CaseState, CaseStatus, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PaymentReversal, PlanDecision, PlanProposal, ProcedureStep,
+        CaseStart, CaseState, CaseStatus, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PaymentReversal, PlatformStatus, PlanDecision, PlanProposal, ProcedureStep,
     )
     from domain.decisions import Effect, FileInsurerClaim, Outcome, PrepareDossier, Record, SendEmail, WriteDocument
     from domain.policy import Policy, Stage, shared
@@ -272,6 +272,16 @@ class InvoiceCase:
     @reverse_payment.validator
     def _check_reversal(self, reversal: PaymentReversal) -> None:
         self._refuse(lambda: transitions.reversal_refusal(self.s, reversal))
+
+    @workflow.update
+    def record_platform_status(self, status: PlatformStatus) -> CaseStatus:
+        """A lifecycle status from the e-invoicing platform: a dispute, a pause, a task for ops, or factored."""
+        self._apply(transitions.platform_status(self.s, self._policy(), status, workflow.now()))
+        return self.status()
+
+    @record_platform_status.validator
+    def _check_platform_status(self, status: PlatformStatus) -> None:
+        self._refuse(lambda: transitions.platform_status_refusal(self.s, status))
 
     @workflow.query
     def state(self) -> CaseState:

@@ -23,7 +23,7 @@ async def test_a_statement_records_sure_payments_queues_doubtful_ones_and_nothin
                 (f"BK{tag}-0004", f"C{tag}", f"Charlie {tag}", "990,00")]
     rows = [f"{n};{issued};{due};{d};{name};ap@{d.lower()}.example;{amount};non" for n, d, name, amount in invoices]
     assert (await relance(service, "import", str(ledger(tmp_path, rows)))).returncode == 0
-    await eventually(lambda: _count(service, tag, 4))
+    await eventually(lambda: _count_prefix(service, f"BK{tag}", 4))
 
     lines = [
         Line(f"R{tag}1", Decimal("1200.00"), booked=today, name=f"ALPHA {tag}", iban="FR7630004000031234567890143",
@@ -100,6 +100,27 @@ async def _told(service, number):
     return any(t["key"].startswith("bank:returned:") for t in status["tasks"])
 
 
-async def _count(service, tag, n):
-    rows = [r for r in await _rows(relance(service, "list", "--json")) if r["invoice"].startswith(f"BK{tag}")]
+async def test_the_platforms_statuses_dispute_and_stop_the_chasing(service, tmp_path):
+    tag = str(100000 + uuid.uuid4().int % 900000)
+    today = clock.dev_server_today()
+    issued, due = today.strftime("%d/%m/%Y"), (today + dt.timedelta(days=30)).strftime("%d/%m/%Y")
+    rows = [f"PF{tag}-{n};{issued};{due};P{tag};Papa {tag};ap@p.example;100,00;non" for n in (1, 2)]
+    assert (await relance(service, "import", str(ledger(tmp_path, rows)))).returncode == 0
+    await eventually(lambda: _count_prefix(service, f"PF{tag}", 2))
+    statuses = tmp_path / "statuts.csv"
+    statuses.write_text(f"invoice;status;date;comment\nPF{tag}-1;207;{today};Prix contesté\nPF{tag}-2;225;{today};\n"
+                        f"PF{tag}-1;212;{today};\n", encoding="utf-8")
+    done = await relance(service, "einvoicing", "read", str(statuses))
+    assert done.returncode == 0, done.stderr
+    assert "2 statut(s) traité(s), 1 sans effet" in done.stdout
+    first = json.loads((await relance(service, "status", f"PF{tag}-1", "--json")).stdout)
+    assert first["paused"] and "Prix contesté" in first["dispute"]["reason"]
+    second = json.loads((await relance(service, "status", f"PF{tag}-2", "--json")).stdout)
+    assert second["stage"] == "closed" and second["closed_reason"] == "factored"
+    again = await relance(service, "einvoicing", "read", str(statuses))
+    assert f"PF{tag}-1: statut 207 déjà enregistré" in again.stdout
+
+
+async def _count_prefix(service, prefix, n):
+    rows = [r for r in await _rows(relance(service, "list", "--json")) if r["invoice"].startswith(prefix)]
     return len(rows) == n

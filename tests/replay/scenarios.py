@@ -204,3 +204,19 @@ async def payment_returned(harness, today) -> Case:
 
 
 SCENARIOS[payment_returned.__name__] = payment_returned
+
+
+async def platform_statuses(harness, today) -> Case:
+    """The e-invoicing platform says the invoice was refused (a task for ops), then factored (the chasing stops)."""
+    from domain.case import PlatformStatus
+
+    case = await (await Case.open(harness, invoice(today=today, due_in_days=20))).opened()
+    await case.wait_until_due_plus(3)
+    await case.update(InvoiceCase.record_platform_status, PlatformStatus(code="210", on=await case.today()))
+    await case.wait_until_due_plus(4)
+    await case.update(InvoiceCase.record_platform_status, PlatformStatus(code="225", on=await case.today()))
+    await case.finished()
+    return case
+
+
+SCENARIOS[platform_statuses.__name__] = platform_statuses

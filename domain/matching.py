@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import functools
 import itertools
 import re
 import unicodedata
@@ -28,6 +29,8 @@ ZERO = Decimal("0.00")
 # A key of fewer significant digits than this is not looked for alone in free text: dates, amounts and postcodes
 # would match it by chance.
 MIN_KEY_DIGITS = 4
+# A number one digit away from an invoice's is read as a typo of it only when this long (and the amount is exact).
+MIN_TYPO_DIGITS = 6
 # How many groups of digits in a row of free text may make one invoice number ("FA 2026 11 000123").
 MAX_GROUPS = 4
 # Legal forms and filler words dropped from a name before comparing: "SARL Dupont & Fils" is "DUPONT FILS".
@@ -148,6 +151,7 @@ def numbers_in(text: str, known: dict[str, list[OpenInvoice]]) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=65536)  # a customer's name comes once per invoice of theirs
 def normal_name(name: str) -> str:
     """Upper case, no accents, no punctuation, no legal form: the name as two writings of it agree."""
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().upper()
@@ -176,6 +180,7 @@ class Book:
     by_name: dict[str, set[str]]  # normal name -> debtor ids
     names: list[str]  # sorted normal names, for truncated names
     ibans: dict[str, str]  # IBAN learned from earlier matches -> debtor id
+    by_amount: dict[Decimal, list[str]] = dataclasses.field(default_factory=dict)  # what each invoice accepts
 
     @classmethod
     def of(cls, invoices: list[OpenInvoice], ibans: dict[str, str] | None = None) -> "Book":
@@ -189,8 +194,12 @@ class Book:
             by_name.setdefault(normal_name(invoice.debtor_name), set()).add(invoice.debtor_id)
         for items in by_debtor.values():
             items.sort(key=lambda i: (i.due_date, i.number))
+        by_amount: dict[Decimal, list[str]] = {}
+        for invoice in invoices:
+            for amount in _accepts(invoice):
+                by_amount.setdefault(amount, []).append(invoice.number)
         return cls({i.number: i for i in invoices}, by_key, by_debtor, by_name, sorted(by_name),
-                   {compact_iban(k): v for k, v in (ibans or {}).items()})
+                   {compact_iban(k): v for k, v in (ibans or {}).items()}, by_amount)
 
     def update(self, number: str, principal_due: Decimal, total_due: Decimal) -> None:
         """An invoice paid in part (its new dues) or in full (dropped): later credits see what remains."""
@@ -239,11 +248,43 @@ def match(credit: Credit, book: Book, rules: BankRules) -> Match:
     by_iban = book.ibans.get(compact_iban(credit.iban)) if credit.iban else None
     named = book.debtors_named(credit.name) if credit.name else set()
     if referenced:
-        return _by_reference(credit, book, rules, referenced, by_iban, named)
-    debtor = by_iban or (next(iter(named)) if len(named) == 1 else None)
-    if debtor is None:
-        return _unknown_payer(credit, book, named)
-    return _by_customer(credit, book, rules, debtor, how="IBAN connu" if by_iban else "nom du payeur")
+        found = _by_reference(credit, book, rules, referenced, by_iban, named)
+    else:
+        debtor = by_iban or (next(iter(named)) if len(named) == 1 else None)
+        found = (_unknown_payer(credit, book, named) if debtor is None
+                 else _by_customer(credit, book, rules, debtor, how="IBAN connu" if by_iban else "nom du payeur"))
+    if found.verdict == "doubtful":
+        return _mistyped(credit, book, by_iban, named) or found
+    return found
+
+
+def _mistyped(credit: Credit, book: Book, by_iban: str | None, named: set[str]) -> Match | None:
+    """A number one digit away from an open invoice's (a digit changed, two swapped) whose amount is exactly the
+    credit's: a typo, when nothing else read the credit and the payer, if known, is that invoice's customer."""
+    text = f"{credit.remittance} {credit.creditor_reference}".upper()
+    near = set()
+    for run in _RUN.finditer(text):
+        groups = re.findall(r"\d+", run.group())
+        for size in range(1, min(MAX_GROUPS, len(groups)) + 1):
+            for start in range(0, len(groups) - size + 1):
+                for key in _window_keys(groups[start:start + size]):
+                    if _significant(key) >= MIN_TYPO_DIGITS:
+                        near.update(i.number for k in _one_digit_away(key) for i in book.by_key.get(k, []))
+    fits = [book.invoices[n] for n in sorted(near) if n in book.invoices and credit.amount in _accepts(book.invoices[n])]
+    fits = [i for i in fits if (by_iban is None or i.debtor_id == by_iban) and (not named or i.debtor_id in named)]
+    if len(fits) != 1:
+        return None
+    return _sure(credit, [Allocation(invoice=fits[0].number, amount=credit.amount)], fits[0].debtor_id,
+                 f"numéro à un chiffre près de la facture {fits[0].number} (faute de frappe probable), montant exact")
+
+
+def _one_digit_away(key: str):
+    for i, digit in enumerate(key):
+        for other in "0123456789":
+            if other != digit:
+                yield key[:i] + other + key[i + 1:]
+        if i + 1 < len(key) and key[i + 1] != digit:
+            yield key[:i] + key[i + 1] + digit + key[i + 2:]
 
 
 def _referenced(credit: Credit, book: Book) -> list[OpenInvoice]:
@@ -330,7 +371,7 @@ def _unknown_payer(credit: Credit, book: Book, named: set[str]) -> Match:
         candidates = [i.number for d in sorted(named) for i in book.by_debtor.get(d, []) if credit.amount in _accepts(i)]
         return _doubtful(credit, f"{len(named)} clients portent ce nom", candidates or
                          [i.number for d in sorted(named) for i in book.by_debtor.get(d, [])][:10])
-    candidates = [i.number for i in book.invoices.values() if credit.amount in _accepts(i)][:10]
+    candidates = [n for n in book.by_amount.get(credit.amount, []) if n in book.invoices][:10]
     return _doubtful(credit, "payeur inconnu, aucune facture citée", candidates)
 
 

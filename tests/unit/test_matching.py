@@ -209,3 +209,10 @@ def test_a_credit_probably_from_the_debtor_holds_their_reminder():
     assert not probably_paid_by(credit("600.00", name="DUPONT ET FILS"), **seen)
     assert not probably_paid_by(credit("1200.00", name="Martin"), **seen)
     assert probably_paid_by(credit("1262.50", iban="FR76 1"), **{**seen, "ibans": {"FR761": "D1"}})
+
+
+def test_a_number_one_digit_off_is_a_typo_only_with_the_exact_amount_and_no_contradiction():
+    swapped = match(credit("800.00", "FACTURE FA-2026-0320"), BOOK, RULES)
+    assert swapped.verdict == "sure" and swapped.allocations[0].invoice == "FA-2026-0302" and "frappe" in swapped.reason
+    assert match(credit("801.00", "FACTURE FA-2026-0320"), BOOK, RULES).verdict == "doubtful"
+    assert match(credit("800.00", "FACTURE FA-2026-0320", name="Martin Industries"), BOOK, RULES).verdict == "doubtful"

@@ -3,7 +3,10 @@ import datetime as dt
 from decimal import Decimal
 
 from bank.entries import BankEntry
-from bank.store import BankStore
+import pytest
+
+from bank.store import BankStore, open_store
+from tests.pg import postgres  # noqa: F401 (fixture)
 from domain.case import CaseState, Payment
 from domain.transitions import payment_refusal, record_payment
 from tests.unit.test_schedule import POLICY, an_invoice
@@ -15,8 +18,19 @@ def entry(ref: str, kind: str = "credit") -> BankEntry:
     return BankEntry(ref=ref, account="FR76", kind=kind, amount=Decimal("10.00"), booked_on=DAY, value_on=DAY)
 
 
-def test_the_same_entries_imported_twice_or_overlapping_are_recorded_once(tmp_path):
-    store = BankStore(tmp_path / "bank.sqlite3")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """The SQLite store of one host and the PostgreSQL one of several (RELANCE_BANK_URL): the same behaviour."""
+    if request.param == "sqlite":
+        yield BankStore(tmp_path / "bank.sqlite3")
+        return
+    server = request.getfixturevalue("postgres")
+    opened = open_store(server.new_database(f"bank_{tmp_path.name[-12:].lower().replace('-', '_')}"))
+    yield opened
+    opened.close()
+
+
+def test_the_same_entries_imported_twice_or_overlapping_are_recorded_once(store):
     new, known = store.add([entry("A"), entry("B"), entry("F", "fee")], "one.xml")
     assert [e.ref for e in new] == ["A", "B", "F"] and known == []
     new, known = store.add([entry("B"), entry("C")], "two.xml")

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from bank.entries import BankEntry
 from bank.store import open_store
+from relance import views
 from tests.lifecycle.scenario import Case, invoice
 
 
@@ -27,6 +28,7 @@ async def test_a_probable_credit_holds_the_reminder_and_tells_ops_then_the_remin
     assert held.hold.until == task.due + dt.timedelta(days=5), "the default policy's hold_days"
     assert "relance bank match BQ-1 " + case.invoice.number in task.text
     assert held.next_action.step == "reminder:preventive-j-10" and case.day_of(held.next_action.at) == held.hold.until
+    assert f"relances suspendues jusqu'au {held.hold.until:%d/%m/%Y}" in views.status_text(held), "relance status says so"
 
     await case.wait_until(held.hold.until)
     assert await case.steps("email") == ["reminder:preventive-j-10"], "the hold is over: sent, and held once only"

@@ -28,9 +28,10 @@ system:
 test: install system
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-## Temporal dev server (SQLite under var/, Web UI on :8233), SMTP sink (var/outbox/) and a worker. Ctrl-C stops it.
+## Temporal dev server (SQLite under var/, Web UI on :8233), SMTP sink (var/outbox/), a worker and the ops console
+## (http://127.0.0.1:8080; make up UP_ARGS="--console-port 8090"). Ctrl-C stops it.
 up: install
-	$(BIN)/relance up
+	$(BIN)/relance up $(UP_ARGS)
 
 ## Only a worker, against TEMPORAL_ADDRESS (a cluster or Temporal Cloud).
 worker: install

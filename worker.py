@@ -16,6 +16,7 @@ from activities.case_activities import CaseActivities
 from activities.court import PaperCourt
 from activities.documents import DocumentStore
 from activities.fleet import FleetActivities
+from activities.sync import SyncActivities
 from activities.insurer import EmailInsurer
 from activities.mail import FileMailer, Mailer, SmtpMailer, open_ledger
 from activities.rules import RuleDirectory
@@ -53,7 +54,7 @@ def build_worker(client: Client, task_queue: str, activities: CaseActivities,
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[*activities.all(), *FleetActivities(client).all()],
+        activities=[*activities.all(), *FleetActivities(client).all(), *SyncActivities(client).all()],
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_task_polls=settings.workflow_pollers,
         max_concurrent_activity_task_polls=settings.activity_pollers,

@@ -82,3 +82,12 @@ class ClaimReceipt(BaseModel):
     reference: str
     documents: list[str]
     message_id: str
+
+
+class DropFolderReport(BaseModel):
+    """What the daily sync did with the newest export of the drop folder."""
+
+    file: str = ""  # "" when the folder held no export
+    summary: dict[str, int] = {}
+    rejected_rows: int = 0
+    note: str = ""

@@ -267,7 +267,10 @@ class SmtpMailer:
                     if not await _ledger(self.ledger.renew, held[0], owner):
                         log.warning("email.lease_lost", key=held[0], owner=owner)
 
-        heartbeat()  # at once: an attempt that fails in its first second still says where it was
+        # A retry says at once where it is (`relance status` shows which step fails, and why); a first attempt
+        # does not: a heartbeat is a write to the server's store, and most sends end well inside the first second.
+        if activity.in_activity() and activity.info().attempt > 1:
+            heartbeat()
         task = asyncio.create_task(beat())
         try:
             yield

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from domain.invoice import Invoice
 from domain.letters import Allocation, Instalment, PenaltyLine
 from domain.policy import Policy, Stage
+from domain.prior import PriorHistory
 from domain.statement import Entry, Opening, Period
 
 EscalationPath = Literal["injonction", "small_claims", "insurer_claim", "ops_review"]
@@ -47,6 +48,7 @@ class Action(BaseModel):
     policy_ref: str
     summary: str
     refs: list[str] = []  # message ids, document paths, claim references
+    by: str | None = None  # who sent the message from ops (a console user, `cli:<login>`); None: the case itself
 
 
 class OpsTask(BaseModel):
@@ -178,6 +180,10 @@ class CaseStart(BaseModel):
     # A case that wakes on a worker that no longer caches it replays its whole history: past this many
     # events it continues as new (carrying its state) even before the server suggests it.
     history_events_limit: int = Field(default=2000, gt=0)
+    # Set by `relance import` (domain.history): the invoice's past, and the first day the import's daily cap lets
+    # it send on. Cases started without them open as they always did, so their histories replay unchanged.
+    prior: PriorHistory | None = None
+    catch_up_from: dt.date | None = None
 
 
 class CaseStatus(BaseModel):
@@ -209,18 +215,24 @@ class CaseStatus(BaseModel):
     allocations: list[Allocation] = []
     written_off: Decimal = Decimal("0")
     failure: StepFailure | None = None
-    # Who owes it and when it fell due: what matching a bank credit reads from an open case.
-    debtor_id: str = ""
-    due_date: dt.date | None = None
     hold: CreditHold | None = None
+    invoice: Invoice | None = None  # as imported: due date, debtor id, SIREN, credit limit (the console reads them)
+    # The invoice's amount as the case knows it, credit notes deducted: what a newer export is compared with.
+    invoice_amount: Decimal | None = None
 
 
 # Messages from ops. Validators reject bad input before it reaches the workflow's history.
 
 
-class Payment(BaseModel):
+class OpsMessage(BaseModel):
+    """A message from ops names who sent it: the case writes the name on the audit lines it causes."""
+
     model_config = ConfigDict(frozen=True)
 
+    by: str = Field(default="", max_length=200)
+
+
+class Payment(OpsMessage):
     amount: Decimal
     currency: str = "EUR"
     paid_on: dt.date | None = None  # defaults to the day it is recorded (a bank credit: its value date)
@@ -269,9 +281,7 @@ class PaymentReceipt(BaseModel):
     to_indemnity: Decimal = Decimal("0")
 
 
-class PlanProposal(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class PlanProposal(OpsMessage):
     instalments: list[Instalment] = Field(min_length=1)
 
 
@@ -281,41 +291,43 @@ class PlanDecision(BaseModel):
     instalments: list[Instalment] = []
 
 
-class DisputeRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class DisputeRequest(OpsMessage):
     reason: str = Field(min_length=3)
     review_by: dt.date | None = None
 
 
-class DisputeResolution(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class DisputeResolution(OpsMessage):
     outcome: Literal["resume", "credit_note"]
     credit_amount: Decimal | None = None  # None with credit_note: the whole balance is credited
     note: str = ""
 
 
-class ProcedureStep(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class ProcedureStep(OpsMessage):
     procedure: Literal["court", "small_claims", "insurer", "declaration"]
     step: str
     on: dt.date | None = None
     amount: Decimal | None = None
 
 
-class InsolvencyNotice(BaseModel):
+class InsolvencyNotice(OpsMessage):
     """A procédure collective opened against the debtor; sent again to add the BODACC publication date."""
-
-    model_config = ConfigDict(frozen=True)
 
     kind: InsolvencyKind
     judgment_on: dt.date
     published_on: dt.date | None = None
 
 
-class CloseRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class AccountingCredit(OpsMessage):
+    """The accounting lowered the invoice (a credit note, a correction): the export's amount is now `new_amount`."""
 
+    new_amount: Decimal = Field(ge=0, decimal_places=2)
+    on: dt.date
+    reference: str = Field(default="", max_length=200)
+
+
+class RetryRequest(OpsMessage):
+    """Ops fixed what made a step fail (sent with no argument by callers from before it existed)."""
+
+
+class CloseRequest(OpsMessage):
     reason: str = Field(min_length=3)

@@ -388,8 +388,8 @@ def status_of(s: CaseState, policy: Policy, now: dt.datetime, as_of: dt.date | N
         next_action=NextAction(step=step.key, rule_id=step.rule_id, label=step.label, at=step.at) if step else None,
         tasks=s.tasks, audit=s.audit, closed_reason=s.closed_reason, insolvency=s.insolvency,
         as_of=as_of, penalty_lines=current.penalty_lines, allocations=current.allocations,
-        written_off=current.written_off, failure=s.failure,
-        debtor_id=s.invoice.debtor.debtor_id, due_date=s.invoice.due_date, hold=s.hold,
+        written_off=current.written_off, failure=s.failure, invoice=s.invoice, hold=s.hold,
+        invoice_amount=s.invoice.amount_incl_tax - s.credited_total,
     )
 
 

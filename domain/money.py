@@ -6,7 +6,7 @@ actual days late over a fixed year length, rounded to the cent per half-year lin
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 
 from domain.letters import PenaltyLine
@@ -81,6 +81,29 @@ _MONTHS = {
     "en": ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December"),
 }
+
+
+def parse_amount(text: str) -> Decimal:
+    """An amount as people type it: 1234.56, 1 234,56 (narrow or plain spaces). ValueError, in French, otherwise."""
+    cleaned = text.strip().replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation as error:
+        raise ValueError(f"{text!r} n'est pas un montant; écrire 1234.56 ou 1 234,56") from error
+    if not amount.is_finite():
+        raise ValueError(f"{text!r} n'est pas un montant; écrire 1234.56 ou 1 234,56")
+    return amount
+
+
+def parse_date(text: str) -> dt.date:
+    """A date as people type it: DD/MM/YYYY or YYYY-MM-DD. ValueError, in French, otherwise."""
+    try:
+        if "/" in text:
+            day, month, year = text.strip().split("/")
+            return dt.date(int(year), int(month), int(day))
+        return dt.date.fromisoformat(text.strip())
+    except ValueError as error:
+        raise ValueError(f"{text!r} n'est pas une date (JJ/MM/AAAA ou AAAA-MM-JJ)") from error
 
 
 def format_eur(amount: Decimal) -> str:

@@ -15,6 +15,7 @@ from domain.case import (
 from domain.decisions import Outcome, Record, SendEmail
 from domain.invoice import Invoice
 from domain.policy import Policy, Stage
+from domain.prior import PriorHistory
 from domain.schedule import local_date
 from domain.script import ScriptEvent, ops_message
 
@@ -22,11 +23,13 @@ from domain.script import ScriptEvent, ops_message
 class Playback:
     """One case and its clock."""
 
-    def __init__(self, invoice: Invoice, policy: Policy, opened_at: dt.datetime) -> None:
+    def __init__(self, invoice: Invoice, policy: Policy, opened_at: dt.datetime, *, prior: PriorHistory | None = None,
+                 catch_up_from: dt.date | None = None) -> None:
         self.policy, self.now = policy, opened_at
         state = CaseState(invoice=invoice, opened_at=opened_at, principal=invoice.amount_incl_tax,
                           accrued_through=invoice.due_date)
-        self.s = self._written(transitions.open_case(state, policy, opened_at))
+        self.s = self._written(transitions.open_case(state, policy, opened_at, prior=prior,
+                                                     catch_up_from=catch_up_from))
         self.closing_done = False
 
     def advance(self, until: dt.datetime) -> None:

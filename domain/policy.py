@@ -206,6 +206,22 @@ class BankRules(Rule):
                     " be, in percent, to hold a message.")
 
 
+class CatchUp(Rule):
+    """What an invoice imported late gets (`relance import` of a book already overdue): the reminder that
+    matches its age, not every one it missed, and never one it is too late for; first messages spread over days."""
+
+    id: str = Field(default="catch-up", description="Rule id in the audit trail.")
+    daily_first_messages: int = Field(
+        default=200, gt=0,
+        description="At most this many imported invoices of this policy get their first message on one day; the"
+                    " others the next business days, in the order of the file (a book of 5,000 overdue invoices is"
+                    " worked through over days, not in one burst).")
+    days_after_last_message: int = Field(
+        default=7, ge=0,
+        description="An invoice whose history says a reminder or a mise en demeure went out gets nothing more"
+                    " before this many days after it.")
+
+
 class Ops(Rule):
     email: str = Field(description="Mailbox that receives ops tasks.")
     task_after_failing_minutes: int = Field(
@@ -245,6 +261,8 @@ class Policy(Rule):
     # without it, and must still decode; `rules check` warns a file that leaves it out.
     insolvency: InsolvencyRules = Field(default=InsolvencyRules(declaration_months=2, task_days_before_deadline=15),
                                    description="What a procédure collective of the debtor changes (default: the legal 2 months, a task 15 days before).")
+    # A default, like insolvency: policy snapshots of cases opened before the section existed must decode.
+    catch_up: CatchUp = Field(default=CatchUp(), description="What an invoice imported late gets first, and how many a day.")
     disputes: Disputes = Field(description="Disputed invoices.")
     payments: Payments = Field(description="Payments and closing.")
     penalties: Penalties = Field(description="Late-payment penalties and the fixed indemnity.")

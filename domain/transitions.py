@@ -8,13 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from domain import account
+from domain import account, history
 from domain.case import (
-    PLATFORM_STATUSES, PROCEDURE_STEPS, CaseState, CloseRequest, CreditHold, Dispute, DisputeRequest, DisputeResolution,
-    Insolvency, InsolvencyNotice, Payment, PaymentPlan, PaymentReceipt, PaymentReversal, PlanProposal, PlatformStatus,
-    ProcedureStep, ReturnedPayment, TrackedStep,
+    PLATFORM_STATUSES, PROCEDURE_STEPS, AccountingCredit, CaseState, CloseRequest, CreditHold, Dispute, DisputeRequest,
+    DisputeResolution, Insolvency, InsolvencyNotice, Payment, PaymentPlan, PaymentReceipt, PaymentReversal,
+    PlanProposal, PlatformStatus, ProcedureStep, ReturnedPayment, TrackedStep,
 )
-from domain.decisions import Outcome, Work
+from domain.decisions import Outcome, Record, Work
+from domain.history import PriorHistory
 from domain.money import format_eur as eur
 from domain.policy import Policy, Reminder, Stage
 from domain.schedule import local_date, plan_refusal, sending_moment, step_day
@@ -29,31 +30,54 @@ def _done(work: Work) -> Outcome:
     return Outcome(work.s, work.effects)
 
 
+def signed(outcome: Outcome, by: str) -> Outcome:
+    """The audit lines of a message's transition name who sent it (nothing to sign when no one is named)."""
+    if not by:
+        return outcome
+    effects = [Record(effect.action.model_copy(update={"by": by})) if isinstance(effect, Record) else effect
+               for effect in outcome.effects]
+    return Outcome(outcome.state, effects)
+
+
 # ---------------------------------------------------------------------- opening and policy versions
 
-def open_case(s: CaseState, policy: Policy, now: dt.datetime) -> Outcome:
+def open_case(s: CaseState, policy: Policy, now: dt.datetime, *, prior: PriorHistory | None = None,
+              catch_up_from: dt.date | None = None) -> Outcome:
     """An invoice imported late joins the ladder at its next step, rather than receiving a burst; its stage says
     where it really is.
 
-    One opened after its whole ladder starts with the last reminder, and the mise en demeure follows at its usual
-    distance: a formal notice never comes out of the blue.
+    Cases opened by `relance import` today come with `catch_up_from`, the first day the import's daily cap lets
+    them send on, and perhaps their history (`prior`): see `domain.history`. Cases started without it (opened
+    by earlier code, whose histories replay this) keep the first rule: one opened after its whole ladder starts
+    with the last reminder, and the mise en demeure follows at its usual distance; a formal notice never comes
+    out of the blue.
     """
     work = _work(s, policy, now)
     work.record("open", "case", "policy", f"Dossier ouvert sous {policy.ref}")
-    last, calendar, invoice = policy.reminders[-1], policy.calendar, s.invoice
+    if prior is not None and history.prior_steps(work, prior):
+        close(work, "paid", "Facture réglée avant relance", history.IMPORT_RULE)
+        return _done(work)
+    if catch_up_from is not None:
+        history.catch_up(work, catch_up_from, prior)
+    else:
+        _join_ladder(work)
+    if work.today > s.invoice.due_date and work.s.stage is Stage.preventive:
+        work.s.stage = Stage.amicable  # overdue: past the courtesy reminders, whatever was skipped
+    return _done(work)
+
+
+def _join_ladder(work: Work) -> None:
+    last, calendar, invoice = work.policy.reminders[-1], work.policy.calendar, work.s.invoice
 
     def past(reminder: Reminder) -> bool:
         day = step_day(invoice, reminder.offset_days, work.s.shift_days)
-        return sending_moment(day, calendar, before=invoice.due_date) < now
+        return sending_moment(day, calendar, before=invoice.due_date) < work.now
 
     if past(last):
         work.s.shift_days = (work.today - invoice.due_date).days - last.offset_days
         work.skip_reminders("Dossier ouvert après la fin des relances", lambda r: r is not last)
     else:
         work.skip_reminders("Étape déjà passée à l'ouverture du dossier", past)
-    if work.today > invoice.due_date:
-        work.s.stage = Stage.amicable  # overdue: past the courtesy reminders, whatever was skipped
-    return _done(work)
 
 
 def adopt_policy(s: CaseState, current: Policy, newer: Policy, now: dt.datetime) -> Outcome:
@@ -218,6 +242,29 @@ def resolve_dispute(s: CaseState, policy: Policy, resolution: DisputeResolution,
     if policy.disputes.on_resume == "shift":
         work.s.shift_days += paused_days
     work.record("dispute", "dispute:resume", "disputes", f"Reprise après {paused_days} jours de litige")
+    return _done(work)
+
+
+# ---------------------------------------------------------------------- the accounting's corrections
+
+def accounting_credit_refusal(s: CaseState, credit: AccountingCredit) -> str | None:
+    current = s.invoice.amount_incl_tax - s.credited_total
+    if credit.new_amount >= current:
+        return f"the amount is {eur(current)}: an export can lower it, not raise it (ops decide)"
+    return None
+
+
+def record_accounting_credit(s: CaseState, policy: Policy, credit: AccountingCredit, now: dt.datetime) -> Outcome:
+    """A newer export shows the invoice lowered: the difference is a credit note, on the day the export says."""
+    work = _work(s, policy, now)
+    difference = s.invoice.amount_incl_tax - s.credited_total - credit.new_amount
+    account.book(work.s, Entry(kind="credit_note", on=credit.on, amount=difference, reference=credit.reference))
+    current = account.refresh(work.s, policy, work.today)
+    work.record("payment", f"credit:{work.s.credited_total}", "payments",
+                f"Avoir de {eur(difference)} selon la comptabilité (montant ramené à {eur(credit.new_amount)})"
+                + (f", {credit.reference}" if credit.reference else ""))
+    if account.settled(work.s, policy, current):
+        close(work, "credited", "Dossier soldé par avoir (comptabilité)", "payments")
     return _done(work)
 
 

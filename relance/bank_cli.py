@@ -44,9 +44,9 @@ class BankError(Exception):
 # ---------------------------------------------------------------------- the open book, from the cases
 
 def open_invoice(status: CaseStatus) -> OpenInvoice:
-    return OpenInvoice(number=status.invoice_number, debtor_id=status.debtor_id, debtor_name=status.debtor,
-                       due_date=status.due_date, principal_due=status.principal_due, total_due=status.total_due,
-                       instalment_due=next_instalment(status))
+    return OpenInvoice(number=status.invoice_number, debtor_id=status.invoice.debtor.debtor_id,
+                       debtor_name=status.debtor, due_date=status.invoice.due_date, principal_due=status.principal_due,
+                       total_due=status.total_due, instalment_due=next_instalment(status))
 
 
 def next_instalment(status: CaseStatus) -> Decimal | None:
@@ -75,7 +75,7 @@ async def open_invoices(client: Client, task_queue: str, concurrency: int = 20) 
                 status = await asyncio.wait_for(cases.status(client, number), QUERY_SECONDS)
             except Exception:  # a broken or just-closed case is not a candidate; `relance status` says why
                 return
-            if status.due_date is not None and status.stage != "closed":
+            if status.invoice is not None and status.stage != "closed":
                 found.append(open_invoice(status))
 
     await asyncio.gather(*(one(n) for n in numbers))
@@ -98,7 +98,7 @@ async def record(client: Client, entry: BankEntry, allocations: list[Allocation]
     """Each allocation as a payment on its case, dated the credit's value date, carrying its bank reference."""
     done = []
     for allocation in allocations:
-        payment = Payment(amount=allocation.amount, paid_on=entry.value_on, bank_reference=entry.ref,
+        payment = Payment(amount=allocation.amount, paid_on=entry.value_on, bank_reference=entry.ref, by="relance bank",
                           reference=entry.end_to_end if entry.end_to_end not in ("", "NOTPROVIDED") else "")
         case = cases.handle(client, allocation.invoice)
         try:
@@ -232,7 +232,7 @@ async def match_by_hand(entry_ref: str, invoices: list[str], store: BankStore, c
         left -= part
     recorded = await record(client, stored.entry, allocations)
     if _settled(recorded):
-        debtors = {(await cases.status(client, a.invoice)).debtor_id for a in allocations}
+        debtors = {(await cases.status(client, a.invoice)).invoice.debtor.debtor_id for a in allocations}
         _matched(store, stored.entry, allocations, "rapproché par ops", next(iter(debtors)) if len(debtors) == 1 else None,
                  statuses)
     return recorded

@@ -39,11 +39,13 @@ def case_start(invoice: Invoice) -> CaseStart:
     return CaseStart(invoice=invoice, read_policy_locally=True, bank_checks=True)
 
 
-async def open_case(client: Client, task_queue: str, invoice: Invoice) -> bool:
-    """Start the case of `invoice`; False when a case with that invoice number exists, running or ended."""
+async def open_case(client: Client, task_queue: str, invoice: Invoice | CaseStart) -> bool:
+    """Start the case of `invoice` (or of a start made for it, with its history: `relance.go_live`); False when a
+    case with that invoice number exists, running or ended."""
+    start = invoice if isinstance(invoice, CaseStart) else case_start(invoice)
     try:
         await client.start_workflow(
-            InvoiceCase.run, case_start(invoice), id=invoice.workflow_id, task_queue=task_queue,
+            InvoiceCase.run, start, id=start.invoice.workflow_id, task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         )
@@ -52,7 +54,7 @@ async def open_case(client: Client, task_queue: str, invoice: Invoice) -> bool:
         return False
 
 
-async def open_cases(client: Client, task_queue: str, invoices: Iterable[Invoice], *,
+async def open_cases(client: Client, task_queue: str, invoices: Iterable[Invoice | CaseStart], *,
                      concurrency: int = 50, progress: Callable[[int], None] | None = None) -> ImportReport:
     """Start the case of each invoice, `concurrency` at a time.
 
@@ -63,11 +65,12 @@ async def open_cases(client: Client, task_queue: str, invoices: Iterable[Invoice
 
     async def starter() -> None:
         for invoice in pending:  # shared: each starter takes the next invoice when its start is done
+            number = _number(invoice)
             try:
                 started = await open_case(client, task_queue, invoice)
-                (report.started if started else report.existing).append(invoice.number)
+                (report.started if started else report.existing).append(number)
             except Exception as error:  # one refused start must not stop the import; it is reported
-                report.failed.append((invoice.number, str(error)))
+                report.failed.append((number, str(error)))
             if progress:
                 progress(1)
 
@@ -78,6 +81,10 @@ async def open_cases(client: Client, task_queue: str, invoices: Iterable[Invoice
         for task in starters:
             task.cancel()
     return report
+
+
+def _number(invoice: Invoice | CaseStart) -> str:
+    return (invoice.invoice if isinstance(invoice, CaseStart) else invoice).number
 
 
 def handle(client: Client, invoice_number: str) -> WorkflowHandle:

@@ -4,27 +4,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import getpass
 import json
 import os
 import sys
 import typing
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.case import (
-    PROCEDURE_STEPS, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyKind, InsolvencyNotice, Payment,
-    PlanProposal,
-    ProcedureStep,
+    PROCEDURE_STEPS, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyKind, InsolvencyNotice, OpsMessage,
+    Payment, PlanProposal, ProcedureStep, RetryRequest,
 )
 from domain.invoice import invoice_number_of
 from domain.letters import Instalment
-from domain.routing import load_routing
-from domain.rule_file import RuleFileError
-from relance import cases, logs, rules_cli, views
+from domain.money import parse_amount, parse_date
+from relance import cases, go_live, logs, rules_cli, views
 from relance.config import ROOT, Config, from_env
 from relance.ledger import LedgerFileError, LedgerReader
 from relance.temporal import TemporalUnreachable, connect
@@ -56,13 +55,17 @@ def main(argv: list[str] | None = None) -> None:
 
 
 async def cmd_import(args, config: Config) -> int:
-    reader, problems = _routed_ledger(Path(args.file), config.rules_dir, cases.paris_today())
+    reader, problems = _routed_ledger(Path(args.file), config.rules_dir, cases.paris_today(), args.mapping)
     for problem in problems:
         print(f"rules: {problem}", file=sys.stderr)
+    # Each invoice's start: its history, and the day the catch-up's daily cap lets it send on (relance.go_live).
+    plans = go_live.planned_starts(reader, reader.policies, dt.datetime.now(dt.timezone.utc))
+    if args.dry_run:
+        return _dry_run(args, reader, plans)
     client = await connect(config.temporal)
     bar = ProgressBar(reader.rows_hint, "import")
     try:  # cases start as rows are read: the ledger is never held whole
-        report = await cases.open_cases(client, config.temporal.task_queue, (row.invoice for row in reader),
+        report = await cases.open_cases(client, config.temporal.task_queue, (plan.start for plan in plans),
                                         progress=bar.advance)
     except LedgerFileError as error:
         raise UserError(f"{error}; the cases of the rows before it were started") from error
@@ -74,25 +77,71 @@ async def cmd_import(args, config: Config) -> int:
     for number, reason in report.failed:
         print(f"{number}: not started: {reason}", file=sys.stderr)
     summary = {"started": len(report.started), "already_open": len(report.existing),
-               "rejected_rows": len(errors), "failed": len(report.failed)}
+               "rejected_rows": reader.rejected, "failed": len(report.failed)}
     if args.json:
         print(json.dumps({**summary, "existing": report.existing, "errors": [e.model_dump() for e in errors]}))
     else:
         print(f"{summary['started']} case(s) started, {summary['already_open']} already open (nothing new started),"
               f" {summary['rejected_rows']} row(s) rejected, {summary['failed']} failed to start")
-    return 1 if errors or report.failed else 0
+    return 1 if reader.rejected or report.failed else 0
 
 
-def _routed_ledger(path: Path, rules_dir: Path, today: dt.date) -> tuple[LedgerReader, list[str]]:
-    """`rules_cli.read_routed_ledger`, row by row: each row with its policy (named in the row, or chosen by
-    routing.yaml), a row under a broken or unknown policy refused, and dates checked against `today`."""
-    policies, problems = rules_cli.valid_policies(rules_dir)
+def _dry_run(args, reader: LedgerReader, plans) -> int:
+    """`relance import --dry-run`: what each invoice would get first and when, per day; nothing starts."""
     try:
-        routing = load_routing(rules_dir)
-        reader = LedgerReader(path, known_policies=set(policies), route=routing.policy_for, today=today)
-    except (LedgerFileError, RuleFileError) as error:
+        text = go_live.dry_run_text(plans, cases.paris_today())
+    except LedgerFileError as error:
         raise UserError(str(error)) from error
-    return reader, problems
+    print(text)
+    for error in reader.errors:
+        print(f"{args.file}: {error}", file=sys.stderr)
+    print(f"Aperçu seulement, aucun dossier ouvert ; {reader.rejected} ligne(s) rejetée(s)"
+          f" — dry run, nothing started; {reader.rejected} row(s) rejected")
+    return 1 if reader.rejected else 0
+
+
+def _routed_ledger(path: Path, rules_dir: Path, today: dt.date,
+                   mapping_file: str | None = None) -> tuple[LedgerReader, list[str]]:
+    try:
+        return rules_cli.routed_reader(path, rules_dir, today, mapping_file)
+    except rules_cli.RulesError as error:
+        raise UserError(str(error)) from error
+
+
+async def cmd_sync(args, config: Config) -> int:
+    """A newer export of the same book: new invoices open, paid ones close, lowered ones are credited, gone ones
+    are reported (relance/sync.py); `--dry-run` first."""
+    from relance import sync
+
+    if args.schedule:
+        client = await connect(config.temporal)
+        done = await sync.schedule_daily(client, config.temporal.task_queue, args.hour, args.schedule_id)
+        if args.run_now:
+            await client.get_schedule_handle(args.schedule_id).trigger()
+        print(f"synchronisation quotidienne {'créée' if done == 'created' else 'mise à jour'} ({args.schedule_id}) :"
+              f" chaque jour à {args.hour} h, le dernier export de RELANCE_SYNC_DIR des workers"
+              + (" ; lancée maintenant" if args.run_now else ""))
+        return 0
+    if not args.file:
+        raise UserError("sync: FILE, or --schedule for the daily sync of the drop folder")
+    reader, problems = _routed_ledger(Path(args.file), config.rules_dir, cases.paris_today(), args.mapping)
+    for problem in problems:
+        print(f"rules: {problem}", file=sys.stderr)
+    client = await connect(config.temporal)
+    try:
+        report = await sync.sync(client, config.temporal.task_queue, reader, reader.policies,
+                                 dt.datetime.now(dt.timezone.utc), dry_run=args.dry_run)
+    except LedgerFileError as error:
+        raise UserError(f"{error}; nothing after it was reconciled") from error
+    for error in reader.errors:
+        print(f"{args.file}: {error}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({**report.summary(), "rejected_rows": reader.rejected, "vanished_invoices": report.vanished,
+                          "raised_invoices": report.raised, "failures": report.failed}))
+    else:
+        print(report.text(args.dry_run))
+        print(f"{reader.rejected} ligne(s) rejetée(s)" + (" — aperçu seulement, rien n'a changé" if args.dry_run else ""))
+    return 1 if reader.rejected or report.failed else 0
 
 
 # ---------------------------------------------------------------- reading cases
@@ -221,7 +270,7 @@ async def cmd_close(args, config: Config) -> int:
 
 
 async def cmd_retry(args, config: Config) -> int:
-    status = await _update(config, args.invoice, InvoiceCase.retry_step, _NO_ARGUMENT)
+    status = await _update(config, args.invoice, InvoiceCase.retry_step, _model(RetryRequest))
     return _print_status(args, status)
 
 
@@ -238,7 +287,47 @@ async def cmd_worker(args, config: Config) -> int:
 async def cmd_up(args, config: Config) -> int:
     from relance.service import run_service
 
-    return await run_service(config, ui_port=args.ui_port, port=args.port, codec_port=args.codec_port)
+    return await run_service(config, ui_port=args.ui_port, port=args.port, codec_port=args.codec_port,
+                             console_port=None if args.no_console else args.console_port)
+
+
+async def cmd_console(args, config: Config) -> int:
+    from console import server
+
+    await server.serve(server.console_for(config), args.host, args.port)
+    return 0
+
+
+async def cmd_console_adduser(args, config: Config) -> int:
+    """A console user; the first admin is made this way: there is never a default password."""
+    from console import server
+    from console.store import Store, StoreError
+
+    password = None
+    if not args.oidc:
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass(f"mot de passe de {args.login}: ")
+            if getpass.getpass("une seconde fois: ") != password:
+                raise UserError("les deux mots de passe diffèrent")
+    store = Store(server.settings_from_env(config).store_path)
+    try:
+        user = store.add_user(args.login, args.name or args.login, args.role, password, dt.datetime.now(dt.timezone.utc))
+    except StoreError as error:
+        raise UserError(str(error)) from error
+    print(f"utilisateur {user.login} ({user.role}) ajouté à {store.path}"
+          + (": connexion par le fournisseur OpenID Connect" if args.oidc else ""))
+    return 0
+
+
+async def cmd_console_users(args, config: Config) -> int:
+    from console import server
+    from console.store import Store
+
+    for user in Store(server.settings_from_env(config).store_path).users():
+        print(f"{user.login:<30} {user.role:<6} {user.name}")
+    return 0
 
 
 async def cmd_codec_server(args, config: Config) -> int:
@@ -372,16 +461,10 @@ def _bank_errors(run):
     return guarded
 
 
-_NO_ARGUMENT = object()
-
-
 async def _update(config: Config, invoice: str, update, argument):
     client = await connect(config.temporal)
     try:
-        case = cases.handle(client, invoice)
-        if argument is _NO_ARGUMENT:
-            return await case.execute_update(update)
-        return await case.execute_update(update, argument)
+        return await cases.handle(client, invoice).execute_update(update, argument)
     except WorkflowUpdateFailedError as refused:
         raise UserError(f"{invoice}: refused: {_cause(refused)}") from refused
     except RPCError as error:
@@ -400,6 +483,8 @@ def _print_status(args, status) -> int:
 def _model(cls, **fields):
     from pydantic import ValidationError
 
+    if issubclass(cls, OpsMessage):  # the case's audit names who sent it
+        fields.setdefault("by", f"cli:{getpass.getuser()}")
     try:
         return cls(**fields)
     except ValidationError as error:
@@ -408,9 +493,9 @@ def _model(cls, **fields):
 
 def _amount(text: str) -> Decimal:
     try:
-        return Decimal(text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", "."))
-    except InvalidOperation as error:
-        raise UserError(f"{text!r} is not an amount; write 1234.56 or 1 234,56") from error
+        return parse_amount(text)
+    except ValueError as error:
+        raise UserError(str(error)) from error
 
 
 def _instalment(text: str) -> Instalment:
@@ -459,10 +544,7 @@ class Throttled:
 
 def _date(text: str) -> dt.date:
     try:
-        if "/" in text:
-            day, month, year = text.split("/")
-            return dt.date(int(year), int(month), int(day))
-        return dt.date.fromisoformat(text)
+        return parse_date(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)") from error
 
@@ -480,6 +562,18 @@ def parser() -> argparse.ArgumentParser:
 
     c = command("import", cmd_import, "start one case per invoice of a CSV or JSON ledger")
     c.add_argument("file")
+    c.add_argument("--mapping", metavar="YAML", help="how to read an export whose headers are not recognized")
+    c.add_argument("--dry-run", action="store_true",
+                   help="print what each invoice would get first and when, per day; start nothing")
+    c = command("sync", cmd_sync, "reconcile a newer export of the book with the running cases")
+    c.add_argument("file", nargs="?")
+    c.add_argument("--schedule", action="store_true",
+                   help="create or update the Temporal schedule syncing the workers' RELANCE_SYNC_DIR daily")
+    c.add_argument("--hour", type=int, default=6, choices=range(24), metavar="H", help="with --schedule: hour, Paris")
+    c.add_argument("--schedule-id", default="relance-daily-sync", help=argparse.SUPPRESS)
+    c.add_argument("--run-now", action="store_true", help="with --schedule: run it once now too")
+    c.add_argument("--mapping", metavar="YAML", help="how to read an export whose headers are not recognized")
+    c.add_argument("--dry-run", action="store_true", help="print the changes; change nothing")
     c = command("status", cmd_status, "where a case stands, why, and what comes next")
     c.add_argument("invoice")
     c = command("list", cmd_list, "cases through Temporal visibility")
@@ -529,10 +623,28 @@ def parser() -> argparse.ArgumentParser:
     c = command("retry", cmd_retry, "run again a step that failed, once its data or template is fixed")
     c.add_argument("invoice")
     command("worker", cmd_worker, "run a worker against the configured Temporal", json_flag=False)
-    c = command("up", cmd_up, "run everything locally: Temporal dev server, SMTP sink, worker", json_flag=False)
+    c = command("up", cmd_up, "run everything locally: Temporal dev server, SMTP sink, worker, ops console",
+                json_flag=False)
     c.add_argument("--port", type=int, default=7233)
     c.add_argument("--ui-port", type=int, default=8233)
     c.add_argument("--codec-port", type=int, default=8234, help="the codec server the Web UI decodes payloads with")
+    c.add_argument("--console-port", type=int, default=8080, help="the ops console, on http://127.0.0.1:PORT")
+    c.add_argument("--no-console", action="store_true", help="no ops console")
+    c = command("console", cmd_console, "the ops console (web) against the configured Temporal;"
+                " `relance console adduser` makes its users", json_flag=False)
+    c.add_argument("--host", default="127.0.0.1")
+    c.add_argument("--port", type=int, default=8080)
+    users = c.add_subparsers(dest="console_command")
+    u = users.add_parser("adduser", help="add a console user (the first admin too): the password is asked twice,"
+                         " or read from stdin with --password-stdin", description="add a console user")
+    u.set_defaults(run=cmd_console_adduser)
+    u.add_argument("login")
+    u.add_argument("--role", required=True, choices=("read", "ops", "admin"))
+    u.add_argument("--name", default="")
+    u.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    u.add_argument("--oidc", action="store_true", help="no password: signs in through RELANCE_OIDC_ISSUER")
+    u = users.add_parser("users", help="list console users")
+    u.set_defaults(run=cmd_console_users)
     c = command("codec-server", cmd_codec_server, "serve Temporal's remote codec endpoints, so that the Web UI and"
                 " `temporal --codec-endpoint` show compressed payloads as JSON", json_flag=False)
     c.add_argument("--host", default="127.0.0.1", help="payloads hold debtor data: loopback unless told otherwise")
@@ -580,3 +692,7 @@ def parser() -> argparse.ArgumentParser:
                             " a 50,000-invoice ledger in seconds (emails named by template, not rendered)")
         c.add_argument("--verbose", action="store_true")
     return p
+
+
+if __name__ == "__main__":
+    main()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from relance import views
 from relance.config import Config
+from relance.ledger import rejected_rows
 from relance.rules_cli import RulesError, read_routed_ledger
 from relance.simulation import SimulationResult, simulate, write_outputs
 
@@ -36,7 +37,7 @@ async def run_demo(ledger: Path, out: Path, config: Config, *, verbose: bool = F
     documents = len(list((out / "documents").rglob("*.html")))
     print(f"{len(result.statuses)} invoices, {emails} emails and {documents} documents under {out}/"
           f" ({time.monotonic() - began:.1f}s for {(result.ended_on - result.started_on).days} simulated days)")
-    return 1 if errors else 0
+    return 1 if rejected_rows(errors) else 0
 
 
 def timelines(result: SimulationResult) -> str:

@@ -16,9 +16,10 @@ from domain.policy import Policy
 from domain.policy_checks import Finding, check_policy
 from domain.routing import load_routing
 from domain.rule_file import ROUTING_FILE, RuleFileError, load_policy_file, policy_files
+from importers.mapping import NO_MAPPING, Mapping, load_mapping
 from relance import views
 from relance.config import Config
-from relance.ledger import LedgerFileError, LedgerRow, RowError, read_ledger
+from relance.ledger import LedgerFileError, LedgerReader, LedgerRow, RowError, read_ledger
 from relance.simulation import SimulationResult, simulate, simulate_fast
 
 # What counts as an action in a preview: what the debtor, the court or the insurer would see, and ops' tasks.
@@ -108,16 +109,38 @@ class Planned:
     rule: str
 
 
-def read_routed_ledger(ledger: Path, rules_dir: Path) -> tuple[list[LedgerRow], list[RowError], list[str]]:
-    """The ledger's rows with their policy (named in the row, or chosen by routing.yaml), the rows refused,
-    and the rule-file problems; a row under a broken or unknown policy is refused."""
+def read_routed_ledger(ledger: Path, rules_dir: Path,
+                       mapping_file: str | None = None) -> tuple[list[LedgerRow], list[RowError], list[str]]:
+    """The ledger's rows with their policy (named in the row, or chosen by routing.yaml), the rows refused
+    and the warnings, and the rule-file problems; a row under a broken or unknown policy is refused."""
     policies, problems = valid_policies(rules_dir)
     try:
         routing = load_routing(rules_dir)
-        rows, errors = read_ledger(ledger, known_policies=set(policies), route=routing.policy_for)
+        rows, errors = read_ledger(ledger, known_policies=set(policies), route=routing.policy_for,
+                                   mapping=mapping_of(mapping_file), policies=policies)
     except (LedgerFileError, RuleFileError) as error:
         raise RulesError(str(error)) from error
     return rows, errors, problems
+
+
+def routed_reader(path: Path, rules_dir: Path, today: dt.date,
+                  mapping_file: str | None = None) -> tuple[LedgerReader, list[str]]:
+    """`read_routed_ledger`, row by row, for `relance import` and `relance sync`: each row with its policy (named
+    in the row, or chosen by routing.yaml), a row under a broken or unknown policy refused, dates checked against
+    `today`, its history checked against its policy."""
+    policies, problems = valid_policies(rules_dir)
+    try:
+        routing = load_routing(rules_dir)
+        reader = LedgerReader(path, known_policies=set(policies), route=routing.policy_for, today=today,
+                              mapping=mapping_of(mapping_file), policies=policies)
+    except (LedgerFileError, RuleFileError) as error:
+        raise RulesError(str(error)) from error
+    return reader, problems
+
+
+def mapping_of(path: str | None) -> Mapping:
+    """The `--mapping` file, or none (LedgerFileError when it cannot be read)."""
+    return load_mapping(Path(path)) if path else NO_MAPPING
 
 
 async def run_simulation(ledger: Path, rules_dir: Path, config: Config, rebase_days: int | None,
@@ -127,6 +150,7 @@ async def run_simulation(ledger: Path, rules_dir: Path, config: Config, rebase_d
     rows, errors, problems = read_routed_ledger(ledger, rules_dir)
     if problems:
         raise RulesError("rules refused:\n" + "\n".join(problems))
+    errors = [error for error in errors if error.severity == "error"]  # a warning does not change a timeline
     if errors:
         raise RulesError(f"{ledger}: " + "; ".join(str(e) for e in errors[:10])
                          + (f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""))

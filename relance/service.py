@@ -1,5 +1,5 @@
-"""`relance up`: the Temporal dev server (SQLite under var/), its codec server, a local SMTP sink and a worker,
-stopped by Ctrl-C."""
+"""`relance up`: the Temporal dev server (SQLite under var/), its codec server, a local SMTP sink, a worker and
+the ops console (http://127.0.0.1:8080), stopped by Ctrl-C."""
 from __future__ import annotations
 
 import asyncio
@@ -35,7 +35,7 @@ def ui_origins(ui_port: int) -> list[str]:
     return [f"http://{host}:{ui_port}" for host in ("127.0.0.1", "localhost")]
 
 
-async def run_service(config: Config, *, port: int, ui_port: int, codec_port: int = 0) -> int:
+async def run_service(config: Config, *, port: int, ui_port: int, codec_port: int = 0, console_port: int | None = 8080) -> int:
     config.var_dir.mkdir(parents=True, exist_ok=True)
     codec = CodecServer(port=codec_port, allow_origins=ui_origins(ui_port)).start()
     server = subprocess.Popen(dev_server_command(config, port, ui_port, codec.url), stdout=sys.stderr,
@@ -53,7 +53,15 @@ async def run_service(config: Config, *, port: int, ui_port: int, codec_port: in
         await asyncio.to_thread(wait_for_port, port, server)
         log.info("temporal.ready", address=config.temporal.address, web_ui=f"http://127.0.0.1:{ui_port}",
                  codec_server=codec.url)
-        await worker.run(config, stop)
+        if console_port is None:
+            await worker.run(config, stop)
+        else:
+            from console import server as console_server
+
+            ops_console = console_server.console_for(config)
+            async with console_server.running(ops_console, "127.0.0.1", console_port) as url:
+                console_server.announce(ops_console, url)
+                await worker.run(config, stop)
     finally:
         codec.stop()
         if sink:

@@ -27,7 +27,8 @@ def when(moment: dt.datetime) -> str:
 
 
 def action_line(action: Action) -> str:
-    return f"  {when(action.at)}  {action.kind:<10} {action.summary}  [{action.rule_id} · {action.policy_ref}]"
+    by = f" — par {action.by}" if action.by else ""
+    return f"  {when(action.at)}  {action.kind:<10} {action.summary}{by}  [{action.rule_id} · {action.policy_ref}]"
 
 
 def status_text(status: CaseStatus, *, audit: bool = True) -> str:

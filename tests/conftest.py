@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from hypothesis import settings
 from relance.payloads import DATA_CONVERTER
 from temporalio.testing import WorkflowEnvironment
 
@@ -20,6 +21,12 @@ from relance.config import ROOT, from_env
 from tests import clock
 from workflows import visibility
 from worker import build_activities, build_worker
+
+# Properties are about correctness; speed is `make bench`'s business. Hypothesis's default 200 ms deadline per
+# example failed them on a loaded machine.
+settings.register_profile("relance", deadline=None)
+settings.load_profile("relance")
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "today(date): the test's pinned day, ISO (default: tests.clock.DEFAULT_TODAY)")

@@ -25,7 +25,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain import account, decisions, transitions
     from domain.case import (
-        CaseStart, CaseState, CaseStatus, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PaymentReversal, PlatformStatus, PlanDecision, PlanProposal, ProcedureStep,
+        AccountingCredit, CaseStart, CaseState, CaseStatus, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PaymentReversal, PlanDecision, PlanProposal, PlatformStatus, ProcedureStep,
+        RetryRequest,
     )
     from domain.decisions import Effect, FileInsurerClaim, Outcome, PrepareDossier, Record, SendEmail, WriteDocument
     from domain.policy import Policy, Stage, shared
@@ -79,7 +80,12 @@ class InvoiceCase:
     async def run(self, start: CaseStart) -> CaseStatus:
         self.policy = shared(start.policy) if start.policy else await self._load_policy()
         if start.carried is None:
-            self._apply(transitions.open_case(self.s, self.policy, workflow.now()))
+            opened = transitions.open_case(self.s, self.policy, workflow.now(), prior=start.prior,
+                                           catch_up_from=start.catch_up_from)
+            if start.catch_up_from is None:  # opened as before imports knew a case's past: no effect to carry out
+                self._apply(opened)
+            else:  # an imported case may owe ops a task at once (a deadline its history shows lapsed)
+                await self._run(opened)
         elif start.reversal is not None:  # reopened: its payment was returned
             self._apply(transitions.reverse_payment(self.s, self.policy, start.reversal, workflow.now()))
 
@@ -88,7 +94,7 @@ class InvoiceCase:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(CaseStart(
                     invoice=self.s.invoice, carried=self.s, policy=self.policy, newer_policy=self._newer_policy,
-                    history_events_limit=start.history_events_limit, read_policy_locally=True))
+                    history_events_limit=start.history_events_limit, read_policy_locally=True, bank_checks=True))
             if self._newer_policy is not None:
                 await self._adopt_newer_policy()
             step = decisions.next_step(self.s, self._policy(), workflow.now())
@@ -185,8 +191,10 @@ class InvoiceCase:
                 refs = []
             decisions.recorded(self.s, told, refs)
 
-    def _apply(self, outcome: Outcome, *, wake: bool = True) -> None:
-        """A message's transition: audit lines only, nothing to send; the case then decides again."""
+    def _apply(self, outcome: Outcome, *, wake: bool = True, by: str = "") -> None:
+        """A message's transition: audit lines only (naming who sent it), nothing to send; the case then decides
+        again."""
+        outcome = transitions.signed(outcome, by)
         self.s = outcome.state
         for effect in outcome.effects:
             decisions.recorded(self.s, effect, [])
@@ -256,7 +264,7 @@ class InvoiceCase:
     @workflow.update
     def record_payment(self, payment: Payment) -> PaymentReceipt:
         outcome, receipt = transitions.record_payment(self.s, self._policy(), payment, workflow.now())
-        self._apply(outcome)
+        self._apply(outcome, by=payment.by)
         return receipt
 
     @record_payment.validator
@@ -290,7 +298,7 @@ class InvoiceCase:
 
     @workflow.update
     def propose_plan(self, proposal: PlanProposal) -> PlanDecision:
-        self._apply(transitions.propose_plan(self.s, self._policy(), proposal, workflow.now()))
+        self._apply(transitions.propose_plan(self.s, self._policy(), proposal, workflow.now()), by=proposal.by)
         return PlanDecision(accepted=True, reason="within the policy's bounds", instalments=proposal.instalments)
 
     @propose_plan.validator
@@ -299,7 +307,7 @@ class InvoiceCase:
 
     @workflow.update
     def open_dispute(self, request: DisputeRequest) -> CaseStatus:
-        self._apply(transitions.open_dispute(self.s, self._policy(), request, workflow.now()))
+        self._apply(transitions.open_dispute(self.s, self._policy(), request, workflow.now()), by=request.by)
         return self.status()
 
     @open_dispute.validator
@@ -308,7 +316,7 @@ class InvoiceCase:
 
     @workflow.update
     def resolve_dispute(self, resolution: DisputeResolution) -> CaseStatus:
-        self._apply(transitions.resolve_dispute(self.s, self._policy(), resolution, workflow.now()))
+        self._apply(transitions.resolve_dispute(self.s, self._policy(), resolution, workflow.now()), by=resolution.by)
         return self.status()
 
     @resolve_dispute.validator
@@ -317,7 +325,7 @@ class InvoiceCase:
 
     @workflow.update
     def record_procedure_step(self, step: ProcedureStep) -> CaseStatus:
-        self._apply(transitions.record_procedure_step(self.s, self._policy(), step, workflow.now()))
+        self._apply(transitions.record_procedure_step(self.s, self._policy(), step, workflow.now()), by=step.by)
         return self.status()
 
     @record_procedure_step.validator
@@ -326,7 +334,7 @@ class InvoiceCase:
 
     @workflow.update
     def record_insolvency(self, notice: InsolvencyNotice) -> CaseStatus:
-        self._apply(transitions.record_insolvency(self.s, self._policy(), notice, workflow.now()))
+        self._apply(transitions.record_insolvency(self.s, self._policy(), notice, workflow.now()), by=notice.by)
         return self.status()
 
     @record_insolvency.validator
@@ -334,18 +342,30 @@ class InvoiceCase:
         self._refuse(lambda: transitions.insolvency_refusal(self.s, notice, self._today()))
 
     @workflow.update
-    def retry_step(self) -> CaseStatus:
-        """Ops fixed the data or the template: the failed step runs again."""
-        self._apply(transitions.retry_step(self.s, self._policy(), workflow.now()), wake=False)
+    def record_accounting_credit(self, credit: AccountingCredit) -> CaseStatus:
+        """A newer export of the accounting lowered the invoice (`relance sync`)."""
+        self._apply(transitions.record_accounting_credit(self.s, self._policy(), credit, workflow.now()), by=credit.by)
+        return self.status()
+
+    @record_accounting_credit.validator
+    def _check_accounting_credit(self, credit: AccountingCredit) -> None:
+        self._refuse(lambda: transitions.accounting_credit_refusal(self.s, credit))
+
+    @workflow.update
+    def retry_step(self, request: RetryRequest | None = None) -> CaseStatus:
+        """Ops fixed the data or the template: the failed step runs again (callers from before RetryRequest
+        send no argument)."""
+        self._apply(transitions.retry_step(self.s, self._policy(), workflow.now()), wake=False,
+                    by=request.by if request else "")
         return self.status()
 
     @retry_step.validator
-    def _check_retry(self) -> None:
+    def _check_retry(self, request: RetryRequest | None = None) -> None:
         self._refuse(lambda: transitions.retry_refusal(self.s))
 
     @workflow.update
     def close_case(self, request: CloseRequest) -> CaseStatus:
-        self._apply(transitions.close_case(self.s, self._policy(), request, workflow.now()))
+        self._apply(transitions.close_case(self.s, self._policy(), request, workflow.now()), by=request.by)
         return self.status()
 
     @close_case.validator
@@ -373,8 +393,7 @@ class InvoiceCase:
                 principal_due=s.principal, penalties_due=account.ZERO, indemnity_due=account.ZERO,
                 total_due=s.principal, paid_total=s.paid_total, overpaid=s.overpaid, paused=False, dispute=None,
                 plan=None, path=None, path_rule=None, expected_indemnity=None, procedure=[], next_action=None,
-                tasks=[], audit=s.audit, closed_reason=None, debtor_id=s.invoice.debtor.debtor_id,
-                due_date=s.invoice.due_date)
+                tasks=[], audit=s.audit, closed_reason=None, invoice=s.invoice)
         return decisions.status_of(s, self.policy, workflow.now(), as_of)
 
     # ------------------------------------------------------------------ time, state and visibility

@@ -178,6 +178,25 @@ async def held_for_credit(harness, today) -> Case:
     await case.wait_until_due_plus(-2)
     await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("1200.00"), paid_on=today,
                                                           bank_reference="BQ-REPLAY"))
+async def imported_in_court(harness, today) -> Case:
+    """Imported with its past (relance import): a mise en demeure and an order issued before relance, the order
+    never served; left running after ops got the lapse at once."""
+    from domain.prior import PriorHistory
+
+    bill = invoice(today=today, due_date=today - dt.timedelta(days=370), amount="9000.00")
+    prior = PriorHistory(notice_sent_on=today - dt.timedelta(days=300), court_filed_on=today - dt.timedelta(days=260),
+                         order_issued_on=today - dt.timedelta(days=215))
+    case = await Case.open(harness, bill, prior=prior, catch_up_from=today)
+    await case.wait_until(today + dt.timedelta(days=2))
+    return case
+
+
+async def imported_overdue(harness, today) -> Case:
+    """Imported 50 days late, its first message held a day by the daily cap: the last reminder, then paid."""
+    bill = invoice(today=today, due_date=today - dt.timedelta(days=50))
+    case = await Case.open(harness, bill, catch_up_from=today + dt.timedelta(days=1))
+    await case.wait_until(today + dt.timedelta(days=10))
+    await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("1200.00")))
     await case.finished()
     return case
 
@@ -220,3 +239,4 @@ async def platform_statuses(harness, today) -> Case:
 
 
 SCENARIOS[platform_statuses.__name__] = platform_statuses
+SCENARIOS.update({f.__name__: f for f in (imported_in_court, imported_overdue)})

@@ -28,12 +28,12 @@ async def test_import_list_status_and_ops_messages(service, tmp_path):
     good = [f"CLI-{tag}-{n};{issued};{due};DEB-{tag};Client {n} SAS;ap{n}@client.example;1 234,56;non" for n in (1, 2)]
     bad = [f"CLI-{tag}-3;{issued};;DEB-{tag};Sans Échéance;ap3@client.example;100,00;non",
            f"CLI-{tag}-4;{issued};{due};DEB-{tag};Négatif;ap4@client.example;-5,00;non",
-           f"CLI-{tag}-5;{issued};{due};DEB-{tag};Mauvais Mail;pas-un-email;100,00;non"]
+           f"CLI-{tag}-5;{issued};{due};DEB-{tag};Mauvais Mail;pas-un-email;abc;non"]  # two bad cells, one row
     file = ledger(tmp_path, [good[0], bad[0], bad[1], good[1], bad[2]])
 
     first = await relance(service, "import", str(file))
     assert first.returncode == 1, "rows were rejected: the exit status says so"
-    assert "2 case(s) started" in first.stdout
+    assert "2 case(s) started" in first.stdout and "3 row(s) rejected" in first.stdout, first.stdout
     assert "row 3, due_date" in first.stderr and "row 4, amount_incl_tax" in first.stderr
     assert "row 6, debtor_email" in first.stderr
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from domain.invoice import MAX_AMOUNT, Debtor, Invoice, amount_problem, date_problems, email_problem
-from relance import ledger as ledger_module
-from relance.ledger import MAX_JSON_BYTES, LedgerFileError, LedgerReader, read_ledger
+from importers import csv_file, json_file
+from importers.json_file import MAX_JSON_BYTES
+from relance.ledger import LedgerFileError, LedgerReader, read_ledger
 
 TODAY = dt.date(2027, 3, 15)
 HEADER = "number;debtor_id;debtor_name;debtor_email;issue_date;due_date;amount_incl_tax"
@@ -150,7 +151,7 @@ def test_a_credit_limit_over_the_maximum_is_refused(tmp_path):
 
 
 def test_a_json_ledger_over_the_bound_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
-    monkeypatch.setattr(ledger_module, "MAX_JSON_BYTES", 1000)
+    monkeypatch.setattr(json_file, "MAX_JSON_BYTES", 1000)
     path = tmp_path / "l.json"
     path.write_text("[" + ",".join(["{}"] * 600) + "]")
     with pytest.raises(LedgerFileError, match="a JSON ledger is read whole, so at most 0 MB: export a larger"):
@@ -159,17 +160,18 @@ def test_a_json_ledger_over_the_bound_is_refused_before_it_is_parsed(tmp_path, m
 
 
 def test_a_csv_line_over_the_bound_is_refused_before_any_row(tmp_path, monkeypatch):
-    monkeypatch.setattr(ledger_module, "MAX_LINE_BYTES", 100)
+    monkeypatch.setattr(csv_file, "MAX_LINE_BYTES", 100)
     path = _csv(tmp_path, GOOD_ROW, GOOD_ROW.replace("F-1", "F-2").replace("Alpha SARL", "A" * 200))
     with pytest.raises(LedgerFileError, match="line 3 is longer than"):
         LedgerReader(path)
 
 
-def test_a_csv_not_utf8_deep_in_the_file_is_refused_before_any_row(tmp_path):
+def test_a_csv_of_mixed_encodings_is_refused_before_any_row(tmp_path):
+    # UTF-8 at the top, one Windows-1252 byte deep in the file: read either way, some names would be mangled.
     path = tmp_path / "l.csv"
-    good = "\n".join(GOOD_ROW.replace("F-1", f"F-{n}") for n in range(30000))
+    good = "\n".join(GOOD_ROW.replace("F-1", f"F-{n}").replace("Alpha", "Société") for n in range(30000))
     path.write_bytes(f"{HEADER}\n{good}\n".encode() + b"F-x;C-1;Caf\xe9;a@b.example;15/01/2027;14/03/2027;1\n")
-    with pytest.raises(LedgerFileError, match=f"byte 0xe9 at offset {len(HEADER) + 1 + len(good) + 1 + len('F-x;C-1;Caf')}"):
+    with pytest.raises(LedgerFileError, match=f"mixed encodings: UTF-8 text and a byte 0xe9 that is not .offset {len(HEADER) + 1 + len(good.encode()) + 1 + len('F-x;C-1;Caf')}"):
         LedgerReader(path)
 
 
@@ -180,14 +182,14 @@ def test_the_first_row_comes_before_the_file_is_read_whole(tmp_path, monkeypatch
     rows = [GOOD_ROW.replace("F-1", f"F-{n}") for n in range(20000)]
     path = _csv(tmp_path, *rows)
     consumed = []
-    real_records = ledger_module._csv_records
+    real_records = csv_file._records
 
     def watched(*args):
         for record in real_records(*args):
             consumed.append(record[0])
             yield record
 
-    monkeypatch.setattr(ledger_module, "_csv_records", watched)
+    monkeypatch.setattr(csv_file, "_records", watched)
     reader = LedgerReader(path, today=TODAY)
     assert reader.rows_hint == 20000
     first = next(iter(reader))
@@ -210,4 +212,5 @@ def test_a_cell_over_the_csv_field_limit_is_its_rows_error_and_reading_goes_on(t
     huge = GOOD_ROW.replace("F-1", "F-2").replace("Alpha SARL", "A" * 200_000)
     rows, errors = read_ledger(_csv(tmp_path, GOOD_ROW, huge, GOOD_ROW.replace("F-1", "F-3")), today=TODAY)
     assert [r.invoice.number for r in rows] == ["F-1", "F-3"]
-    assert [str(e) for e in errors] == ["row 3: unreadable: field larger than field limit (131072)"]
+    assert [e.message for e in errors] == ["unreadable: field larger than field limit (131072)"]
+    assert str(errors[0]).startswith("ligne 3 : illisible")

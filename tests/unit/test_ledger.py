@@ -63,7 +63,7 @@ def test_bad_example_keeps_good_rows_and_reports_bad_ones():
         (4, "amount_excl_tax"),
         (5, "debtor_email"),
     ]
-    assert str(errors[0]) == "row 3, due_date: missing"
+    assert str(errors[0]) == "ligne 3, « due_date » : valeur absente / row 3, due_date: missing"
 
 
 # --- CSV dialects ------------------------------------------------------------------------------------------
@@ -122,7 +122,8 @@ def test_french_and_iso_dates(tmp_path, issue, due):
     assert (rows[0].invoice.issue_date, rows[0].invoice.due_date) == (dt.date(2026, 1, 15), dt.date(2026, 3, 14))
 
 
-@pytest.mark.parametrize(("cell", "why"), [("31/02/2026", "not a calendar date"), ("03-14-2026", "YYYY-MM-DD")])
+@pytest.mark.parametrize(("cell", "why"), [("31/02/2026", "not a calendar date"), ("03-14-2026", "not a calendar date"),
+                                         ("2026/03/14", "YYYY-MM-DD")])
 def test_bad_dates_are_reported(tmp_path, cell, why):
     rows, errors = read_ledger(_write(tmp_path, "l.csv", f"{HEADER}\n{GOOD_ROW.replace('14/03/2026', cell)}\n"))
     assert rows == []
@@ -181,7 +182,7 @@ def test_duplicate_number_keeps_the_first(tmp_path):
     rows, errors = read_ledger(_write(tmp_path, "l.csv", f"{HEADER}\n{GOOD_ROW}\n{other}\n"))
     assert [r.row for r in rows] == [2]
     assert _errors(errors) == [(3, "number")]
-    assert str(errors[0]) == "row 3, number: duplicate of row 2"
+    assert str(errors[0]) == "ligne 3, « number » : doublon de la ligne 2 / row 3, number: duplicate of row 2"
 
 
 def test_unknown_policy(tmp_path):
@@ -318,9 +319,16 @@ def test_empty_csv(tmp_path):
         read_ledger(_write(tmp_path, "l.csv", ""))
 
 
-def test_csv_not_in_utf8(tmp_path):
+def test_csv_in_windows_1252_is_read_as_such(tmp_path):
     path = _write(tmp_path, "l.csv", f"{HEADER}\n{GOOD_ROW.replace('Alpha', 'Société')}\n", encoding="cp1252")
-    with pytest.raises(LedgerFileError, match="UTF-8"):
+    rows, errors = read_ledger(path)
+    assert errors == [] and rows[0].invoice.debtor.name == "Société SARL"
+
+
+def test_csv_neither_utf8_nor_windows_1252_is_refused(tmp_path):
+    path = tmp_path / "l.csv"
+    path.write_bytes(f"{HEADER}\n".encode() + GOOD_ROW.replace("Alpha", "Soci\x81t\xe9").encode("latin-1") + b"\n")
+    with pytest.raises(LedgerFileError, match="ni UTF-8 ni Windows-1252 .* neither UTF-8 nor Windows-1252 .byte 0x81"):
         read_ledger(path)
 
 

@@ -1,0 +1,188 @@
+"""What the read pages show, computed from the read model: the worklist, customers, the dashboard.
+
+Plain functions of the read model's rows and today: no Temporal, no HTTP, so they are quick to test and to bench.
+The customer pages group the cases' statuses by debtor (`debtor_id`); an account view of its own can replace
+`customers` and `customer` without touching the pages.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+from console.readmodel import ReadModel, euros
+from console.store import Mark
+
+# Aging buckets as practice reads them (days past due).
+BUCKETS = (("not_due", "Non échu", None, 0), ("1-30", "1–30 j", 1, 30), ("31-60", "31–60 j", 31, 60),
+           ("61-90", "61–90 j", 61, 90), ("90+", "plus de 90 j", 91, None))
+OPEN = "stage != 'closed'"
+
+
+# ---------------------------------------------------------------------- worklist
+
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+    invoice: str
+    key: str  # unique on the case: the task's key, or what the console derived it from
+    kind: str  # call, letter, deadline, dispute, failure, task
+    text: str
+    rule_id: str
+    due: dt.date
+    debtor_id: str
+    debtor_name: str
+    mark: Mark | None = None
+
+
+KIND_LABELS = {"call": "Appel", "letter": "Courrier à poster", "deadline": "Échéance tribunal ou assureur",
+               "dispute": "Litige à revoir", "failure": "Étape en échec", "task": "Tâche"}
+DEADLINE_HORIZON_DAYS = 14
+_ITEMS = f"""
+WITH items AS (
+    SELECT invoice, key, kind, text, rule_id, due, debtor_id, debtor_name FROM tasks WHERE due <= :today
+    UNION ALL
+    SELECT invoice, 'next:' || next_at, 'deadline', next_label, next_rule, substr(next_at, 1, 10), debtor_id, debtor_name
+      FROM cases WHERE {OPEN} AND stage IN ('injonction', 'small_claims', 'insurer_claim', 'insolvency')
+       AND next_at IS NOT NULL AND next_at <= :horizon
+    UNION ALL
+    SELECT invoice, 'review:' || review_by, 'dispute', 'Litige à revoir depuis le ' || strftime('%d/%m/%Y', review_by),
+           'disputes', review_by, debtor_id, debtor_name
+      FROM cases WHERE {OPEN} AND review_by IS NOT NULL AND review_by < :today
+    UNION ALL
+    SELECT invoice, 'failure:' || json_extract(failure, '$.step'), 'failure',
+           'Étape ' || json_extract(failure, '$.step') || ' en échec: ' || json_extract(failure, '$.error'), 'ops',
+           :today, debtor_id, debtor_name
+      FROM cases WHERE {OPEN} AND failure IS NOT NULL AND json_extract(failure, '$.waiting')
+)
+SELECT items.*, m.state, m.until, m.note, m.by, m.at FROM items
+  LEFT JOIN store.marks m ON m.invoice = items.invoice AND m.item = items.key
+ WHERE :show_done OR m.state IS NULL OR (m.state = 'postponed' AND m.until <= :today)"""
+_RANK = "CASE kind " + " ".join(f"WHEN '{k}' THEN {n}" for n, k in enumerate(KIND_LABELS)) + " END"
+
+
+def worklist(model: ReadModel, today: dt.date, *, kind: str = "", show_done: bool = False,
+             limit: int = 300) -> tuple[list[Item], dict[str, int]]:
+    """Tasks the cases raised up to today, court and insurer steps coming within two weeks, disputes past their
+    review date and steps failed for good, less what ops marked done (or postponed to a later day): the first
+    `limit` items (of `kind`, if given), and how many there are of each kind."""
+    params = {"today": today.isoformat(), "show_done": show_done,
+              "horizon": (today + dt.timedelta(days=DEADLINE_HORIZON_DAYS)).isoformat() + "T23:59"}
+    counts = {row[0]: row[1] for row in model.db.execute(f"SELECT kind, count(*) FROM ({_ITEMS}) GROUP BY kind", params)}
+    rows = model.db.execute(f"SELECT * FROM ({_ITEMS}) WHERE :kind = '' OR kind = :kind"
+                            f" ORDER BY {_RANK}, due, invoice LIMIT :limit", {**params, "kind": kind, "limit": limit})
+    items = [Item(row["invoice"], row["key"], row["kind"], row["text"], row["rule_id"], dt.date.fromisoformat(row["due"]),
+                  row["debtor_id"], row["debtor_name"],
+                  Mark(row["invoice"], row["key"], row["state"], dt.date.fromisoformat(row["until"]) if row["until"] else None,
+                       row["note"], row["by"], dt.datetime.fromisoformat(row["at"])) if row["state"] else None)
+             for row in rows]
+    return items, counts
+
+
+# ---------------------------------------------------------------------- customers
+
+
+@dataclasses.dataclass
+class Customer:
+    debtor_id: str
+    name: str
+    siren: str
+    credit_limit: Decimal | None
+    insured: bool
+    total_due: Decimal
+    buckets: dict[str, Decimal]
+    max_days_late: int
+    open_invoices: int
+    stages: set[str]
+
+    @property
+    def over_limit(self) -> Decimal | None:
+        if self.credit_limit is None or self.total_due <= self.credit_limit:
+            return None
+        return self.total_due - self.credit_limit
+
+
+STAGE_ORDER = ("preventive", "amicable", "negotiation", "formal_notice", "small_claims", "injonction",
+               "insurer_claim", "insolvency", "closed")
+_LATE = "CAST(julianday(:today) - julianday(due_date) AS INTEGER)"
+
+
+def _bucket_sums() -> str:
+    """One SUM per aging bucket, from BUCKETS: `late` is days past due."""
+    sums = []
+    for key, _, low, high in BUCKETS:
+        test = " AND ".join(filter(None, [f"late >= {low}" if low is not None else "",
+                                          f"late <= {high}" if high is not None else ""]))
+        sums.append(f"SUM(CASE WHEN {test} THEN total_due ELSE 0 END) AS \"{key}\"")
+    return ", ".join(sums)
+
+
+_SORTS = {"total": "total DESC", "late": "max_late DESC", "name": "lower(name)",
+          "over": "(total - COALESCE(CAST(credit_limit AS REAL) * 100, 1e18)) DESC"}
+
+
+def customers(model: ReadModel, today: dt.date, search: str = "", sort: str = "total", *,
+              limit: int | None = None) -> tuple[list[Customer], int]:
+    """Customers with open invoices, most exposed first (or by `sort`), and how many match."""
+    where, params = OPEN, {"today": today.isoformat()}
+    if search.strip():
+        params["like"] = f"%{search.strip().lower()}%"
+        where += (" AND debtor_id IN (SELECT debtor_id FROM cases WHERE lower(debtor_name) LIKE :like OR siren LIKE :like"
+                  " OR lower(invoice) LIKE :like OR lower(debtor_id) LIKE :like)")
+    grouped = (f"SELECT debtor_id, max(debtor_name) AS name, max(siren) AS siren, max(credit_limit) AS credit_limit,"
+               f" max(insured) AS insured, count(*) AS invoices, SUM(total_due) AS total, max(late) AS max_late,"
+               f" group_concat(DISTINCT stage) AS stages, {_bucket_sums()}"
+               f" FROM (SELECT *, {_LATE} AS late FROM cases WHERE {where}) GROUP BY debtor_id")
+    total = model.db.execute(f"SELECT count(*) FROM ({grouped})", params).fetchone()[0]
+    rows = model.db.execute(f"{grouped} ORDER BY {_SORTS.get(sort, _SORTS['total'])}"
+                            + (" LIMIT :limit" if limit else ""), {**params, "limit": limit})
+    found = [Customer(row["debtor_id"], row["name"], row["siren"],
+                      Decimal(row["credit_limit"]) if row["credit_limit"] else None, bool(row["insured"]),
+                      euros(row["total"]), {key: euros(row[key]) for key, *_ in BUCKETS}, row["max_late"],
+                      row["invoices"], set(row["stages"].split(","))) for row in rows]
+    return found, total
+
+
+def worst_stage(stages: set[str]) -> str:
+    return max(stages, key=lambda s: STAGE_ORDER.index(s) if s in STAGE_ORDER else 0) if stages else ""
+
+
+def customer_invoices(model: ReadModel, debtor_id: str) -> list:
+    return model.rows("SELECT * FROM cases WHERE debtor_id = ? ORDER BY stage = 'closed', due_date", debtor_id)
+
+
+# ---------------------------------------------------------------------- dashboard
+
+
+@dataclasses.dataclass(frozen=True)
+class Dashboard:
+    open_cases: int
+    total_due: Decimal
+    by_stage: list[tuple[str, int, Decimal]]
+    by_bucket: list[tuple[str, str, Decimal]]
+    collected_this_month: Decimal
+    falling_due: list[tuple[dt.date, Decimal]]  # per week (its Monday), the next eight weeks
+    by_path: list[tuple[str, int, Decimal]]
+
+
+def dashboard(model: ReadModel, today: dt.date) -> Dashboard:
+    params = {"today": today.isoformat(), "month": today.replace(day=1).isoformat(),
+              "horizon": (today + dt.timedelta(weeks=8)).isoformat()}
+    by_stage = [(row[0], row[1], euros(row[2])) for row in model.db.execute(
+        f"SELECT stage, count(*), SUM(total_due) FROM cases WHERE {OPEN} GROUP BY stage")]
+    by_stage.sort(key=lambda r: STAGE_ORDER.index(r[0]) if r[0] in STAGE_ORDER else 0)
+    buckets = model.db.execute(f"SELECT {_bucket_sums()} FROM (SELECT total_due, {_LATE} AS late FROM cases"
+                               f" WHERE {OPEN})", params).fetchone()
+    weeks = model.db.execute(
+        f"SELECT date(due_date, '-' || ((CAST(strftime('%w', due_date) AS INTEGER) + 6) % 7) || ' days') AS monday,"
+        f" SUM(total_due) FROM cases WHERE {OPEN} AND due_date >= :today AND due_date < :horizon"
+        " GROUP BY monday ORDER BY monday", params)
+    collected = model.db.execute("SELECT SUM(amount) FROM payments WHERE on_day >= :month AND on_day <= :today",
+                                 params).fetchone()[0]
+    by_path = [(row[0] or "amiable", row[1], euros(row[2])) for row in model.db.execute(
+        f"SELECT path, count(*), SUM(total_due) FROM cases WHERE {OPEN} GROUP BY path")]
+    return Dashboard(
+        open_cases=sum(r[1] for r in by_stage), total_due=sum((r[2] for r in by_stage), Decimal("0")),
+        by_stage=by_stage, by_bucket=[(key, label, euros(buckets[key])) for key, label, _, _ in BUCKETS],
+        collected_this_month=euros(collected),
+        falling_due=[(dt.date.fromisoformat(row[0]), euros(row[1])) for row in weeks], by_path=by_path)

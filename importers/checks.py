@@ -1,0 +1,80 @@
+"""Checks of a row that only an import makes: the debtor's identifiers, and payment terms against the policy.
+
+SIREN, SIRET and VAT numbers (any EU country's) go on mises en demeure, insurer filings and court requests: one digit wrong there
+names another company, so a bad one (python-stdnum: length, Luhn, VAT key) rejects the row. A SIRET or a French
+VAT number gives the SIREN when the row has none, and must agree with it when it has one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from stdnum.exceptions import ValidationError as NumberError
+from stdnum.fr import siren as siren_number
+from stdnum.fr import siret as siret_number
+from stdnum.eu import vat as vat_number
+from stdnum.fr import tva as french_vat
+
+from domain.policy import Policy
+from importers.base import RowError
+
+
+def identifier_errors(row: int, values: dict[str, Any]) -> list[RowError]:
+    """Checks the SIREN, SIRET and VAT cells of `values`, compacting them, and fills `debtor_siren` from the
+    SIRET or the VAT number when the row has none."""
+    errors: list[RowError] = []
+    sirens: dict[str, str] = {}  # column -> the SIREN it gives
+    for column, module, what in (("debtor_siren", siren_number, "SIREN"), ("debtor_siret", siret_number, "SIRET"),
+                                 ("debtor_vat", vat_number, "VAT")):
+        raw = values.get(column)
+        if not isinstance(raw, str) or not raw:
+            continue
+        try:
+            number = module.validate(raw)
+        except NumberError as error:
+            errors.append(_bad_number(row, column, what, raw, error))
+            continue
+        values[column] = number
+        given = _siren_of(column, number)
+        if given:
+            sirens[column] = given
+    if len(set(sirens.values())) > 1:
+        first, *others = sirens
+        errors.append(RowError(
+            row=row, field=others[0],
+            message=f"does not match the SIREN {sirens[first]} given by {first}",
+            message_fr=f"ne correspond pas au SIREN {sirens[first]} de la colonne {first}"))
+    elif sirens and "debtor_siren" not in sirens and not errors:
+        values["debtor_siren"] = next(iter(sirens.values()))
+    return errors
+
+
+def _siren_of(column: str, number: str) -> str:
+    if column == "debtor_siren":
+        return number
+    if column == "debtor_siret":
+        return number[:9]
+    return french_vat.to_siren(number[2:]) if number.startswith("FR") else ""  # a foreign company has none
+
+
+def _bad_number(row: int, column: str, what: str, raw: str, error: NumberError) -> RowError:
+    # stdnum's messages are English and generic ("The number has an invalid length."): said after ours.
+    why_fr = {"SIREN": "9 chiffres avec une clé de Luhn valide", "SIRET": "14 chiffres avec une clé de Luhn valide",
+              "VAT": "code pays et numéro, FR : clé de 2 chiffres et SIREN"}[what]
+    french_what = "TVA intracommunautaire" if what == "VAT" else what
+    return RowError(row=row, field=column, message=f"{raw!r} is not a valid {what} number: {error.message}",
+                    message_fr=f"{raw!r} n'est pas un numéro {french_what} valide ({why_fr})")
+
+
+def terms_warning(row: int, issue_date: dt.date, due_date: dt.date, policy: Policy | None) -> list[RowError]:
+    """Payment terms longer than the policy expects (L441-10 caps them at 60 days): imported, but said, since
+    every deadline of the case counts from that due date."""
+    if policy is None:
+        return []
+    limit, policy_id, days = policy.max_payment_terms_days, policy.policy_id, (due_date - issue_date).days
+    if days <= limit:
+        return []
+    return [RowError(row=row, field="due_date", severity="warning",
+                     message=f"payment terms of {days} days, more than the {limit} days of policy {policy_id!r}",
+                     message_fr=f"délai de paiement de {days} jours, au-delà des {limit} jours de la politique "
+                                f"« {policy_id} » (article L441-10 du code de commerce)")]

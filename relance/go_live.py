@@ -1,0 +1,78 @@
+"""Going live with a book already overdue: each invoice's start (its history, and the first day the daily cap
+lets it send on), and the `--dry-run` that shows what each would get and when, before anything starts.
+
+Streaming like the ledger: one row at a time, one counter per policy and day (`domain.history.CatchUpDays`).
+What an invoice gets first is asked of the decision core in memory (`domain.playback`), as its case will.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+
+from domain import decisions
+from domain.case import CaseStart
+from domain.history import CatchUpDays
+from domain.playback import Playback
+from domain.policy import Policy
+from domain.schedule import local_date
+from relance.cases import case_start
+from relance.ledger import LedgerRow
+from relance.views import STAGE_LABELS
+
+# The outward steps a catch-up spreads over days; a task for ops (a lapsed deadline) is never held back.
+_MESSAGES = (decisions.Remind, decisions.SendNotice)
+
+
+@dataclasses.dataclass(frozen=True)
+class Planned:
+    start: CaseStart
+    stage: str  # where the case opens
+    first: str  # what it gets first
+    on: dt.date | None  # and when; None: nothing planned (closed)
+    overdue_since: dt.date | None = None  # a step dated in the past (a lapsed deadline): done at the opening
+
+
+def planned_starts(rows: Iterable[LedgerRow], policies: Mapping[str, Policy], now: dt.datetime) -> Iterator[Planned]:
+    """Each row's start, in the order of the file, with the first day the cap gives its first message."""
+    days: dict[str, CatchUpDays] = {}
+    for row in rows:
+        if settled_before(row):
+            continue  # paid in full before relance (a lettered FEC line): nothing to chase, no case
+        policy = policies[row.invoice.policy_id]
+        today = local_date(now, policy.calendar)
+        cap = days.setdefault(policy.calendar.timezone, CatchUpDays(today))
+        uncapped = _first(row, policy, now, today)
+        is_message = uncapped is not None and isinstance(uncapped.action, _MESSAGES)
+        first_day = cap.first_day(policy, local_date(uncapped.at, policy.calendar) if is_message else None)
+        start = case_start(row.invoice).model_copy(update={"prior": row.prior, "catch_up_from": first_day})
+        case = Playback(row.invoice, policy, now, prior=row.prior, catch_up_from=first_day)
+        step = decisions.next_step(case.s, policy, now)
+        day = local_date(step.at, policy.calendar) if step else None
+        yield Planned(start=start, stage=case.s.stage.value, first=step.label if step else "rien",
+                      on=max(day, today) if day else None, overdue_since=day if day and day < today else None)
+
+
+def settled_before(row: LedgerRow) -> bool:
+    return row.prior is not None and row.prior.paid is not None and row.prior.paid >= row.invoice.amount_incl_tax
+
+
+def _first(row: LedgerRow, policy: Policy, now: dt.datetime, today: dt.date) -> decisions.Step | None:
+    case = Playback(row.invoice, policy, now, prior=row.prior, catch_up_from=today)
+    return decisions.next_step(case.s, policy, now)
+
+
+def dry_run_text(plans: Iterable[Planned], today: dt.date) -> str:
+    """What each invoice would get first, per day: the burst a go-live would be, or is not."""
+    by_day: dict[dt.date | None, list[Planned]] = {}
+    for plan in plans:
+        by_day.setdefault(plan.on, []).append(plan)
+    lines = []
+    for day in sorted(by_day, key=lambda d: (d is None, d or today)):
+        plans_of_day = by_day[day]
+        title = f"{day:%d/%m/%Y}" if day else "sans étape prévue"
+        lines.append(f"{title} : {len(plans_of_day)} facture(s)")
+        for plan in plans_of_day:
+            late = f" (échue le {plan.overdue_since:%d/%m/%Y} : dès l'ouverture)" if plan.overdue_since else ""
+            lines.append(f"  {plan.start.invoice.number:<20} {STAGE_LABELS[plan.stage]:<22} {plan.first}{late}")
+    return "\n".join(lines)

@@ -1,0 +1,180 @@
+"""Staying in step with the accounting: a newer export of the same book, reconciled with the running cases.
+
+Idempotent: run twice on the same file, the second run changes nothing. For each invoice of the export:
+- no case yet: it opens (as `relance import` does, with its history and the catch-up's daily cap), unless the
+  export shows it paid (lettered in a FEC, "Déjà réglé" covering it in a CSV);
+- a case, and the export shows it paid: the payment is recorded on the day the export says, and the case closes;
+- a case, and the export's amount is lower (a credit note, a correction): the difference is a credit note;
+- a higher amount is not applied but reported: ops decide (a new invoice should have its own number).
+Cases still running whose invoice is gone from the export are reported for ops to decide; nothing closes them.
+
+`dry_run` asks the same questions and changes nothing. The daily schedule (`DropFolderSync`) runs the same
+function on the newest file of a drop folder.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from temporalio.client import (
+    Client, Schedule, ScheduleActionStartWorkflow, ScheduleAlreadyRunningError, ScheduleCalendarSpec,
+    ScheduleOverlapPolicy, SchedulePolicy, ScheduleRange, ScheduleSpec, ScheduleUpdate, WorkflowUpdateFailedError,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.case import AccountingCredit, CaseStatus, Payment
+from domain.invoice import invoice_number_of
+from domain.money import format_eur
+from domain.policy import Policy, Stage
+from relance import cases, go_live
+from relance.ledger import LedgerRow
+from workflows import visibility
+from workflows.drop_folder_sync import SCHEDULE_ID, DropFolderSync
+from workflows.invoice_case import InvoiceCase
+
+EXPORT = "export comptable"  # the reference of what a sync records, in the audit trail
+BY = "relance sync"  # who the audit lines name as the sender
+
+
+@dataclasses.dataclass
+class SyncReport:
+    opened: list[str] = dataclasses.field(default_factory=list)
+    paid: list[str] = dataclasses.field(default_factory=list)
+    credited: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)  # number, from, to
+    raised: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)  # reported, not applied
+    vanished: list[str] = dataclasses.field(default_factory=list)
+    paid_without_case: int = 0
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+    def text(self, dry_run: bool) -> str:
+        verb = "seraient" if dry_run else "ont été"
+        lines = [f"{len(self.opened)} facture(s) nouvelle(s) : dossiers {'à ouvrir' if dry_run else 'ouverts'}"]
+        lines += [f"  {number}" for number in self.opened[:50]]
+        lines.append(f"{len(self.paid)} facture(s) réglée(s) dans la comptabilité : règlements qui {verb} enregistrés")
+        lines += [f"  {number}" for number in self.paid]
+        lines.append(f"{len(self.credited)} montant(s) diminué(s) : avoirs qui {verb} enregistrés")
+        lines += [f"  {number} : {old} -> {new}" for number, old, new in self.credited]
+        lines.append(f"{len(self.raised)} montant(s) augmenté(s) : non appliqués, à examiner")
+        lines += [f"  {number} : {old} -> {new}" for number, old, new in self.raised]
+        lines.append(f"{len(self.vanished)} dossier(s) en cours absent(s) de l'export : à examiner")
+        lines += [f"  {number}" for number in self.vanished]
+        lines.append(f"{self.unchanged} inchangé(s), {self.paid_without_case} réglée(s) sans dossier (rien à faire)")
+        lines += [f"{number} : échec : {reason}" for number, reason in self.failed]
+        return "\n".join(lines)
+
+    def summary(self) -> dict:
+        return {"opened": len(self.opened), "paid": len(self.paid), "credited": len(self.credited),
+                "raised": len(self.raised), "vanished": len(self.vanished), "unchanged": self.unchanged,
+                "paid_without_case": self.paid_without_case, "failed": len(self.failed)}
+
+
+async def sync(client: Client, task_queue: str, rows: Iterable[LedgerRow], policies: Mapping[str, Policy],
+               now: dt.datetime, *, dry_run: bool = False, concurrency: int = 20) -> SyncReport:
+    report, seen, new_rows = SyncReport(), set(), []
+    gate = asyncio.Semaphore(concurrency)
+    today = now.astimezone(cases.PARIS).date()
+
+    async def one(row: LedgerRow) -> None:
+        async with gate:
+            try:
+                status = await _status(client, row.invoice.number, today)
+                if status is None:
+                    if go_live.settled_before(row):
+                        report.paid_without_case += 1
+                    else:
+                        new_rows.append(row)
+                    return
+                await _reconcile(client, row, status, report, today, dry_run)
+            except Exception as error:  # one case that cannot be reached must not stop the sync; it is reported
+                report.failed.append((row.invoice.number, str(error)))
+
+    pending = []
+    for row in rows:  # rows are validated as they are read; their cases are asked as they come
+        seen.add(row.invoice.number)
+        pending.append(asyncio.ensure_future(one(row)))
+        if len(pending) >= 10 * concurrency:
+            await asyncio.gather(*pending)
+            pending = []
+    await asyncio.gather(*pending)
+    new_rows.sort(key=lambda row: row.row)  # the daily cap serves them in the order of the file
+    plans = go_live.planned_starts(new_rows, policies, now)
+    if dry_run:
+        report.opened = [plan.start.invoice.number for plan in plans]
+    else:
+        opened = await cases.open_cases(client, task_queue, (plan.start for plan in plans))
+        report.opened, report.failed = opened.started, report.failed + opened.failed
+    report.vanished = sorted([number async for number in _running(client) if number not in seen])
+    return report
+
+
+async def _reconcile(client: Client, row: LedgerRow, status: CaseStatus, report: SyncReport, today: dt.date,
+                     dry_run: bool) -> None:
+    number, invoice = row.invoice.number, row.invoice
+    if status.stage is Stage.closed:
+        report.unchanged += 1
+        return
+    case = cases.handle(client, number)
+    known = status.invoice_amount if status.invoice_amount is not None else invoice.amount_incl_tax
+    if go_live.settled_before(row):
+        owed = known - status.paid_total
+        if owed > 0 and not dry_run:
+            await _update(case, InvoiceCase.record_payment, Payment(
+                amount=owed, paid_on=row.prior.paid_on, reference=f"{EXPORT} : réglée", by=BY))
+        report.paid.append(number)
+    elif invoice.amount_incl_tax < known:
+        if not dry_run:
+            await _update(case, InvoiceCase.record_accounting_credit, AccountingCredit(
+                new_amount=invoice.amount_incl_tax, on=today, reference=EXPORT, by=BY))
+        report.credited.append((number, _eur(known), _eur(invoice.amount_incl_tax)))
+    elif invoice.amount_incl_tax > known:
+        report.raised.append((number, _eur(known), _eur(invoice.amount_incl_tax)))
+    else:
+        report.unchanged += 1
+
+
+async def _update(case, update, message) -> None:
+    try:
+        await case.execute_update(update, message)
+    except WorkflowUpdateFailedError as refused:
+        raise RuntimeError(refused.cause.message if refused.cause else str(refused)) from None
+
+
+async def _status(client: Client, number: str, today: dt.date) -> CaseStatus | None:
+    try:
+        return await cases.status(client, number, today)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+
+
+async def _running(client: Client):
+    async for execution in client.list_workflows(visibility.running_cases()):
+        yield invoice_number_of(execution.id)
+
+
+def _eur(amount: Decimal) -> str:
+    return format_eur(amount)
+
+
+async def schedule_daily(client: Client, task_queue: str, hour: int, schedule_id: str = SCHEDULE_ID) -> str:
+    """The Temporal schedule of the daily sync, created or brought up to date: 'created' or 'updated'.
+
+    Each day at `hour` (Paris) it starts `DropFolderSync` on `task_queue`; a run still going the next day is not
+    doubled (overlap: skip). The folder is the workers' RELANCE_SYNC_DIR."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(DropFolderSync.run, id=f"{schedule_id}-run", task_queue=task_queue),
+        spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(0)],
+                                                          second=[ScheduleRange(0)])],
+                          time_zone_name="Europe/Paris"),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP))
+    try:
+        await client.create_schedule(schedule_id, schedule)
+        return "created"
+    except ScheduleAlreadyRunningError:
+        await client.get_schedule_handle(schedule_id).update(lambda _: ScheduleUpdate(schedule=schedule))
+        return "updated"

@@ -1,0 +1,137 @@
+"""The read pages' figures from the read model, fed with statuses of cases played in memory (domain.playback):
+aging buckets, customers over their limit, cash collected this month, what falls due; the worklist's marks;
+refusals said in French."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from console import i18n, pages
+from console.readmodel import ReadModel
+from console.store import Mark, Store
+from domain import transitions
+from domain.case import DisputeRequest, Payment
+from domain.decisions import status_of
+from domain.playback import Playback
+from domain.rule_file import load_policy_file
+from relance.config import ROOT
+from tests.clock import start_moment
+from tests.lifecycle.scenario import invoice
+
+TODAY = dt.date(2027, 3, 10)
+NOW = start_moment(TODAY) + dt.timedelta(hours=4)
+POLICY = load_policy_file(ROOT / "rules" / "default.yaml")
+
+
+def _status(case_invoice, *, paid: str | None = None):
+    """The case opened the day it was issued, played up to now, with a payment today if asked."""
+    case = Playback(case_invoice, POLICY, start_moment(case_invoice.issue_date))
+    case.advance(NOW)
+    if paid:
+        refusal = case.message(NOW, lambda s, p, at: (None, transitions.record_payment(s, p, Payment(amount=Decimal(paid)), at)[0]))
+        assert refusal == "accepted", refusal
+    return status_of(case.s, case.policy, NOW)
+
+
+def _model(tmp_path) -> tuple[ReadModel, Store]:
+    store = Store(tmp_path / "console.sqlite3")
+    model = ReadModel(tmp_path / "read.sqlite3")
+    model.attach_marks(store.path)
+    return model, store
+
+
+def test_dashboard_and_customers_from_the_read_model(tmp_path):
+    model, _ = _model(tmp_path)
+    early = invoice(today=TODAY, due_in_days=10, amount="1000.00")
+    late = invoice(today=TODAY, due_date=TODAY - dt.timedelta(days=40), amount="2000.00", credit_limit="1500.00")
+    older = invoice(today=TODAY, due_date=TODAY - dt.timedelta(days=100), amount="3000.00")
+    for status in (_status(early), _status(late, paid="500.00"), _status(older)):
+        model.put(status, NOW)
+
+    board = pages.dashboard(model, TODAY)
+    assert board.open_cases == 3
+    buckets = {key: amount for key, _, amount in board.by_bucket}
+    assert buckets["not_due"] == Decimal("1000.00")
+    assert buckets["31-60"] > Decimal("1500.00"), "2000 less 500 paid (first to penalties and the indemnity)"
+    assert buckets["90+"] > Decimal("3000.00"), "penalties and the €40 indemnity count in what is due"
+    assert buckets["1-30"] == buckets["61-90"] == 0
+    assert board.collected_this_month == Decimal("500.00")
+    monday = early.due_date - dt.timedelta(days=early.due_date.weekday())
+    assert board.falling_due == [(monday, Decimal("1000.00"))]
+
+    listed, count = pages.customers(model, TODAY)
+    found = {c.debtor_id: c for c in listed}
+    assert count == 3
+    over = found[late.debtor.debtor_id]
+    assert over.total_due > Decimal("1500.00") and over.over_limit == over.total_due - Decimal("1500.00"), \
+        "what remains due after the payment, penalties included, is over the 1 500 € limit"
+    assert found[older.debtor.debtor_id].over_limit is None, "no limit, never over it"
+    assert over.max_days_late == 40
+    assert [c.debtor_id for c in pages.customers(model, TODAY, search=older.number)[0]] == [older.debtor.debtor_id], \
+        "search by invoice number finds its customer"
+    assert pages.customers(model, TODAY, search="nobody-has-this") == ([], 0)
+    assert [c.debtor_id for c in pages.customers(model, TODAY, sort="late")[0]][0] == older.debtor.debtor_id
+
+
+def test_the_worklist_hides_what_is_done_and_what_is_postponed_until_its_day(tmp_path):
+    model, store = _model(tmp_path)
+    case = invoice(today=TODAY, due_date=TODAY - dt.timedelta(days=31), amount="1200.00")
+    model.put(_status(case), NOW)  # the J+30 reminder raised a call
+    items, counts = pages.worklist(model, TODAY)
+    call = next(i for i in items if i.kind == "call")
+    assert call.invoice == case.number and call.rule_id == "amicable-j+30" and counts["call"] == 1
+
+    def keys(day=TODAY, **options):
+        return [i.key for i in pages.worklist(model, day, **options)[0]]
+
+    store.mark(Mark(case.number, call.key, "postponed", TODAY + dt.timedelta(days=2), "rappeler jeudi", "olivia", NOW))
+    assert call.key not in keys()
+    assert call.key in keys(TODAY + dt.timedelta(days=2)), "a postponed item comes back on its day"
+    store.mark(Mark(case.number, call.key, "done", None, "", "olivia", NOW))
+    assert call.key not in keys(TODAY + dt.timedelta(days=2))
+    shown = pages.worklist(model, TODAY, show_done=True)[0]
+    assert [i.mark.state for i in shown if i.key == call.key] == ["done"], "still listed, with its mark, on request"
+    assert keys(kind="letter", show_done=True) == [] and call.key in keys(kind="call", show_done=True)
+
+
+def test_a_dispute_past_its_review_date_is_on_the_worklist(tmp_path):
+    model, _ = _model(tmp_path)
+    case = Playback(invoice(today=TODAY, due_in_days=-5), POLICY, start_moment(TODAY - dt.timedelta(days=35)))
+    opened = NOW - dt.timedelta(days=20)
+    request = DisputeRequest(reason="Prix contesté", review_by=TODAY - dt.timedelta(days=3))
+    assert case.message(opened, lambda s, p, at: (None, transitions.open_dispute(s, p, request, at))) == "accepted"
+    model.put(status_of(case.s, case.policy, NOW), NOW)
+    disputes = [i for i in pages.worklist(model, TODAY)[0] if i.kind == "dispute"]
+    assert disputes and "Litige à revoir" in disputes[0].text
+
+
+def test_refusals_are_said_in_french_and_unknown_ones_kept_as_they_came():
+    assert i18n.refusal("payment dated 12/03/2027, in the future", "fr") == "règlement daté du 12/03/2027, dans le futur"
+    assert i18n.refusal("the case is closed (paid)", "fr") == "le dossier est clos (paid)"
+    assert i18n.refusal("the case is closed (paid)", "en") == "the case is closed (paid)"
+    assert i18n.refusal("something new", "fr") == "something new"
+
+
+def test_the_cases_refusals_have_a_french_wording():
+    """The refusals the core says, found in its source: each is matched by a French wording."""
+    import inspect
+    import re
+
+    source = inspect.getsource(transitions)
+    said = [re.sub(r"\{[^}]*\}", "x1", text) for text in re.findall(r'return f?"([^"]{12,})"', source)]
+    assert len(said) >= 15
+    untranslated = [text for text in said if i18n.refusal(text, "fr") == text]
+    assert untranslated == []
+
+
+def test_a_message_from_ops_signs_the_audit_lines_it_causes():
+    case = Playback(invoice(today=TODAY, due_in_days=-5), POLICY, start_moment(TODAY - dt.timedelta(days=35)))
+    before = len(case.s.audit)
+    payment = Payment(amount=Decimal("100.00"), by="olivia")
+    outcome, _ = transitions.record_payment(case.s, case.policy, payment, NOW)
+    signed = transitions.signed(outcome, payment.by)
+    assert signed.effects and {e.action.by for e in signed.effects} == {"olivia"}
+    assert transitions.signed(outcome, "") is outcome, "no name, nothing to sign"
+    assert len(case.s.audit) == before, "the transition leaves the state it was given untouched"

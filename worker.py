@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.accounts import AccountActivities
+from activities.bank_checks import BankChecks
 from activities.case_activities import CaseActivities
 from activities.court import PaperCourt
 from activities.documents import DocumentStore
@@ -43,7 +44,7 @@ def build_activities(config: Config, mailer: Mailer | None = None) -> CaseActivi
     return CaseActivities(
         rules=RuleDirectory(config.rules_dir), mailer=mailer, documents=documents,
         court=PaperCourt(documents, printer), insurer=EmailInsurer(documents, mailer, printer), printer=printer,
-        registered_mail=PostedByOps(documents),
+        registered_mail=PostedByOps(documents), bank=BankChecks(config.bank_store_location()),
     )
 
 

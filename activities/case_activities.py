@@ -9,6 +9,7 @@ import contextlib
 
 from temporalio import activity
 
+from activities.bank_checks import BankChecks
 from activities.contracts import (
     ClaimReceipt, ClaimRequest, Dossier, DossierRequest, DocumentRef, DocumentRequest, OutgoingEmail, PermanentFailure,
     SentEmail,
@@ -26,7 +27,7 @@ from activities.rules import RuleDirectory
 class CaseActivities:
     def __init__(self, rules: RuleDirectory, mailer: Mailer, documents: DocumentStore,
                  court: CourtGateway, insurer: InsurerGateway, printer: Printer | None = None,
-                 registered_mail: RegisteredMail | None = None) -> None:
+                 registered_mail: RegisteredMail | None = None, bank: BankChecks | None = None) -> None:
         self.rules = rules
         self.mailer = mailer
         self.documents = documents
@@ -34,6 +35,7 @@ class CaseActivities:
         self.insurer = insurer
         self.printer = printer or WeasyPrinter()
         self.registered_mail = registered_mail or PostedByOps(documents)
+        self.bank = bank  # the bank store's probable credits (activities/bank_checks.py)
 
     @activity.defn
     async def send_email(self, email: OutgoingEmail) -> SentEmail:
@@ -62,7 +64,8 @@ class CaseActivities:
             return await self.insurer.file_claim(request)
 
     def all(self) -> list:
-        return [self.send_email, self.write_document, self.prepare_dossier, self.file_insurer_claim]
+        return [self.send_email, self.write_document, self.prepare_dossier, self.file_insurer_claim,
+                *(self.bank.all() if self.bank is not None else [])]
 
 
 @contextlib.contextmanager

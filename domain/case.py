@@ -98,6 +98,23 @@ class StepFailure(BaseModel):
     waiting_for_retry: bool  # a failure retrying cannot fix; else it is still retried
 
 
+class CreditHold(BaseModel):
+    """Messages to the debtor wait: a bank credit not matched yet is probably their payment."""
+
+    entry: str  # the bank entry's reference
+    amount: Decimal
+    value_on: dt.date | None = None
+    until: dt.date
+
+
+class ReturnedPayment(BaseModel):
+    """A payment the bank took back, kept so that ops are told once."""
+
+    bank_reference: str
+    amount: Decimal
+    reason: str = ""
+
+
 class NextAction(BaseModel):
     step: str
     rule_id: str
@@ -139,6 +156,10 @@ class CaseState(BaseModel):
     expected_indemnity: Decimal | None = None
     closed_reason: str | None = None
     failure: StepFailure | None = None
+    hold: CreditHold | None = None
+    held_for: list[str] = []  # bank entries that held this case once
+    returned: list[ReturnedPayment] = []  # payments the bank took back
+    platform: list["PlatformStatus"] = []  # e-invoicing statuses received
 
 
 class CaseStart(BaseModel):
@@ -151,6 +172,11 @@ class CaseStart(BaseModel):
     # A flag rather than a patch for new cases: `workflow.patched` costs each case a marker and an upsert of
     # TemporalChangeVersion, two history events and worker memory for as long as the case is cached.
     read_policy_locally: bool = False
+    # Cases opened by this code look for a probable bank credit before a message goes to the debtor; those opened
+    # earlier do so once the `bank-hold` patch is in their history (replays of older histories never schedule it).
+    bank_checks: bool = False
+    # A case closed as paid and reopened because its payment was returned: the reversal it starts with.
+    reversal: "PaymentReversal | None" = None
     # A case that wakes on a worker that no longer caches it replays its whole history: past this many
     # events it continues as new (carrying its state) even before the server suggests it.
     history_events_limit: int = Field(default=2000, gt=0)
@@ -189,6 +215,7 @@ class CaseStatus(BaseModel):
     allocations: list[Allocation] = []
     written_off: Decimal = Decimal("0")
     failure: StepFailure | None = None
+    hold: CreditHold | None = None
     invoice: Invoice | None = None  # as imported: due date, debtor id, SIREN, credit limit (the console reads them)
     # The invoice's amount as the case knows it, credit notes deducted: what a newer export is compared with.
     invoice_amount: Decimal | None = None
@@ -208,8 +235,10 @@ class OpsMessage(BaseModel):
 class Payment(OpsMessage):
     amount: Decimal
     currency: str = "EUR"
-    paid_on: dt.date | None = None  # defaults to the day it is recorded
+    paid_on: dt.date | None = None  # defaults to the day it is recorded (a bank credit: its value date)
     reference: str = ""
+    # The bank entry this payment comes from (`relance bank`): a case records one bank entry once.
+    bank_reference: str = ""
 
     @field_validator("amount")
     @classmethod
@@ -217,6 +246,30 @@ class Payment(OpsMessage):
         if value <= 0:
             raise ValueError("a payment amount must be positive")
         return value.quantize(Decimal("0.01"))
+
+
+class PaymentReversal(BaseModel):
+    """A payment the bank took back (a direct debit returned, a cheque unpaid, a transfer returned)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bank_reference: str = Field(min_length=1)  # the bank entry of the payment taken back
+    returned_by: str = ""  # the bank entry of the return
+    reason: str = ""  # the bank's reason code or words
+
+
+# Lifecycle statuses of the 2026 e-invoicing reform that collections acts on, received from the approved platform.
+PLATFORM_STATUSES = {"207": "En litige", "208": "Suspendue", "210": "Refusée", "213": "Rejetée", "225": "Affacturée"}
+
+
+class PlatformStatus(BaseModel):
+    """A lifecycle status of the invoice received from the e-invoicing platform."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: Literal["207", "208", "210", "213", "225"]
+    on: dt.date
+    comment: str = ""
 
 
 class PaymentReceipt(BaseModel):

@@ -196,7 +196,17 @@ def next_step(s: CaseState, policy: Policy, now: dt.datetime) -> Step | None:
         candidates = [step for step in (plan.dispute_review(), plan.extension_request()) if step]
     else:
         candidates = [*plan.follow_ups(), *plan.instalments(), *plan.escalation()]
-    return min((c for c in candidates if c.key not in s.done), key=lambda c: c.at, default=None)
+    step = min((c for c in candidates if c.key not in s.done), key=lambda c: c.at, default=None)
+    if step is not None and s.hold is not None and reaches_debtor(step):
+        held_until = sending_moment(s.hold.until, policy.calendar)
+        if step.at < held_until:  # a credit probably the debtor's: the message waits for ops to match it
+            step = dataclasses.replace(step, at=held_until)
+    return step
+
+
+def reaches_debtor(step: Step) -> bool:
+    """A step that writes to the debtor or acts against them: held while their payment is probably in the bank."""
+    return isinstance(step.action, (Remind, SendNotice, Escalate, RemindInstalment))
 
 
 def follow_ups(s: CaseState, policy: Policy, now: dt.datetime) -> list[Step]:
@@ -345,6 +355,19 @@ class _Planner:
             text = PROCEDURE_TASKS.get(f"{s.path}:{tracked.name}")
             if text:
                 steps.append(Step(f"{s.path}:{tracked.name}:task", s.path_rule or "escalation", text, now, RaiseTask(text)))
+        for status in s.platform:
+            if status.code in ("210", "213"):
+                label = "Refusée" if status.code == "210" else "Rejetée"
+                steps.append(Step(f"einvoicing:{status.code}:{status.on:%Y%m%d}:task", "einvoicing", f"Facture {label.lower()}",
+                                  now, RaiseTask(f"Facture {label.lower()} sur la plateforme de facturation électronique"
+                                                 f" (statut {status.code}, le {status.on:%d/%m/%Y})"
+                                                 + (f": {status.comment}" if status.comment else "")
+                                                 + ": la corriger ou l'annuler par un avoir avant toute relance")))
+        for returned in s.returned:
+            why = f" ({returned.reason})" if returned.reason else ""
+            steps.append(Step(f"bank:returned:{returned.bank_reference}", "bank", "Paiement rejeté", now, RaiseTask(
+                f"Paiement de {eur(returned.amount)} de {s.invoice.debtor.name} (écriture {returned.bank_reference})"
+                f" rejeté par la banque{why}: les relances reprennent")))
         if s.overpaid > 0:
             steps.append(Step(overpaid_key(s.overpaid), "payments", "Trop-perçu", now,
                               RaiseTask(f"Trop-perçu de {eur(s.overpaid)} à rembourser ou affecter")))
@@ -367,7 +390,7 @@ def status_of(s: CaseState, policy: Policy, now: dt.datetime, as_of: dt.date | N
         next_action=NextAction(step=step.key, rule_id=step.rule_id, label=step.label, at=step.at) if step else None,
         tasks=s.tasks, audit=s.audit, closed_reason=s.closed_reason, insolvency=s.insolvency,
         as_of=as_of, penalty_lines=current.penalty_lines, allocations=current.allocations,
-        written_off=current.written_off, failure=s.failure, invoice=s.invoice,
+        written_off=current.written_off, failure=s.failure, invoice=s.invoice, hold=s.hold,
         invoice_amount=s.invoice.amount_incl_tax - s.credited_total,
     )
 

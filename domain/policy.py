@@ -188,6 +188,29 @@ class Payments(Rule):
     thank_you_template: str | None = Field(default=None, description="Template kind of the thank-you email; empty for none.")
 
 
+class BankRules(Rule):
+    """Money read from bank statements (`relance bank import`): what is matched on its own, and how a reminder
+    waits for a credit that is probably the debtor's."""
+
+    allocation: Literal["remittance_order", "oldest_first"] = Field(
+        default="remittance_order",
+        description="How one credit is shared between several invoices when it does not pay each in full:"
+                    " remittance_order serves the invoices in the order the remittance names them (the oldest due"
+                    " first for those it does not name); oldest_first always serves the oldest due date first.")
+    max_invoices_combined: int = Field(
+        default=8, gt=0, le=16,
+        description="A credit without a usable reference is matched to a set of the customer's open invoices whose"
+                    " amounts add up to it only when the customer has at most this many (the search is exhaustive).")
+    hold_days: int = Field(
+        default=5, ge=0,
+        description="Before a message goes to a debtor, a credit not matched yet that is probably theirs (same"
+                    " IBAN or name, amount close to what is due) holds it this many days, and ops get a task; 0 never holds.")
+    hold_amount_tolerance_percent: Decimal = Field(
+        default=Decimal("5"), ge=0, le=100,
+        description="How close to what is due (principal, or the total with penalties) such a credit's amount must"
+                    " be, in percent, to hold a message.")
+
+
 class CatchUp(Rule):
     """What an invoice imported late gets (`relance import` of a book already overdue): the reminder that
     matches its age, not every one it missed, and never one it is too late for; first messages spread over days."""
@@ -261,6 +284,8 @@ class Policy(Rule):
     disputes: Disputes = Field(description="Disputed invoices.")
     payments: Payments = Field(description="Payments and closing.")
     penalties: Penalties = Field(description="Late-payment penalties and the fixed indemnity.")
+    # A default, like insolvency: policy snapshots carried by running cases were written before it existed.
+    bank: BankRules = Field(default=BankRules(), description="Bank statements: matching credits to invoices, holding reminders.")
     ops: Ops = Field(description="The ops team.")
     creditor: Creditor = Field(description="Your company.")
     # per_invoice is the model's default, not the shipped files': policy snapshots of cases opened before grouping

@@ -6,11 +6,13 @@ handlers, and a preview, use them.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from domain import account, history
 from domain.case import (
-    PROCEDURE_STEPS, AccountingCredit, CaseState, CloseRequest, Dispute, DisputeRequest, DisputeResolution, Insolvency, InsolvencyNotice,
-    Payment, PaymentPlan, PaymentReceipt, PlanProposal, ProcedureStep, TrackedStep,
+    PLATFORM_STATUSES, PROCEDURE_STEPS, AccountingCredit, CaseState, CloseRequest, CreditHold, Dispute, DisputeRequest,
+    DisputeResolution, Insolvency, InsolvencyNotice, Payment, PaymentPlan, PaymentReceipt, PaymentReversal,
+    PlanProposal, PlatformStatus, ProcedureStep, ReturnedPayment, TrackedStep,
 )
 from domain.decisions import Outcome, Record, Work
 from domain.history import PriorHistory
@@ -143,6 +145,8 @@ def close_case(s: CaseState, policy: Policy, request: CloseRequest, now: dt.date
 # ---------------------------------------------------------------------- payments and plans
 
 def payment_refusal(s: CaseState, policy: Policy, payment: Payment, today: dt.date) -> str | None:
+    if payment.bank_reference and any(e.kind == "payment" and e.reference == payment.bank_reference for e in s.entries):
+        return f"already recorded: bank entry {payment.bank_reference}"
     if payment.currency != policy.payments.currency:
         return f"payment in {payment.currency}, this case is kept in {policy.payments.currency}"
     if payment.paid_on is not None and payment.paid_on > today:
@@ -155,14 +159,16 @@ def payment_refusal(s: CaseState, policy: Policy, payment: Payment, today: dt.da
 def record_payment(s: CaseState, policy: Policy, payment: Payment, now: dt.datetime) -> tuple[Outcome, PaymentReceipt]:
     work = _work(s, policy, now)
     paid_on = payment.paid_on or work.today
-    account.book(work.s, Entry(kind="payment", on=paid_on, amount=payment.amount, reference=payment.reference))
+    work.s.hold = None  # money came in: the messages a probable credit held follow the schedule again
+    reference = payment.bank_reference or payment.reference
+    account.book(work.s, Entry(kind="payment", on=paid_on, amount=payment.amount, reference=reference))
     current = account.refresh(work.s, policy, work.today)
     applied = next(a for a in reversed(current.allocations) if a.kind == "payment" and a.on == paid_on)
     work.record("payment", f"payment:{work.s.paid_total}", "payments",
                 f"Règlement de {eur(payment.amount)} le {paid_on:%d/%m/%Y} (pénalités {eur(applied.to_penalties)},"
                 f" indemnité {eur(applied.to_indemnity)}, principal {eur(applied.to_principal)}"
                 + (f", trop-perçu {eur(applied.overpaid)})" if applied.overpaid else ")"),
-                refs=[payment.reference] if payment.reference else [])
+                refs=[r for r in (payment.reference, payment.bank_reference) if r])
     if account.settled(work.s, policy, current):
         close(work, "paid", "Facture réglée", "payments")
     closed = work.s.stage is Stage.closed
@@ -331,3 +337,91 @@ def record_insolvency(s: CaseState, policy: Policy, notice: InsolvencyNotice, no
                 f" {notice.judgment_on:%d/%m/%Y}{published}; relances et poursuites arrêtées")
     return _done(work)
 
+
+
+# ---------------------------------------------------------------------- money probably in the bank
+
+def hold_for_credit(s: CaseState, policy: Policy, entry: str, amount: Decimal, value_on: dt.date | None,
+                    now: dt.datetime) -> Outcome:
+    """A bank credit not matched yet is probably this debtor's payment: messages to the debtor wait
+    `bank.hold_days`, and ops get a task to match it (once per bank entry)."""
+    work = _work(s, policy, now)
+    until = work.today + dt.timedelta(days=policy.bank.hold_days)
+    work.s.hold = CreditHold(entry=entry, amount=amount, value_on=value_on, until=until)
+    work.s.held_for = [*work.s.held_for, entry]
+    received = f" reçu le {value_on:%d/%m/%Y}" if value_on else ""
+    work.task(f"bank:hold:{entry}", "bank",
+              f"Crédit bancaire de {eur(amount)}{received} (écriture {entry}), probablement le paiement de"
+              f" {s.invoice.debtor.name}: relances suspendues jusqu'au {until:%d/%m/%Y}. Le rapprocher:"
+              f" `relance bank match {entry} {s.invoice.number}`, ou `relance bank ignore {entry} --reason ...`")
+    return _done(work)
+
+
+def not_sent_after_payment(s: CaseState, policy: Policy, step: str, now: dt.datetime) -> Outcome:
+    """A message prepared before a payment came in is not sent."""
+    work = _work(s, policy, now)
+    work.record("skipped", f"{step}:not-sent", "payments", "Message préparé non envoyé: un paiement est arrivé depuis")
+    return _done(work)
+
+
+def reversal_refusal(s: CaseState, reversal: PaymentReversal) -> str | None:
+    if not any(e.kind == "payment" and e.reference == reversal.bank_reference for e in s.entries):
+        return f"no payment from bank entry {reversal.bank_reference} on this case"
+    return None
+
+
+def reverse_payment(s: CaseState, policy: Policy, reversal: PaymentReversal, now: dt.datetime) -> Outcome:
+    """The money never stayed: the payment leaves the account (the statement is computed again without it, so the
+    penalties run as if it had never come), the case resumes where its schedule puts it, and ops are told (a
+    follow-up task, `decisions.follow_ups`)."""
+    work = _work(s, policy, now)
+    taken = [e for e in work.s.entries if e.kind == "payment" and e.reference == reversal.bank_reference]
+    work.s.entries = [e for e in work.s.entries if e not in taken]
+    amount = sum((e.amount for e in taken), account.ZERO)
+    work.s.paid_total -= amount
+    work.s.hold = None
+    current = account.refresh(work.s, policy, work.today)
+    work.s.returned = [*work.s.returned, ReturnedPayment(bank_reference=reversal.bank_reference, amount=amount,
+                                                         reason=reversal.reason)]
+    why = f" ({reversal.reason})" if reversal.reason else ""
+    work.record("payment", f"payment:reversed:{reversal.bank_reference}", "bank",
+                f"Règlement de {eur(amount)} rejeté par la banque{why}: le dossier reprend (reste dû {eur(current.total_due)})",
+                refs=[r for r in (reversal.bank_reference, reversal.returned_by) if r])
+    return _done(work)
+
+
+def reopened(s: CaseState) -> CaseState:
+    """A case closed as paid whose payment came back: the stage it closed from, without the close's write-off."""
+    if s.stage is not Stage.closed:
+        return s
+    before = next((a.stage for a in reversed(s.audit) if a.stage is not Stage.closed), Stage.amicable)
+    entries = [e for e in s.entries if not (e.kind == "write_off" and e.reference == s.closed_reason)]
+    return s.model_copy(update={"stage": before, "closed_reason": None, "entries": entries})
+
+
+# ---------------------------------------------------------------------- the e-invoicing platform's statuses
+
+def platform_status_refusal(s: CaseState, status: PlatformStatus) -> str | None:
+    if status in s.platform:
+        return f"already recorded: status {status.code} of {status.on:%d/%m/%Y}"
+    return None
+
+
+def platform_status(s: CaseState, policy: Policy, status: PlatformStatus, now: dt.datetime) -> Outcome:
+    """207 "En litige" opens a dispute and 208 "Suspendue" pauses the case the same way (no chasing until ops
+    resolve it); 210 "Refusée" and 213 "Rejetée" give ops a task (`decisions.follow_ups`); 225 "Affacturée" stops
+    the chasing: the factor collects now."""
+    label = PLATFORM_STATUSES[status.code]
+    said = f"Statut {status.code} « {label} » reçu de la plateforme le {status.on:%d/%m/%Y}" + (
+        f": {status.comment}" if status.comment else "")
+    work = _work(s, policy, now)
+    work.s.platform = [*work.s.platform, status]
+    work.record("einvoicing", f"einvoicing:{status.code}:{status.on:%Y%m%d}", "einvoicing", said)
+    if status.code == "225":
+        close(work, "factored", said, "einvoicing")
+        return _done(work)
+    if status.code in ("207", "208") and work.s.dispute is None:
+        review_by = work.today + dt.timedelta(days=policy.disputes.default_review_days)
+        work.s.dispute = Dispute(reason=said, opened_at=now, review_by=review_by)
+        work.record("dispute", "dispute:open", "einvoicing", f"Litige: {said} (revue le {review_by:%d/%m/%Y})")
+    return _done(work)

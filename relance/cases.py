@@ -15,8 +15,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from zoneinfo import ZoneInfo
 
 from domain.case import (
-    CaseStart, CaseStatus, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PlanProposal, ProcedureStep,
+    CaseStart, CaseStatus, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReversal, PlanProposal,
+    ProcedureStep,
 )
+from domain.transitions import reopened
 from domain.invoice import Invoice, case_workflow_id, invoice_number_of
 from domain.script import ScriptEvent, ops_message, plan_proposal
 from workflows import visibility
@@ -34,7 +36,7 @@ class ImportReport:
 
 def case_start(invoice: Invoice) -> CaseStart:
     """How a case of this code starts."""
-    return CaseStart(invoice=invoice, read_policy_locally=True)
+    return CaseStart(invoice=invoice, read_policy_locally=True, bank_checks=True)
 
 
 async def open_case(client: Client, task_queue: str, invoice: Invoice | CaseStart) -> bool:
@@ -196,3 +198,28 @@ async def debtor_insolvency(client: Client, debtor_id: str, notice: InsolvencyNo
 
     await asyncio.gather(*(one(number) for number in numbers))
     return dict(sorted(outcomes.items()))
+
+
+async def reverse_payment(client: Client, task_queue: str, invoice_number: str, reversal: PaymentReversal) -> str:
+    """Take a returned payment off its case: a running case by its update; a case closed since (paid) is started
+    again from its final state, reopened, the reversal first. Returns what happened, in French."""
+    case = handle(client, invoice_number)
+    state = await case.query(InvoiceCase.state)  # a query reaches a case whose workflow has ended, an update not
+    if state.stage != "closed":
+        try:
+            await case.execute_update(InvoiceCase.reverse_payment, reversal, id=f"return:{reversal.returned_by}")
+            return "paiement annulé, le dossier reprend"
+        except WorkflowUpdateFailedError as refused:
+            reason = refused.cause.message if refused.cause is not None else str(refused)
+            if reason.startswith("no payment from bank entry"):
+                return "déjà annulé"
+            if not reason.startswith("the case is closed"):
+                return f"refusé: {reason}"
+        state = await case.query(InvoiceCase.state)  # it closed meanwhile
+    if state.closed_reason != "paid" or not any(e.reference == reversal.bank_reference for e in state.entries):
+        return f"dossier clos ({state.closed_reason}): à traiter à la main"
+    await client.start_workflow(
+        InvoiceCase.run, case_start(state.invoice).model_copy(update={"carried": reopened(state), "reversal": reversal}),
+        id=state.invoice.workflow_id, task_queue=task_queue, id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+    return "dossier rouvert, paiement annulé"

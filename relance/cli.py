@@ -554,6 +554,19 @@ async def _unless_broken(client, invoice: str, *, only_if_failing_now: bool = Fa
         raise UserError(str(broken)) from cause
 
 
+def _bank_errors(run):
+    """`relance bank` says its refusals (an unreadable statement, an entry already handled) as one line."""
+    from relance.bank_cli import BankError
+
+    async def guarded(args, config: Config) -> int:
+        try:
+            return await run(args, config)
+        except BankError as error:
+            raise UserError(str(error)) from error
+
+    return guarded
+
+
 async def _update(config: Config, invoice: str, update, argument):
     client = await connect(config.temporal)
     try:
@@ -779,6 +792,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--ledger", default=str(ROOT / "examples" / "ledger.csv"))
     c.add_argument("--out", default=str(ROOT / "var" / "demo"))
     c.add_argument("--verbose", action="store_true")
+    from relance import bank_cli
+
+    bank_cli.add_commands(sub, _bank_errors)
     rules = sub.add_parser("rules", help="rule files: check, preview, compare, publish, audit").add_subparsers(
         dest="rules_command", required=True)
 

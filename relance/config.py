@@ -56,9 +56,13 @@ class Config:
     rules_poll_seconds: float = 10.0  # 0: this worker does not watch the rule files
     mail_transport: str = "smtp"  # or "file": messages are written to var/outbox, nothing is sent
     mail_ledger: MailLedgerSettings = MailLedgerSettings()
+    bank_store: str = ""  # RELANCE_BANK_URL (postgresql://...) or the SQLite file RELANCE_BANK_STORE
 
     def sent_ledger_location(self) -> str:
         return self.mail_ledger.url or str(self.sent_ledger)
+
+    def bank_store_location(self) -> str:
+        return self.bank_store or str(self.var_dir / "bank.sqlite3")
 
 
 def _path(name: str) -> Path | None:
@@ -104,4 +108,5 @@ def from_env() -> Config:
             unconfirmed_seconds=float(env("RELANCE_MAIL_UNCONFIRMED_SECONDS", "600")),
             on_unconfirmed=env("RELANCE_MAIL_UNCONFIRMED", "resend"),
         ),
+        bank_store=env("RELANCE_BANK_URL") or env("RELANCE_BANK_STORE") or "",
     )

@@ -62,6 +62,10 @@ def status_text(status: CaseStatus, *, audit: bool = True) -> str:
                         else " — nouvelles tentatives en cours"))
     if status.dispute:
         lines.append(f"  Litige       : {status.dispute.reason} (revue le {format_date_fr(status.dispute.review_by)})")
+    hold = getattr(status, "hold", None)
+    if hold is not None and (status.as_of is None or hold.until > status.as_of):
+        lines.append(f"  Retenue      : relances suspendues jusqu'au {format_date_fr(hold.until)}, crédit bancaire probable"
+                     f" du client de {format_eur(hold.amount)} (écriture {hold.entry}) à rapprocher")
     if status.plan:
         parts = ", ".join(f"{format_date_fr(i.due_date)} {format_eur(i.amount)}" for i in status.plan.instalments)
         lines.append(f"  Échéancier   : {parts}" + (f"  [échéance {status.plan.missed} impayée]" if status.plan.missed else ""))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 with workflow.unsafe.imports_passed_through():
+    from activities.bank_checks import CHECK_CALL, CreditCheck, CreditFound
     from activities.contracts import (
         ADAPTER_CALL, AccountAsk, HEARTBEAT_TIMEOUTS, ClaimReceipt, ClaimRequest, DocumentRef, DocumentRequest, Dossier, DossierRequest,
         OutgoingEmail, PolicyRequest, SentEmail,
@@ -25,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import account, decisions, grouping, transitions
     from domain.grouping import Ask, Reply, Withdrawal
     from domain.case import (
-        AccountingCredit, CaseStart, CaseState, CaseStatus, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PlanDecision, PlanProposal, ProcedureStep,
+        AccountingCredit, CaseStart, CaseState, CaseStatus, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PaymentReversal, PlanDecision, PlanProposal, PlatformStatus, ProcedureStep,
         RetryRequest,
     )
     from domain.decisions import Effect, FileInsurerClaim, Outcome, PrepareDossier, Record, SendEmail, WriteDocument
@@ -49,6 +51,7 @@ class AccountFailed(Exception):
 
 
 POLICY_READ_LOCALLY = "policy-read-locally"  # patch id: cases opened before `CaseStart.read_policy_locally` existed
+BANK_HOLD = "bank-hold"  # patch id: cases opened before `CaseStart.bank_checks` existed
 
 
 @workflow.defn
@@ -69,6 +72,7 @@ class InvoiceCase:
         self._newer_policy: int | None = start.newer_policy  # a version published since: adopted at the next decision
         self._read_policy_locally = start.read_policy_locally
         self._replies: dict[str, Reply] = {}  # the customer account's answers (grouping per_debtor), by ask
+        self._bank_checks: bool | None = True if start.bank_checks else None  # None: ask the patch when needed
 
     # ------------------------------------------------------------------ the life of a case
 
@@ -82,19 +86,22 @@ class InvoiceCase:
                 self._apply(opened)
             else:  # an imported case may owe ops a task at once (a deadline its history shows lapsed)
                 await self._run(opened)
+        elif start.reversal is not None:  # reopened: its payment was returned
+            self._apply(transitions.reverse_payment(self.s, self.policy, start.reversal, workflow.now()))
 
         while self.s.stage is not Stage.closed:
             if self._history_is_long(start.history_events_limit):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(CaseStart(
                     invoice=self.s.invoice, carried=self.s, policy=self.policy, newer_policy=self._newer_policy,
-                    history_events_limit=start.history_events_limit, read_policy_locally=True))
+                    history_events_limit=start.history_events_limit, read_policy_locally=True, bank_checks=True))
             if self._newer_policy is not None:
                 await self._adopt_newer_policy()
             step = decisions.next_step(self.s, self._policy(), workflow.now())
             self._publish(step)
             if await self.wake.sleep_until(step.at if step else None):
-                await self._carry_out(step)
+                if not await self._held_for_credit(step):
+                    await self._carry_out(step)
 
         for step in decisions.follow_ups(self.s, self._policy(), workflow.now()):  # they outlive the close
             await self._carry_out(step)
@@ -114,11 +121,49 @@ class InvoiceCase:
     async def _run(self, outcome: Outcome) -> None:
         """Take the new state, then carry each effect out in order, writing its audit line once done."""
         self.s = outcome.state
+        paid = self.s.paid_total
         for effect in outcome.effects:
+            if self._paid_since(effect, paid):
+                self._apply(transitions.not_sent_after_payment(self.s, self._policy(), effect.step, workflow.now()),
+                            wake=False)
+                continue
             if self._through_account(effect) is not None:  # its line says what the customer's message was
                 effect = dataclasses.replace(effect, audit=dataclasses.replace(effect.audit, summary=None))
             refs, subject = await self._perform_until_done(effect)
             decisions.recorded(self.s, effect, refs, subject)
+
+    # ------------------------------------------------------------------ money probably in the bank
+
+    def _bank_checks_on(self) -> bool:
+        if self._bank_checks is None:
+            self._bank_checks = workflow.patched(BANK_HOLD)
+        return self._bank_checks
+
+    async def _held_for_credit(self, step: decisions.Step) -> bool:
+        """Before a message goes to the debtor: a credit not matched yet that is probably theirs holds it."""
+        policy = self._policy()
+        if not decisions.reaches_debtor(step) or policy.bank.hold_days == 0 or not self._bank_checks_on():
+            return False
+        current = account.statement_of(self.s, policy, self._today())
+        check = CreditCheck(debtor_id=self.s.invoice.debtor.debtor_id, debtor_name=self.s.invoice.debtor.name,
+                            principal_due=current.principal_due, total_due=current.total_due,
+                            tolerance_percent=policy.bank.hold_amount_tolerance_percent,
+                            already_held_for=self.s.held_for)
+        try:
+            found = await workflow.execute_local_activity("probable_credit", check, result_type=CreditFound, **CHECK_CALL)
+        except ActivityError:  # the bank store cannot be read: the message goes as it would have without it
+            return False
+        if not found.ref:
+            return False
+        await self._run(transitions.hold_for_credit(self.s, policy, found.ref, found.amount, found.value_on,
+                                                    workflow.now()))
+        return True
+
+    def _paid_since(self, effect: Effect, paid: Decimal) -> bool:
+        """A message to the debtor prepared before a payment arrived (while earlier effects of its step ran)."""
+        if not isinstance(effect, (SendEmail, WriteDocument, PrepareDossier, FileInsurerClaim)) or effect.audit is None:
+            return False
+        return effect.step != "thank-you" and self.s.paid_total > paid and self._bank_checks_on()
 
     async def _perform_until_done(self, effect: Effect) -> tuple[list[str], str | None]:
         """A failure retrying cannot fix (a broken template, missing data, an adapter's refusal) waits for ops
@@ -287,6 +332,31 @@ class InvoiceCase:
     @record_payment.validator
     def _check_payment(self, payment: Payment) -> None:
         self._refuse(lambda: transitions.payment_refusal(self.s, self._policy(), payment, self._today()))
+
+    @workflow.update
+    def reverse_payment(self, reversal: PaymentReversal) -> CaseStatus:
+        """The bank took a payment back: the case resumes where its schedule puts it, and ops are told."""
+        self._apply(transitions.reverse_payment(self.s, self._policy(), reversal, workflow.now()))
+        return self.status()
+
+    @reverse_payment.validator
+    def _check_reversal(self, reversal: PaymentReversal) -> None:
+        self._refuse(lambda: transitions.reversal_refusal(self.s, reversal))
+
+    @workflow.update
+    def record_platform_status(self, status: PlatformStatus) -> CaseStatus:
+        """A lifecycle status from the e-invoicing platform: a dispute, a pause, a task for ops, or factored."""
+        self._apply(transitions.platform_status(self.s, self._policy(), status, workflow.now()))
+        return self.status()
+
+    @record_platform_status.validator
+    def _check_platform_status(self, status: PlatformStatus) -> None:
+        self._refuse(lambda: transitions.platform_status_refusal(self.s, status))
+
+    @workflow.query
+    def state(self) -> CaseState:
+        """The whole state: what reopens a case closed as paid whose payment came back."""
+        return self.s
 
     @workflow.update
     def propose_plan(self, proposal: PlanProposal) -> PlanDecision:

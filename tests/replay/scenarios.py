@@ -221,6 +221,19 @@ account_of_a_customer.per_debtor = case_through_its_account.per_debtor = True
 SCENARIOS.update({f.__name__: f for f in (account_of_a_customer, case_through_its_account)})
 
 
+async def held_for_credit(harness, today) -> Case:
+    """A reminder held by a probable bank credit of the debtor, sent once the hold is over, then paid by the bank."""
+    from tests.lifecycle.test_bank_hold import credit_in_the_bank
+
+    case = await (await Case.open(harness, invoice(today=today, due_in_days=20))).opened()
+    credit_in_the_bank(harness, "BQ-REPLAY", "1200.00", "Dupont et Fils", today)
+    await case.wait_until_due_plus(-2)
+    await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("1200.00"), paid_on=today,
+                                                          bank_reference="BQ-REPLAY"))
+    await case.finished()
+    return case
+
+
 async def imported_in_court(harness, today) -> Case:
     """Imported with its past (relance import): a mise en demeure and an order issued before relance, the order
     never served; left running after ops got the lapse at once."""
@@ -244,4 +257,42 @@ async def imported_overdue(harness, today) -> Case:
     return case
 
 
+SCENARIOS[held_for_credit.__name__] = held_for_credit
+
+
+async def payment_returned(harness, today) -> Case:
+    """Paid from the bank, closed, then the payment came back: the case starts again from its final state,
+    reopened, the reversal first, and its reminders resume (the history kept is the reopened run's)."""
+    from domain.case import PaymentReversal
+    from relance.cases import reverse_payment
+
+    case = await (await Case.open(harness, invoice(today=today, due_in_days=20))).opened()
+    await case.wait_until_due_plus(-5)
+    await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("1200.00"), bank_reference="BQ-PAID"))
+    await case.finished()
+    outcome = await reverse_payment(harness.env.client, harness.task_queue, case.invoice.number,
+                                    PaymentReversal(bank_reference="BQ-PAID", returned_by="BQ-BACK", reason="AC04"))
+    assert outcome == "dossier rouvert, paiement annulé", outcome
+    harness.started.append(case.handle)
+    await case.wait_until_due_plus(3)
+    return case
+
+
+SCENARIOS[payment_returned.__name__] = payment_returned
+
+
+async def platform_statuses(harness, today) -> Case:
+    """The e-invoicing platform says the invoice was refused (a task for ops), then factored (the chasing stops)."""
+    from domain.case import PlatformStatus
+
+    case = await (await Case.open(harness, invoice(today=today, due_in_days=20))).opened()
+    await case.wait_until_due_plus(3)
+    await case.update(InvoiceCase.record_platform_status, PlatformStatus(code="210", on=await case.today()))
+    await case.wait_until_due_plus(4)
+    await case.update(InvoiceCase.record_platform_status, PlatformStatus(code="225", on=await case.today()))
+    await case.finished()
+    return case
+
+
+SCENARIOS[platform_statuses.__name__] = platform_statuses
 SCENARIOS.update({f.__name__: f for f in (imported_in_court, imported_overdue)})

@@ -122,6 +122,30 @@ class NextAction(BaseModel):
     at: dt.datetime
 
 
+class PaymentReversal(BaseModel):
+    """A payment the bank took back (a direct debit returned, a cheque unpaid, a transfer returned)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bank_reference: str = Field(min_length=1)  # the bank entry of the payment taken back
+    returned_by: str = ""  # the bank entry of the return
+    reason: str = ""  # the bank's reason code or words
+
+
+# Lifecycle statuses of the 2026 e-invoicing reform that collections acts on, received from the approved platform.
+PLATFORM_STATUSES = {"207": "En litige", "208": "Suspendue", "210": "Refusée", "213": "Rejetée", "225": "Affacturée"}
+
+
+class PlatformStatus(BaseModel):
+    """A lifecycle status of the invoice received from the e-invoicing platform."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: Literal["207", "208", "210", "213", "225"]
+    on: dt.date
+    comment: str = ""
+
+
 class CaseState(BaseModel):
     """Everything the workflow knows; carried whole through continue-as-new."""
 
@@ -159,7 +183,7 @@ class CaseState(BaseModel):
     hold: CreditHold | None = None
     held_for: list[str] = []  # bank entries that held this case once
     returned: list[ReturnedPayment] = []  # payments the bank took back
-    platform: list["PlatformStatus"] = []  # e-invoicing statuses received
+    platform: list[PlatformStatus] = []  # e-invoicing statuses received
 
 
 class CaseStart(BaseModel):
@@ -176,7 +200,7 @@ class CaseStart(BaseModel):
     # earlier do so once the `bank-hold` patch is in their history (replays of older histories never schedule it).
     bank_checks: bool = False
     # A case closed as paid and reopened because its payment was returned: the reversal it starts with.
-    reversal: "PaymentReversal | None" = None
+    reversal: PaymentReversal | None = None
     # A case that wakes on a worker that no longer caches it replays its whole history: past this many
     # events it continues as new (carrying its state) even before the server suggests it.
     history_events_limit: int = Field(default=2000, gt=0)
@@ -246,30 +270,6 @@ class Payment(OpsMessage):
         if value <= 0:
             raise ValueError("a payment amount must be positive")
         return value.quantize(Decimal("0.01"))
-
-
-class PaymentReversal(BaseModel):
-    """A payment the bank took back (a direct debit returned, a cheque unpaid, a transfer returned)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    bank_reference: str = Field(min_length=1)  # the bank entry of the payment taken back
-    returned_by: str = ""  # the bank entry of the return
-    reason: str = ""  # the bank's reason code or words
-
-
-# Lifecycle statuses of the 2026 e-invoicing reform that collections acts on, received from the approved platform.
-PLATFORM_STATUSES = {"207": "En litige", "208": "Suspendue", "210": "Refusée", "213": "Rejetée", "225": "Affacturée"}
-
-
-class PlatformStatus(BaseModel):
-    """A lifecycle status of the invoice received from the e-invoicing platform."""
-
-    model_config = ConfigDict(frozen=True)
-
-    code: Literal["207", "208", "210", "213", "225"]
-    on: dt.date
-    comment: str = ""
 
 
 class PaymentReceipt(BaseModel):

@@ -23,6 +23,7 @@ from domain.versions import Observed, PolicyVersion, RefusedFile, RegistryState,
 from workflows.policy_registry import MEMO_CONTENT, MEMO_REF, PolicyRegistry, registry_id
 
 log = structlog.get_logger(__name__)
+REPORT_PATIENCE_SECONDS = 5.0
 
 
 async def registry(client: Client, task_queue: str, policy_id: str):
@@ -98,7 +99,15 @@ class PolicySource:
 
     async def _report_own_file(self, policy_id: str) -> Policy:
         own = await self.rules.get_off_loop(policy_id)  # LookupError (retried) if this worker has none either
-        answer = await report(self.client, self.task_queue, own, self.reader)
+        reported = asyncio.ensure_future(report(self.client, self.task_queue, own, self.reader))
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(reported), REPORT_PATIENCE_SECONDS)
+        except asyncio.TimeoutError:
+            # The registry runs on this task queue: when every cached workflow is a case waiting here for its
+            # policy (a fresh deployment opening a big book), it cannot run until they go on. They take this
+            # worker's validated file; the report still reaches the registry once a case gives way.
+            log.warning("policy.registry_busy", policy=own.ref, waited_s=REPORT_PATIENCE_SECONDS)
+            return own
         log.info("policy.reported_own_file", policy=own.ref, answer=answer.message)
         policy = await self._describe(policy_id)  # not a describe that may have started before the report
         if policy is None:

@@ -14,6 +14,22 @@ import signal
 import sys
 
 
+def per_invoice_rules(rules_dir):
+    """The rules as shipped, each invoice on its own: the bare workflow mirrors one case's history, and a case
+    under `grouping: per_debtor` also talks to its customer's account (signals the bare case does not mirror).
+    What grouping costs is measured apart: `python -m bench.accounts`."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    copy = Path(tempfile.mkdtemp(prefix="bench-rules-"))
+    for source in Path(rules_dir).glob("*.yaml"):
+        text = source.read_text(encoding="utf-8").replace("\ngrouping: per_debtor", "\ngrouping: per_invoice", 1)
+        (copy / source.name).write_text(text, encoding="utf-8")
+    shutil.copymode(rules_dir, copy)
+    return copy
+
+
 async def serve(impl: str, address: str, task_queue: str) -> None:
     from relance import logs
     from relance.config import from_env
@@ -32,6 +48,7 @@ async def serve(impl: str, address: str, task_queue: str) -> None:
         from activities import printing
         from worker import build_activities, build_worker
 
+        config = dataclasses.replace(config, rules_dir=per_invoice_rules(config.rules_dir))
         activities = build_activities(config)
         printing.warm_up()  # as `worker.run` does
         if os.environ.get("RELANCE_BENCH_STUB_EMAIL"):

@@ -78,7 +78,7 @@ async def test_paying_the_displayed_total_closes_the_case_without_an_overpayment
 
 
 async def test_a_payment_dated_before_the_invoice_is_refused(harness, today):
-    case = await Case.open(harness, invoice(today=today, due_in_days=20))
+    case = await (await Case.open(harness, invoice(today=today, due_in_days=20))).opened()
     before = case.invoice.issue_date - dt.timedelta(days=1)
     assert "before the invoice date" in await case.refusal(InvoiceCase.record_payment,
                                                           Payment(amount=Decimal("10"), paid_on=before))

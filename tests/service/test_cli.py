@@ -56,7 +56,7 @@ async def test_import_list_status_and_ops_messages(service, tmp_path):
     assert "1\u202f234,56\u00a0€" in text, "French amounts"
 
     negative = await relance(service, "pay", f"CLI-{tag}-1", "-5")
-    assert negative.returncode == 1 and "must be positive" in negative.stderr
+    assert negative.returncode == 1 and "hors bornes" in negative.stderr  # refused before Temporal is reached
     dollars = await relance(service, "pay", f"CLI-{tag}-1", "10", "--currency", "USD")
     assert dollars.returncode == 1 and "kept in EUR" in dollars.stderr
 

@@ -91,6 +91,8 @@ class Match(BaseModel):
 # ---------------------------------------------------------------------- reading numbers and names
 
 _RUN = re.compile(r"\d+(?:[ \t./_-]+\d+)*")
+# What may stand between a number and a lone group read as its sibling: "0301 et 0302", "0301, 0302 + 0303".
+_JOINER = re.compile(r"\s*(?:,|;|&|\+|ET|/|-)?\s*(?:(?:N°|NO|FA|FACT|FACTURES?)\s*)?")
 
 
 def _stripped(group: str) -> str:
@@ -122,6 +124,8 @@ def numbers_in(text: str, known: dict[str, list[OpenInvoice]]) -> list[str]:
     """
     found: list[str] = []
     context: list[str] | None = None  # the leading groups of the last number found
+    upper = text.upper()
+    last_end = 0
 
     def take(key: str) -> bool:
         hits = known.get(key)
@@ -132,7 +136,10 @@ def numbers_in(text: str, known: dict[str, list[OpenInvoice]]) -> list[str]:
                 found.append(invoice.number)
         return True
 
-    for run in _RUN.finditer(text.upper()):
+    for run in _RUN.finditer(upper):
+        if context and not _JOINER.fullmatch(upper[last_end:run.start()]):
+            context = None  # "FA-2026-0301 ref client 77": 77 is another reference, not invoice 2026-77
+        last_end = run.end()
         groups = re.findall(r"\d+", run.group())
         matched = [False] * len(groups)
         for size in range(min(MAX_GROUPS, len(groups)), 0, -1):

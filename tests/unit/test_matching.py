@@ -48,6 +48,12 @@ def test_several_invoices_in_one_line_the_later_ones_written_short():
     assert numbers_in("FA-2026-0301 et 0302", BOOK.by_key) == ["FA-2026-0301", "FA-2026-0302"]
     assert numbers_in("FACT 2026-0301/0302/0303", BOOK.by_key) == ["FA-2026-0301", "FA-2026-0302", "FA-2026-0303"]
     assert numbers_in("FA 2026 0303 FA 2026 0301", BOOK.by_key) == ["FA-2026-0303", "FA-2026-0301"]
+    assert numbers_in("FA-2026-0301, 0302 et fact 0303", BOOK.by_key) == ["FA-2026-0301", "FA-2026-0302", "FA-2026-0303"]
+
+
+def test_a_short_number_after_another_label_is_not_read_as_a_sibling_invoice():
+    # Found by hypothesis: "ref client 302" is the customer's own reference, not invoice 2026-302.
+    assert numbers_in("VIR SEPA FA-2026-0301 ref client 302", BOOK.by_key) == ["FA-2026-0301"]
 
 
 def test_dates_amounts_and_short_numbers_name_no_invoice():

@@ -236,11 +236,14 @@ class Run:
         return counts
 
     def _per_invoice(self) -> dict[str, int]:
-        numbers = {invoice.number for invoice in self.invoices}
+        """Messages per invoice. A message's key starts with its invoice's number, or, sent by a customer's account
+        (grouping per_debtor), with `account-<debtor id>`: each chaos invoice has a customer of its own."""
+        owner = {invoice.number: invoice.number for invoice in self.invoices}
+        owner |= {f"account-{invoice.debtor.debtor_id}": invoice.number for invoice in self.invoices}
         counts: dict[str, int] = {}
         for key, count in self.sink.received().items():
-            number = key.split(":", 1)[0]
-            if number in numbers:
+            number = owner.get(key.split(":", 1)[0])
+            if number is not None:
                 counts[number] = counts.get(number, 0) + count
         return counts
 
@@ -274,8 +277,13 @@ def overdue_friendly_rules(folder: Path) -> Path:
 
 
 def send_any_time(policy: Path) -> None:
-    """Edits a copy of the default policy: no business-day calendar, sending hour midnight."""
+    """Edits a copy of the default policy: no business-day calendar, sending hour midnight, and the customer's
+    account (grouping per_debtor, as shipped) sending as soon as a case asks rather than 15 real minutes later."""
     text = policy.read_text()
-    if "  business_days_only: true" not in text:
-        raise ValueError(f"{policy}: no 'business_days_only: true' to turn off")
-    policy.write_text(text.replace("  business_days_only: true", "  business_days_only: false\n  send_hour: 0", 1))
+    edits = {"  business_days_only: true": "  business_days_only: false\n  send_hour: 0",
+             "  collect_minutes: 15": "  collect_minutes: 0"}
+    for old, new in edits.items():
+        if old not in text:
+            raise ValueError(f"{policy}: no '{old.strip()}' to change")
+        text = text.replace(old, new, 1)
+    policy.write_text(text)

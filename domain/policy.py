@@ -239,9 +239,10 @@ class Account(Rule):
     """How a customer's invoices share one conversation when `grouping` is per_debtor (workflows/debtor_account.py)."""
 
     collect_minutes: int = Field(
-        default=15, ge=1, le=720,
+        default=15, ge=0, le=720,
         description="After the first invoice of a customer asks to send, the customer's account waits this long for"
-                    " the others of the same sending moment, then sends one message for all of them.")
+                    " the others of the same sending moment, then sends one message for all of them (0: at once,"
+                    " with whatever else has already asked).")
     min_gap_days: int = Field(
         default=3, ge=1,
         description="Days at least between two reminder emails to the same customer (1: at most one a day). A step"

@@ -226,7 +226,7 @@ async def cmd_debtors(args, config: Config) -> int:
 
     client = await connect(config.temporal)
     as_of = args.as_of or cases.paris_today()
-    accounts, skipped = await debtors.accounts(client, as_of, stage=args.stage)
+    accounts, skipped = await debtors.accounts(client, as_of, config.temporal.task_queue, stage=args.stage)
     if args.over_limit:
         accounts = [a for a in accounts if a.over_limit]
     if args.sort == "days":

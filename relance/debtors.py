@@ -33,10 +33,12 @@ async def debtor_cases(client: Client, debtor_id: str, as_of: dt.date) -> Found:
     return await _statuses(client, [e async for e in client.list_workflows(query)], as_of)
 
 
-async def accounts(client: Client, as_of: dt.date, stage: str | None = None) -> tuple[list[DebtorAccount], list[str]]:
-    """The account of every debtor with a running case (of a case at `stage`, when given), from running cases."""
+async def accounts(client: Client, as_of: dt.date, task_queue: str,
+                   stage: str | None = None) -> tuple[list[DebtorAccount], list[str]]:
+    """The account of every debtor with a running case on this deployment's task queue (another deployment sharing
+    the namespace has its own book), of a case at `stage` when given, from running cases."""
     by_debtor: dict[str, list[WorkflowExecution]] = defaultdict(list)
-    async for execution in client.list_workflows(visibility.running_cases()):
+    async for execution in client.list_workflows(visibility.running_cases(TaskQueue=task_queue)):
         by_debtor[execution.typed_search_attributes.get(visibility.DEBTOR) or ""].append(execution)
     if stage:
         by_debtor = {debtor: found for debtor, found in by_debtor.items()

@@ -107,7 +107,7 @@ async def sync(client: Client, task_queue: str, rows: Iterable[LedgerRow], polic
     else:
         opened = await cases.open_cases(client, task_queue, (plan.start for plan in plans))
         report.opened, report.failed = opened.started, report.failed + opened.failed
-    report.vanished = sorted([number async for number in _running(client) if number not in seen])
+    report.vanished = sorted([number async for number in _running(client, task_queue) if number not in seen])
     return report
 
 
@@ -152,8 +152,9 @@ async def _status(client: Client, number: str, today: dt.date) -> CaseStatus | N
         raise
 
 
-async def _running(client: Client):
-    async for execution in client.list_workflows(visibility.running_cases()):
+async def _running(client: Client, task_queue: str):
+    """This deployment's running cases (its task queue): another one sharing the namespace has its own book."""
+    async for execution in client.list_workflows(visibility.running_cases(TaskQueue=task_queue)):
         yield invoice_number_of(execution.id)
 
 

@@ -250,7 +250,9 @@ async def customer_page(request: Request, user: User) -> Response:
         return console.render(request, "not_found.html", {"user": user, "invoice": debtor_id}, status_code=404)
     found, _ = await asyncio.to_thread(pages.customers, console.read_model, console.today(), debtor_id)
     summary = next((c for c in found if c.debtor_id == debtor_id), None)
-    return console.render(request, "customer.html", {"user": user, "rows": rows, "c": summary,
+    alerts = await asyncio.to_thread(pages.exposure_items, console.read_model, console.today(), show_done=True,
+                                     debtor_id=debtor_id)
+    return console.render(request, "customer.html", {"user": user, "rows": rows, "c": summary, "alerts": alerts,
                                                      "name": rows[0]["debtor_name"], "debtor_id": debtor_id})
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 from console.readmodel import ReadModel, euros
 from console.store import Mark
+from domain.debtor_account import Terms, exposure_alerts, not_covered_reason
 
 # Aging buckets as practice reads them (days past due).
 BUCKETS = (("not_due", "Non échu", None, 0), ("1-30", "1–30 j", 1, 30), ("31-60", "31–60 j", 31, 60),
@@ -35,7 +37,7 @@ class Item:
     mark: Mark | None = None
 
 
-KIND_LABELS = {"call": "Appel", "letter": "Courrier à poster", "deadline": "Échéance tribunal ou assureur",
+KIND_LABELS = {"exposure": "Encours et limite de crédit", "call": "Appel", "letter": "Courrier à poster", "deadline": "Échéance tribunal ou assureur",
                "dispute": "Litige à revoir", "failure": "Étape en échec", "task": "Tâche"}
 DEADLINE_HORIZON_DAYS = 14
 _ITEMS = f"""
@@ -63,20 +65,73 @@ _RANK = "CASE kind " + " ".join(f"WHEN '{k}' THEN {n}" for n, k in enumerate(KIN
 
 def worklist(model: ReadModel, today: dt.date, *, kind: str = "", show_done: bool = False,
              limit: int = 300) -> tuple[list[Item], dict[str, int]]:
-    """Tasks the cases raised up to today, court and insurer steps coming within two weeks, disputes past their
-    review date and steps failed for good, less what ops marked done (or postponed to a later day): the first
-    `limit` items (of `kind`, if given), and how many there are of each kind."""
+    """The customers whose insured exposure needs a decision (first: they are credit risk, not one invoice's
+    chore), then the tasks the cases raised up to today, court and insurer steps coming within two weeks, disputes
+    past their review date and steps failed for good, less what ops marked done (or postponed to a later day): the
+    first `limit` items (of `kind`, if given), and how many there are of each kind."""
     params = {"today": today.isoformat(), "show_done": show_done,
               "horizon": (today + dt.timedelta(days=DEADLINE_HORIZON_DAYS)).isoformat() + "T23:59"}
     counts = {row[0]: row[1] for row in model.db.execute(f"SELECT kind, count(*) FROM ({_ITEMS}) GROUP BY kind", params)}
+    exposure = exposure_items(model, today, show_done=show_done)
+    if exposure:
+        counts["exposure"] = len(exposure)
+    first = exposure[:limit] if kind in ("", "exposure") else []
+    if kind == "exposure":
+        return first, counts
     rows = model.db.execute(f"SELECT * FROM ({_ITEMS}) WHERE :kind = '' OR kind = :kind"
-                            f" ORDER BY {_RANK}, due, invoice LIMIT :limit", {**params, "kind": kind, "limit": limit})
-    items = [Item(row["invoice"], row["key"], row["kind"], row["text"], row["rule_id"], dt.date.fromisoformat(row["due"]),
+                            f" ORDER BY {_RANK}, due, invoice LIMIT :limit",
+                            {**params, "kind": kind, "limit": limit - len(first)})
+    items = first + [Item(row["invoice"], row["key"], row["kind"], row["text"], row["rule_id"], dt.date.fromisoformat(row["due"]),
                   row["debtor_id"], row["debtor_name"],
                   Mark(row["invoice"], row["key"], row["state"], dt.date.fromisoformat(row["until"]) if row["until"] else None,
                        row["note"], row["by"], dt.datetime.fromisoformat(row["at"])) if row["state"] else None)
              for row in rows]
     return items, counts
+
+
+CUSTOMER = "client:"  # an item about a customer, not one case: its marks are kept under this name
+
+
+_INSURED_ROWS = f"""
+SELECT debtor_id, debtor_name, invoice, stage, path, insured, credit_limit, credit_limit_on, issue_date,
+       principal_excl_tax, claim_on
+  FROM cases
+ WHERE debtor_id IN (SELECT debtor_id FROM cases WHERE credit_limit IS NOT NULL OR insured)
+   AND debtor_id IN (SELECT debtor_id FROM cases WHERE {OPEN})
+   AND (:debtor IS NULL OR debtor_id = :debtor)
+ ORDER BY debtor_id"""
+
+
+def exposure_items(model: ReadModel, today: dt.date, *, show_done: bool = False,
+                   debtor_id: str | None = None) -> list[Item]:
+    """One item per alert of an insured customer with open invoices (domain.debtor_account.exposure_alerts, the
+    same as `relance debtor` shows): exposure past the limit, a limit lowered or withdrawn, invoices issued after a
+    threat-of-loss notice. An item's key changes with its figures: a mark holds until the facts change."""
+    marks = {(row["invoice"], row["item"]): row for row in model.db.execute(
+        "SELECT invoice, item, state, until, note, by, at FROM store.marks WHERE invoice LIKE 'client:%'")}
+    items = []
+    grouped = itertools.groupby(model.db.execute(_INSURED_ROWS, {"debtor": debtor_id}), key=lambda row: row["debtor_id"])
+    for customer, rows in grouped:
+        rows = list(rows)
+        open_rows = [row for row in rows if row["stage"] != "closed"]
+        claim_on = min((dt.date.fromisoformat(r["claim_on"]) for r in rows if r["claim_on"]), default=None)
+        uncovered = [r["invoice"] for r in open_rows if r["path"] != "insurer_claim"
+                     and not_covered_reason(dt.date.fromisoformat(r["issue_date"]), claim_on)]
+        terms = [Terms(insured=bool(r["insured"]), credit_limit=Decimal(r["credit_limit"]) if r["credit_limit"] else None,
+                       credit_limit_on=dt.date.fromisoformat(r["credit_limit_on"]) if r["credit_limit_on"] else None,
+                       issue_date=dt.date.fromisoformat(r["issue_date"]), invoice=r["invoice"]) for r in rows]
+        exposure = euros(sum(r["principal_excl_tax"] for r in open_rows))
+        for alert in exposure_alerts(terms, exposure, uncovered, claim_on):
+            anchor = CUSTOMER + customer
+            mark = marks.get((anchor, alert.key))
+            hidden = mark is not None and (mark["state"] == "done" or (mark["until"] or "") > today.isoformat())
+            if hidden and not show_done:
+                continue
+            items.append(Item(anchor, alert.key, "exposure", alert.text, "assurance-crédit", today, customer,
+                              rows[0]["debtor_name"],
+                              Mark(anchor, alert.key, mark["state"], dt.date.fromisoformat(mark["until"]) if mark["until"] else None,
+                                   mark["note"], mark["by"], dt.datetime.fromisoformat(mark["at"])) if mark else None))
+    return items
 
 
 # ---------------------------------------------------------------------- customers
@@ -94,12 +149,13 @@ class Customer:
     max_days_late: int
     open_invoices: int
     stages: set[str]
+    exposure_excl_tax: Decimal  # the principal due excluding tax: what the limit is compared with, as insurers do
 
     @property
     def over_limit(self) -> Decimal | None:
-        if self.credit_limit is None or self.total_due <= self.credit_limit:
+        if self.credit_limit is None or self.exposure_excl_tax <= self.credit_limit:
             return None
-        return self.total_due - self.credit_limit
+        return self.exposure_excl_tax - self.credit_limit
 
 
 STAGE_ORDER = ("preventive", "amicable", "negotiation", "formal_notice", "small_claims", "injonction",
@@ -118,7 +174,10 @@ def _bucket_sums() -> str:
 
 
 _SORTS = {"total": "total DESC", "late": "max_late DESC", "name": "lower(name)",
-          "over": "(total - COALESCE(CAST(credit_limit AS REAL) * 100, 1e18)) DESC"}
+          "over": "(exposure_ht - COALESCE(CAST(credit_limit AS REAL) * 100, 1e18)) DESC"}
+# The limit of the customer's most recent terms (the insurer's latest decision), as domain.debtor_account reads it.
+_LATEST_LIMIT = ("(SELECT credit_limit FROM cases t WHERE t.debtor_id = g.debtor_id"
+                 " ORDER BY COALESCE(t.credit_limit_on, '') DESC, t.issue_date DESC, t.invoice DESC LIMIT 1)")
 
 
 def customers(model: ReadModel, today: dt.date, search: str = "", sort: str = "total", *,
@@ -129,17 +188,17 @@ def customers(model: ReadModel, today: dt.date, search: str = "", sort: str = "t
         params["like"] = f"%{search.strip().lower()}%"
         where += (" AND debtor_id IN (SELECT debtor_id FROM cases WHERE lower(debtor_name) LIKE :like OR siren LIKE :like"
                   " OR lower(invoice) LIKE :like OR lower(debtor_id) LIKE :like)")
-    grouped = (f"SELECT debtor_id, max(debtor_name) AS name, max(siren) AS siren, max(credit_limit) AS credit_limit,"
-               f" max(insured) AS insured, count(*) AS invoices, SUM(total_due) AS total, max(late) AS max_late,"
-               f" group_concat(DISTINCT stage) AS stages, {_bucket_sums()}"
-               f" FROM (SELECT *, {_LATE} AS late FROM cases WHERE {where}) GROUP BY debtor_id")
+    grouped = (f"SELECT *, {_LATEST_LIMIT} AS credit_limit FROM (SELECT debtor_id, max(debtor_name) AS name,"
+               f" max(siren) AS siren, max(insured) AS insured, count(*) AS invoices, SUM(total_due) AS total,"
+               f" SUM(principal_excl_tax) AS exposure_ht, max(late) AS max_late, group_concat(DISTINCT stage) AS stages,"
+               f" {_bucket_sums()} FROM (SELECT *, {_LATE} AS late FROM cases WHERE {where}) GROUP BY debtor_id) g")
     total = model.db.execute(f"SELECT count(*) FROM ({grouped})", params).fetchone()[0]
     rows = model.db.execute(f"{grouped} ORDER BY {_SORTS.get(sort, _SORTS['total'])}"
                             + (" LIMIT :limit" if limit else ""), {**params, "limit": limit})
     found = [Customer(row["debtor_id"], row["name"], row["siren"],
                       Decimal(row["credit_limit"]) if row["credit_limit"] else None, bool(row["insured"]),
                       euros(row["total"]), {key: euros(row[key]) for key, *_ in BUCKETS}, row["max_late"],
-                      row["invoices"], set(row["stages"].split(","))) for row in rows]
+                      row["invoices"], set(row["stages"].split(",")), euros(row["exposure_ht"])) for row in rows]
     return found, total
 
 

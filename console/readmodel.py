@@ -22,20 +22,22 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from domain.case import CaseStatus
+from domain.debtor_account import claim_filed_on, excl_tax
 from domain.invoice import Invoice, invoice_number_of
 from relance import cases
 from workflows import visibility
 from workflows.invoice_case import InvoiceCase
 
 TABLES = ("cases", "invoices", "tasks", "payments")
-SCHEMA_VERSION = 4  # a file of another version is emptied and rebuilt from Temporal
+SCHEMA_VERSION = 5  # a file of another version is emptied and rebuilt from Temporal
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
     invoice TEXT PRIMARY KEY, debtor_id TEXT NOT NULL, debtor_name TEXT NOT NULL, siren TEXT NOT NULL,
     credit_limit TEXT, insured INTEGER NOT NULL, stage TEXT NOT NULL, paused INTEGER NOT NULL,
     issue_date TEXT NOT NULL, due_date TEXT NOT NULL, amount INTEGER NOT NULL, principal_due INTEGER NOT NULL,
     total_due INTEGER NOT NULL, next_label TEXT, next_at TEXT, next_rule TEXT, review_by TEXT, failure TEXT,
-    closed_reason TEXT, policy_ref TEXT NOT NULL, path TEXT, signature TEXT NOT NULL, read_at TEXT NOT NULL);
+    closed_reason TEXT, policy_ref TEXT NOT NULL, path TEXT, signature TEXT NOT NULL, read_at TEXT NOT NULL,
+    principal_excl_tax INTEGER NOT NULL, credit_limit_on TEXT, claim_on TEXT);
 CREATE TABLE IF NOT EXISTS invoices (invoice TEXT PRIMARY KEY, json TEXT NOT NULL);  -- apart: keeps case rows small
 CREATE INDEX IF NOT EXISTS cases_debtor ON cases (debtor_id);
 CREATE INDEX IF NOT EXISTS cases_stage ON cases (stage);
@@ -109,7 +111,9 @@ class ReadModel:
                            "waiting": status.failure.waiting_for_retry}) if status.failure else None,
                status.closed_reason, status.policy_ref, status.path,
                signature(status.stage, status.principal_due if str(status.stage) != "closed" else 0, status.paused,
-                         nxt.at if nxt else None), now.isoformat())
+                         nxt.at if nxt else None), now.isoformat(),
+               cents(excl_tax(status)), invoice.debtor.credit_limit_on.isoformat() if invoice.debtor.credit_limit_on else None,
+               claim_on.isoformat() if (claim_on := claim_filed_on(status)) else None)
         number = status.invoice_number
         with self._writing, self.db:  # one writer at a time: pages write from worker threads, the refresher from the loop
             self.db.execute("BEGIN")

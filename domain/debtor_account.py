@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.case import CaseStatus, NextAction
 from domain.invoice import Debtor
+from domain.money import format_eur as eur
 from domain.policy import Stage
 
 ZERO = Decimal("0.00")
@@ -60,6 +61,7 @@ class OpenInvoice(BaseModel):
     disputed: bool
     policy_ref: str
     next_action: NextAction | None
+    not_covered: str | None = None  # why the insurer will not cover it (issued after the customer's claim)
 
 
 class Credit(BaseModel):
@@ -88,6 +90,85 @@ class NextContact(BaseModel):
     policy_ref: str
 
 
+class Terms(BaseModel):
+    """What one invoice says of its customer's insurance: the limit, the date of the insurer's decision, and the
+    invoice it came with (the most recent terms are the customer's)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    insured: bool
+    credit_limit: Decimal | None
+    credit_limit_on: dt.date | None
+    issue_date: dt.date
+    invoice: str
+
+    @property
+    def recency(self) -> tuple:
+        return (self.credit_limit_on or dt.date.min, self.issue_date, self.invoice)
+
+
+AlertKind = Literal["over_limit", "limit_lowered", "limit_withdrawn", "not_covered"]
+
+
+class ExposureAlert(BaseModel):
+    """Something about the customer's insured exposure ops must act on (ask the insurer, stop deliveries)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: AlertKind
+    text: str  # in French, with the figures
+    key: str  # the same while the facts are the same: a console mark holds until they change
+
+
+def exposure_alerts(terms: Iterable[Terms], exposure_excl_tax: Decimal, not_covered: Iterable[str] = (),
+                    claim_on: dt.date | None = None) -> list[ExposureAlert]:
+    """The account's alerts: exposure past the limit, a limit lowered or withdrawn by a later decision, invoices
+    issued after a threat-of-loss notice (`not_covered`). A customer never insured has none."""
+    terms = sorted(terms, key=lambda t: t.recency, reverse=True)
+    if not terms:
+        return []
+    latest = terms[0]
+    earlier = next((t for t in terms[1:] if t.credit_limit != latest.credit_limit and t.credit_limit is not None), None)
+    alerts: list[ExposureAlert] = []
+    on = f" le {latest.credit_limit_on:%d/%m/%Y}" if latest.credit_limit_on else ""
+    if earlier is not None and latest.insured and (latest.credit_limit or ZERO) < earlier.credit_limit:
+        if not latest.credit_limit:
+            alerts.append(ExposureAlert(
+                kind="limit_withdrawn", key=f"limit_withdrawn:{latest.credit_limit_on}",
+                text=f"Limite de crédit retirée par l'assureur{on} (elle était de {eur(earlier.credit_limit)}):"
+                     f" encours HT non couvert {eur(exposure_excl_tax)}; livraisons à revoir"))
+        else:
+            alerts.append(ExposureAlert(
+                kind="limit_lowered", key=f"limit_lowered:{latest.credit_limit}:{latest.credit_limit_on}",
+                text=f"Limite de crédit abaissée{on} de {eur(earlier.credit_limit)} à {eur(latest.credit_limit)}"))
+    if latest.credit_limit and exposure_excl_tax > latest.credit_limit:
+        alerts.append(ExposureAlert(
+            kind="over_limit", key=f"over_limit:{latest.credit_limit}",
+            text=f"Encours HT {eur(exposure_excl_tax)} au-delà de la limite de crédit de {eur(latest.credit_limit)}"
+                 f" (dépassement {eur(exposure_excl_tax - latest.credit_limit)}, non couvert)"))
+    uncovered = sorted(not_covered)
+    if uncovered and claim_on is not None:
+        alerts.append(ExposureAlert(
+            kind="not_covered", key=f"not_covered:{','.join(uncovered)}",
+            text=f"{len(uncovered)} facture(s) émise(s) après la déclaration de menace de sinistre du"
+                 f" {claim_on:%d/%m/%Y}, non couverte(s): {', '.join(uncovered)}"))
+    return alerts
+
+
+def claim_filed_on(status: CaseStatus) -> dt.date | None:
+    """When the case's threat-of-loss notice went to the insurer, if it did."""
+    if status.path != "insurer_claim":
+        return None
+    return next((step.on for step in status.procedure if step.name == "filed"), None)
+
+
+def not_covered_reason(issue_date: dt.date, claim_on: dt.date | None) -> str | None:
+    """Once a threat-of-loss notice is filed, the insurer covers nothing the supplier invoices after it."""
+    if claim_on is None or issue_date < claim_on:
+        return None
+    return f"non couverte: émise après la déclaration de menace de sinistre du {claim_on:%d/%m/%Y}"
+
+
 class DebtorAccount(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -109,6 +190,7 @@ class DebtorAccount(BaseModel):
     unapplied: Decimal
     oldest_days_late: int | None
     next_contact: NextContact | None
+    alerts: list[ExposureAlert] = []
 
     @property
     def net_balance(self) -> Decimal:
@@ -138,7 +220,8 @@ def debtor_account(statuses: Iterable[CaseStatus], as_of: dt.date) -> DebtorAcco
         if status.invoice is None:
             raise MissingInvoice(f"{status.invoice_number}: the case's status does not carry its invoice")
     debtor = _latest_terms(statuses)
-    invoices = sorted((_open_invoice(s, as_of) for s in statuses if s.stage is not Stage.closed),
+    claim_on = min(filter(None, map(claim_filed_on, statuses)), default=None)
+    invoices = sorted((_open_invoice(s, as_of, claim_on) for s in statuses if s.stage is not Stage.closed),
                       key=lambda i: (i.due_date, i.number))
     credits = sorted((c for s in statuses for c in _credits(s)), key=lambda c: (c.on, c.invoice, c.kind))
     aging = {bucket: ZERO for bucket in AGING_BUCKETS}
@@ -147,12 +230,15 @@ def debtor_account(statuses: Iterable[CaseStatus], as_of: dt.date) -> DebtorAcco
     contacts = [NextContact(invoice=i.number, at=i.next_action.at, label=i.next_action.label, step=i.next_action.step,
                             rule_id=i.next_action.rule_id, policy_ref=i.policy_ref)
                 for i in invoices if i.next_action is not None]
+    exposure_excl_tax = _sum(i.principal_excl_tax for i in invoices)
+    alerts = exposure_alerts([terms_of(s) for s in statuses], exposure_excl_tax,
+                             [i.number for i in invoices if i.not_covered], claim_on)
     return DebtorAccount(
         debtor_id=debtor.debtor_id, name=debtor.name, debtor=debtor, as_of=as_of, insured=debtor.insured,
         credit_limit=debtor.credit_limit, credit_limit_on=debtor.credit_limit_on,
         invoices=invoices, credits=credits, aging=aging,
         exposure=_sum(i.principal_due for i in invoices),
-        exposure_excl_tax=_sum(i.principal_excl_tax for i in invoices),
+        exposure_excl_tax=exposure_excl_tax, alerts=alerts,
         penalties_due=_sum(i.penalties_due + i.indemnity_due for i in invoices),
         total_due=_sum(i.total_due for i in invoices),
         overdue=_sum(i.principal_due for i in invoices if i.days_late > 0),
@@ -162,28 +248,32 @@ def debtor_account(statuses: Iterable[CaseStatus], as_of: dt.date) -> DebtorAcco
     )
 
 
+def terms_of(status: CaseStatus) -> Terms:
+    invoice = status.invoice
+    return Terms(insured=invoice.debtor.insured, credit_limit=invoice.debtor.credit_limit,
+                 credit_limit_on=invoice.debtor.credit_limit_on, issue_date=invoice.issue_date, invoice=invoice.number)
+
+
 def _latest_terms(statuses: list[CaseStatus]):
     """The debtor as its most recent terms say: invoices imported at different times may carry an older limit."""
-    def recency(status: CaseStatus):
-        debtor = status.invoice.debtor
-        return (debtor.credit_limit_on or dt.date.min, status.invoice.issue_date, status.invoice_number)
-
-    return max(statuses, key=recency).invoice.debtor
+    return max(statuses, key=lambda s: terms_of(s).recency).invoice.debtor
 
 
-def _open_invoice(status: CaseStatus, as_of: dt.date) -> OpenInvoice:
+def _open_invoice(status: CaseStatus, as_of: dt.date, claim_on: dt.date | None) -> OpenInvoice:
     invoice = status.invoice
     days_late = (as_of - invoice.due_date).days
     return OpenInvoice(
         number=invoice.number, issue_date=invoice.issue_date, due_date=invoice.due_date, days_late=days_late,
         bucket=aging_bucket(days_late), stage=status.stage, principal_due=status.principal_due,
-        principal_excl_tax=_excl_tax(status), penalties_due=status.penalties_due,
+        principal_excl_tax=excl_tax(status), penalties_due=status.penalties_due,
         indemnity_due=status.indemnity_due, total_due=status.total_due, disputed=status.paused,
         policy_ref=status.policy_ref, next_action=status.next_action,
+        not_covered=None if status.path == "insurer_claim" else not_covered_reason(invoice.issue_date, claim_on),
     )
 
 
-def _excl_tax(status: CaseStatus) -> Decimal:
+def excl_tax(status: CaseStatus) -> Decimal:
+    """The principal still due, excluding tax: what an insurer covers."""
     invoice = status.invoice
     if invoice.amount_excl_tax is None:  # no HT amount in the ledger: the TTC principal is the best estimate
         return status.principal_due

@@ -229,6 +229,8 @@ async def cmd_debtors(args, config: Config) -> int:
     accounts, skipped = await debtors.accounts(client, as_of, config.temporal.task_queue, stage=args.stage)
     if args.over_limit:
         accounts = [a for a in accounts if a.over_limit]
+    if args.alerts:
+        accounts = [a for a in accounts if a.alerts]
     if args.sort == "days":
         accounts.sort(key=lambda a: (-(a.oldest_days_late if a.oldest_days_late is not None else -10**6), a.debtor_id))
     else:
@@ -706,6 +708,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--pdf", metavar="FILE", help="also write the statement of account (relevé de compte) as a PDF")
     c = command("debtors", cmd_debtors, "customers with running cases, their exposure and oldest days late")
     c.add_argument("--over-limit", action="store_true", help="only those whose exposure passes the credit limit")
+    c.add_argument("--alerts", action="store_true", help="only those with something to watch: exposure past the"
+                   " limit, a limit lowered or withdrawn, invoices issued after a threat-of-loss notice")
     c.add_argument("--stage", choices=sorted(views.STAGE_LABELS), help="only those with an invoice at this stage")
     c.add_argument("--sort", choices=("exposure", "days"), default="exposure",
                    help="largest exposure first (default) or oldest days late first")

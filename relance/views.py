@@ -116,6 +116,7 @@ def debtor_text(acc: DebtorAccount, skipped: list[str] = ()) -> str:
         f"  Limite de crédit : {_limit_text(acc)}",
         "  Balance âgée     : " + " · ".join(f"{AGING_LABELS[b]} {format_eur(v)}" for b, v in acc.aging.items()),
     ]
+    lines.extend(f"  À SURVEILLER     : {alert.text}" for alert in acc.alerts)
     nxt = acc.next_contact
     lines.append(f"  Prochain contact : {nxt.label} le {when(nxt.at)} — facture {nxt.invoice}, règle {nxt.rule_id}"
                  f" ({nxt.policy_ref})" if nxt else "  Prochain contact : rien de programmé")
@@ -124,7 +125,8 @@ def debtor_text(acc: DebtorAccount, skipped: list[str] = ()) -> str:
         for i in acc.invoices:
             lines.append(f"  {i.number:<16} {format_date_fr(i.due_date):<10} {_late(i.days_late):>10}"
                          f" {format_eur(i.principal_due):>14} {format_eur(i.penalties_due + i.indemnity_due):>12}"
-                         f"  {STAGE_LABELS.get(i.stage, i.stage)}" + ("  [litige]" if i.disputed else ""))
+                         f"  {STAGE_LABELS.get(i.stage, i.stage)}" + ("  [litige]" if i.disputed else "")
+                         + ("  [non couverte]" if i.not_covered else ""))
     if acc.credits:
         lines.append("  Avoirs et règlements non imputés :")
         for c in acc.credits:
@@ -150,4 +152,4 @@ def debtors_line(acc: DebtorAccount) -> str:
     oldest = _late(acc.oldest_days_late) if acc.oldest_days_late is not None else "—"
     return (f"{acc.debtor_id:<14} {acc.name[:28]:<28} {len(acc.invoices):>5} {format_eur(acc.exposure):>14}"
             f" {format_eur(acc.overdue):>14} {oldest:>10} {limit:>14}" + (" DÉPASSÉE" if acc.over_limit else "")
-            + f"  {nxt}")
+            + f"  {nxt}" + "".join(f"\n{'':<14} ! {alert.text}" for alert in acc.alerts if alert.kind != "over_limit"))

@@ -45,7 +45,8 @@ def _model(tmp_path) -> tuple[ReadModel, Store]:
 def test_dashboard_and_customers_from_the_read_model(tmp_path):
     model, _ = _model(tmp_path)
     early = invoice(today=TODAY, due_in_days=10, amount="1000.00")
-    late = invoice(today=TODAY, due_date=TODAY - dt.timedelta(days=40), amount="2000.00", credit_limit="1500.00")
+    late = invoice(today=TODAY, due_date=TODAY - dt.timedelta(days=40), amount="2000.00", excl="1800.00",
+                   credit_limit="1200.00")
     older = invoice(today=TODAY, due_date=TODAY - dt.timedelta(days=100), amount="3000.00")
     for status in (_status(early), _status(late, paid="500.00"), _status(older)):
         model.put(status, NOW)
@@ -65,8 +66,9 @@ def test_dashboard_and_customers_from_the_read_model(tmp_path):
     found = {c.debtor_id: c for c in listed}
     assert count == 3
     over = found[late.debtor.debtor_id]
-    assert over.total_due > Decimal("1500.00") and over.over_limit == over.total_due - Decimal("1500.00"), \
-        "what remains due after the payment, penalties included, is over the 1 500 € limit"
+    assert Decimal("1200.00") < over.exposure_excl_tax < over.total_due, "principal left after the payment, excluding tax"
+    assert over.over_limit == over.exposure_excl_tax - Decimal("1200.00"), \
+        "the limit is compared with the principal due excluding tax, as the insurer covers it"
     assert found[older.debtor.debtor_id].over_limit is None, "no limit, never over it"
     assert over.max_days_late == 40
     assert [c.debtor_id for c in pages.customers(model, TODAY, search=older.number)[0]] == [older.debtor.debtor_id], \
@@ -94,6 +96,33 @@ def test_the_worklist_hides_what_is_done_and_what_is_postponed_until_its_day(tmp
     shown = pages.worklist(model, TODAY, show_done=True)[0]
     assert [i.mark.state for i in shown if i.key == call.key] == ["done"], "still listed, with its mark, on request"
     assert keys(kind="letter", show_done=True) == [] and call.key in keys(kind="call", show_done=True)
+
+
+def test_an_insured_customer_past_its_limit_or_whose_limit_was_lowered_is_on_the_worklist(tmp_path):
+    model, store = _model(tmp_path)
+    first = invoice(today=TODAY, due_date=TODAY - dt.timedelta(days=20), amount="6000.00", excl="5000.00",
+                    insured=True, credit_limit="20000")
+    first = first.model_copy(update={"debtor": first.debtor.model_copy(update={"credit_limit_on": dt.date(2026, 1, 5)})})
+    second = invoice(today=TODAY, due_in_days=10, amount="6000.00", excl="5000.00").model_copy(update={
+        "debtor": first.debtor.model_copy(update={"credit_limit": Decimal("9000"), "credit_limit_on": dt.date(2027, 2, 1)})})
+    for case in (first, second):
+        model.put(_status(case), NOW)
+    model.put(_status(invoice(today=TODAY, due_date=TODAY - dt.timedelta(days=20), credit_limit="100000")), NOW)
+
+    items, counts = pages.worklist(model, TODAY)
+    exposure = [i for i in items if i.kind == "exposure"]
+    assert counts["exposure"] == 2 and items[:2] == exposure, "a customer's credit risk comes first"
+    assert {i.invoice for i in exposure} == {"client:" + first.debtor.debtor_id}
+    assert "abaissée le 01/02/2027" in exposure[0].text and "au-delà de la limite" in exposure[1].text
+    over = pages.customers(model, TODAY)[0]
+    assert [c.credit_limit for c in over if c.debtor_id == first.debtor.debtor_id] == [Decimal("9000")], \
+        "the customer's limit is its latest decision's"
+
+    store.mark(Mark(exposure[1].invoice, exposure[1].key, "done", None, "assureur appelé", "olivia", NOW))
+    assert [i.key for i in pages.worklist(model, TODAY, kind="exposure")[0]] == [exposure[0].key]
+    raised = second.model_copy(update={"debtor": second.debtor.model_copy(update={"credit_limit": Decimal("8000")})})
+    model.put(_status(raised), NOW)
+    assert len(pages.worklist(model, TODAY, kind="exposure")[0]) == 2, "a new limit is a new decision to take"
 
 
 def test_a_dispute_past_its_review_date_is_on_the_worklist(tmp_path):

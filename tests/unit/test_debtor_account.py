@@ -80,6 +80,44 @@ def test_the_latest_credit_limit_decision_wins_and_the_limit_is_compared_excludi
     assert debtor_account([a_status("F-3", days_late=1, limit=None)], AS_OF).over_limit is None
 
 
+def plain(text: str) -> str:
+    """French amounts use narrow and non-breaking spaces: compared as plain spaces."""
+    return text.replace("\u202f", " ").replace("\xa0", " ")
+
+
+def test_a_lowered_limit_and_the_exposure_past_it_are_alerts_with_their_figures():
+    old = a_status("F-1", days_late=10, amount="6000.00", excl="5000.00", limit="20000", limit_on=dt.date(2026, 1, 5))
+    lowered = a_status("F-2", days_late=3, amount="6000.00", excl="5000.00", limit="9000", limit_on=dt.date(2027, 2, 1))
+    acc = debtor_account([old, lowered], AS_OF)
+    assert [a.kind for a in acc.alerts] == ["limit_lowered", "over_limit"]
+    assert plain(acc.alerts[0].text) == "Limite de crédit abaissée le 01/02/2027 de 20 000,00 € à 9 000,00 €"
+    assert "Encours HT 10 000,00 € au-delà de la limite de crédit de 9 000,00 € (dépassement 1 000,00 €" in plain(acc.alerts[1].text)
+    assert debtor_account([old], AS_OF).alerts == [], "one decision, exposure under it: nothing to watch"
+
+
+def test_a_withdrawn_limit_is_an_alert_and_a_customer_never_insured_has_none():
+    granted = a_status("F-1", days_late=10, limit="20000", limit_on=dt.date(2026, 1, 5))
+    withdrawn = a_status("F-2", days_late=3, limit="0", limit_on=dt.date(2027, 2, 1))
+    (alert,) = debtor_account([granted, withdrawn], AS_OF).alerts
+    assert alert.kind == "limit_withdrawn" and "retirée par l'assureur le 01/02/2027 (elle était de 20 000,00 €)" in plain(alert.text)
+    assert debtor_account([a_status("F-3", days_late=40, limit=None)], AS_OF).alerts == []
+
+
+def test_invoices_issued_after_the_threat_of_loss_notice_are_flagged_not_covered():
+    from domain.case import TrackedStep
+
+    claimed = a_status("F-1", days_late=100)
+    claimed = claimed.model_copy(update={"path": "insurer_claim", "stage": Stage.insurer_claim,
+                                         "procedure": [TrackedStep(name="filed", on=AS_OF - dt.timedelta(days=20))]})
+    before = a_status("F-2", days_late=52)  # issued 82 days ago, before the claim
+    after = a_status("F-3", days_late=-20)  # issued 10 days ago, after it
+    acc = debtor_account([claimed, before, after], AS_OF)
+    flags = {i.number: i.not_covered for i in acc.invoices}
+    assert flags["F-1"] is None and flags["F-2"] is None
+    assert flags["F-3"] == "non couverte: émise après la déclaration de menace de sinistre du 18/02/2027"
+    assert [a.kind for a in acc.alerts] == ["not_covered"] and acc.alerts[0].text.endswith(": F-3")
+
+
 def test_a_credit_note_larger_than_the_invoice_leaves_the_rest_on_account():
     acc = debtor_account([a_status("F-1", days_late=20, entries=(("credit_note", 2, "1500.00"),), closed=True),
                           a_status("F-2", days_late=20)], AS_OF)
@@ -135,3 +173,17 @@ def test_the_account_adds_up_whatever_the_cases(found, shuffle: random.Random):
     shuffled = list(found)
     shuffle.shuffle(shuffled)
     assert debtor_account(shuffled, AS_OF) == acc, "the order the cases are read in changes nothing"
+
+
+def test_the_account_in_a_terminal_says_what_to_watch_and_which_invoice_is_not_covered():
+    from domain.case import TrackedStep
+    from relance import views
+
+    claimed = a_status("F-1", days_late=100).model_copy(update={
+        "path": "insurer_claim", "stage": Stage.insurer_claim,
+        "procedure": [TrackedStep(name="filed", on=AS_OF - dt.timedelta(days=20))]})
+    acc = debtor_account([claimed, a_status("F-3", days_late=-20)], AS_OF)
+    text = plain(views.debtor_text(acc))
+    assert "À SURVEILLER     : 1 facture(s) émise(s) après la déclaration de menace de sinistre du 18/02/2027" in text
+    assert [line for line in text.splitlines() if line.strip().startswith("F-3")][0].endswith("[non couverte]")
+    assert "! 1 facture(s) émise(s) après" in plain(views.debtors_line(acc))

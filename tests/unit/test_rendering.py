@@ -254,6 +254,28 @@ def test_english_debtor_gets_english_email():
     assert "mise en demeure" in notice.text.lower() and "31/07/2026" in notice.text
 
 
+@pytest.mark.parametrize("language, words", [
+    ("fr", ("Mise en demeure de payer : 2 factures", "Relevé de compte au 15/07/2026", "avoir AV-9 du 01/07/2026",
+            "SOLDE NET DÛ", "du 02/03/2026 au 30/06/2026 : 121 jours")),
+    ("en", ("Formal notice to pay (mise en demeure): 2 invoices", "Statement of account on 15/07/2026",
+            "credit note AV-9 of 01/07/2026", "NET BALANCE DUE", "from 02/03/2026 to 30/06/2026: 121 days")),
+])
+def test_a_customers_notice_lists_its_invoices_and_credits_in_the_debtors_language(language, words):
+    from domain.letters import AccountCredit, AccountLine
+
+    lines = [AccountLine(number=f"F-2026-00{n}", issue_date=dt.date(2026, 1, 30), due_date=dt.date(2026, 3, 1),
+                         days_late=136, amount_incl_tax=PRINCIPAL, principal_due=PRINCIPAL,
+                         penalties_due=Decimal("55.90"), indemnity_due=Decimal("40.00"), penalty_lines=PENALTY_LINES)
+             for n in (42, 43)]
+    credit = AccountCredit(reference="AV-9", kind="credit_note", on=dt.date(2026, 7, 1), amount=Decimal("100.00"))
+    email = render_email(make_context("mise_en_demeure", language=language, account_lines=lines, credits=[credit]))
+    subject_and_body = email.subject + "\n" + email.text
+    for word in words:
+        assert word in subject_and_body, word
+    assert f'<html lang="{language}">' in email.html and "F-2026-0043" in email.html
+    assert _amount(email.subject, "2 560,92"), "two invoices of 1 330,46 € less the 100 € credit note"
+
+
 def test_french_fallback_when_no_english_variant():
     email = render_email(make_context("ops_task", language="en"))
     assert "Une action manuelle est attendue" in email.text

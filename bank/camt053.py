@@ -21,11 +21,23 @@ RETURN_SUBFAMILIES = {"UPCQ", "UPDD", "RRTN", "ARET", "RPCR", "PRDD", "CQRV"}
 FEE_SUBFAMILIES = {"CHRG", "COMM", "COMI", "COME", "FEES", "TAXE", "INTR", "ADJT", "COMT"}
 
 
-def read(path: Path) -> list[BankEntry]:
+def _parser():
+    """pycamt's parser, reading also each transaction's return reason (TxDtls/RtrInf/Rsn: Cd, or Prtry)."""
     from pycamt.parser import Camt053Parser
 
+    class Parser(Camt053Parser):
+        def _extract_transaction_details(self, tx_detail):
+            data = super()._extract_transaction_details(tx_detail)
+            reason = (self._find_text(tx_detail, ".//RtrInf/Rsn/Cd") or self._find_text(tx_detail, ".//RtrInf/Rsn/Prtry"))
+            data["ReturnReason"] = (reason or "").strip()
+            return data
+
+    return Parser
+
+
+def read(path: Path) -> list[BankEntry]:
     try:
-        parser = Camt053Parser.from_file(path)
+        parser = _parser().from_file(path)
         rows = parser.get_transactions()
     except Exception as error:  # pycamt raises lxml's and its own errors: one message naming the file
         raise StatementError(f"{path.name}: relevé CAMT.053 illisible: {error}") from error
@@ -58,6 +70,7 @@ def _entry(path: Path, base: str, rank: int, n: int, row: dict) -> BankEntry:
         remittance=remittance.strip() or (row.get("AdditionalEntryInformation") or "").strip(),
         creditor_reference=reference.strip(), end_to_end=(row.get("EndToEndId") or "").strip(),
         bank_code="/".join(filter(None, (row.get("BankTransactionCode"), family, sub))),
+        return_reason=row.get("ReturnReason") or "",
     )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from bank import return_reasons
 from bank.einvoicing import StatusFile
 from bank.entries import BankEntry, StatementError
 from bank.statements import read_statement
@@ -191,7 +192,8 @@ async def take_back(returned: BankEntry, store: BankStore, client: Client, task_
     if original is None:
         store.set_status(returned.ref, "return", "paiement d'origine introuvable: à traiter à la main")
         return {"entry": returned.ref, "amount": str(returned.amount), "outcome": "paiement d'origine introuvable"}
-    reversal = PaymentReversal(bank_reference=original.ref, returned_by=returned.ref, reason=returned.return_reason)
+    reversal = PaymentReversal(bank_reference=original.ref, returned_by=returned.ref,
+                                reason=return_reasons.describe(returned.return_reason))
     outcomes = {a["invoice"]: await cases.reverse_payment(client, task_queue, a["invoice"], reversal)
                 for a in original.allocations}
     done = all(o.startswith(("paiement annulé", "dossier rouvert", "déjà annulé")) for o in outcomes.values())

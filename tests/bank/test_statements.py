@@ -46,6 +46,7 @@ def test_camt053_entries_come_out_with_their_reference_payer_remittance_and_kind
     assert first.remittance == "REGLEMENT FACTURE FA 2026 301" and first.creditor_reference == ""
     assert entries["ACSR-0002"].creditor_reference == "RF47FA20260302"
     assert [entries[r].kind for r in ("ACSR-0003", "ACSR-0004", "ACSR-0005")] == ["fee", "return", "other"]
+    assert entries["ACSR-0004"].return_reason == "AM04" and first.return_reason == ""
     assert first.booked_on == first.value_on == dt.date(2027, 3, 10)
 
 
@@ -95,3 +96,12 @@ def test_a_cfonb120_file_cut_short_or_whose_balances_disagree_is_refused(tmp_pat
 def test_the_cfonb120_example_reads():
     entries = read_statement(ROOT / "examples" / "bank" / "releve-2026-07-13.cfonb120.txt")
     assert entries and all(e.amount > 0 for e in entries)
+
+
+def test_a_return_reason_reads_as_ops_act_on_it():
+    from bank.return_reasons import describe
+
+    assert describe("AM04") == "AM04, provision insuffisante"
+    assert describe("md06") == "MD06, remboursement demandé par le client (prélèvement contesté)"
+    assert describe("AC") == "AC, compte du client (clôturé, bloqué ou erroné)", "CFONB 120's two letters"
+    assert describe("ZZ99") == "ZZ99" and describe("") == ""

@@ -86,10 +86,11 @@ async def test_a_statement_records_sure_payments_queues_doubtful_ones_and_nothin
     assert taken == {f"R{tag}2": {f"BK{tag}-0002": "dossier rouvert, paiement annulé",
                                   f"BK{tag}-0003": "dossier rouvert, paiement annulé"},
                      f"R{tag}3": {f"BK{tag}-0004": "paiement annulé, le dossier reprend"}}, back
+    why = {f"BK{tag}-0002": "(AC, compte du client (clôturé, bloqué ou erroné))", f"BK{tag}-0004": "(NP, impayé"}
     for number in (f"BK{tag}-0002", f"BK{tag}-0004"):
         status = json.loads((await relance(service, "status", number, "--json")).stdout)
         assert status["stage"] == "preventive" and status["paid_total"] == "0.00", status
-        assert any(a["step"].startswith("payment:reversed:") for a in status["audit"])
+        assert any(a["step"].startswith("payment:reversed:") and why[number] in a["summary"] for a in status["audit"])
         await eventually(lambda: _told(service, number))
     again = json.loads((await relance(service, "bank", "import", str(returns), "--json")).stdout)
     assert again["already"] == 2 and again["returns"] == []

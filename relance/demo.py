@@ -10,7 +10,7 @@ from pathlib import Path
 from relance import views
 from relance.config import Config
 from relance.ledger import rejected_rows
-from relance.rules_cli import RulesError, read_routed_ledger
+from relance.rules_cli import RulesError, read_routed_ledger, valid_policies
 from relance.simulation import SimulationResult, simulate, write_outputs
 
 LEAD_DAYS = 15  # the earliest invoice falls due 15 days after the simulated today, so J-10 is still ahead
@@ -28,7 +28,7 @@ async def run_demo(ledger: Path, out: Path, config: Config, *, verbose: bool = F
         shutil.rmtree(out)
     config = dataclasses.replace(config, var_dir=out, documents_dir=out / "documents", sent_ledger=out / "sent.sqlite3")
     began = time.monotonic()
-    result = await simulate(rows, config, lead_days=LEAD_DAYS,
+    result = await simulate(rows, config, valid_policies(config.rules_dir)[0], lead_days=LEAD_DAYS,
                             progress=(lambda line: print(line, file=sys.stderr)) if verbose else None)
     text = timelines(result)
     write_outputs(result, out, text)

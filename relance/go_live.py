@@ -31,6 +31,7 @@ class Planned:
     first: str  # what it gets first
     on: dt.date | None  # and when; None: nothing planned (closed)
     overdue_since: dt.date | None = None  # a step dated in the past (a lapsed deadline): done at the opening
+    case: Playback | None = dataclasses.field(default=None, repr=False)  # as opened, in memory: the fast preview plays it on
 
 
 def planned_starts(rows: Iterable[LedgerRow], policies: Mapping[str, Policy], now: dt.datetime) -> Iterator[Planned]:
@@ -50,7 +51,8 @@ def planned_starts(rows: Iterable[LedgerRow], policies: Mapping[str, Policy], no
         step = decisions.next_step(case.s, policy, now)
         day = local_date(step.at, policy.calendar) if step else None
         yield Planned(start=start, stage=case.s.stage.value, first=step.label if step else "rien",
-                      on=max(day, today) if day else None, overdue_since=day if day and day < today else None)
+                      on=max(day, today) if day else None, overdue_since=day if day and day < today else None,
+                      case=case)
 
 
 def settled_before(row: LedgerRow) -> bool:

@@ -171,7 +171,8 @@ async def run_simulation(ledger: Path, rules_dir: Path, config: Config, rebase_d
         config = dataclasses.replace(config, rules_dir=rules_dir, var_dir=var, documents_dir=var / "documents",
                                      sent_ledger=var / "sent.sqlite3")
         extra = max(0, (os.cpu_count() or 1) - 1) if len(rows) >= PARALLEL_FROM else 0
-        return await simulate(rows, config, lead_days=rebase_days, send_mail=False, extra_workers=extra,
+        policies, _ = valid_policies(rules_dir)
+        return await simulate(rows, config, policies, lead_days=rebase_days, send_mail=False, extra_workers=extra,
                               progress=progress)
 
 

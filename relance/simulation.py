@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,12 +27,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.case import CaseStatus
 from domain.decisions import next_step, status_of
-from domain.playback import Playback, invalid_message, play_event
+from domain.playback import invalid_message, play_event
 from domain.policy import Policy
 from domain.invoice import Invoice
 from domain.script import ScriptEvent, parse_script
 from relance import cases, smtp_sink
 from relance.config import Config
+from relance.go_live import Planned, planned_starts
 from relance.ledger import LedgerRow
 from relance.temporal import time_skipping_server
 from activities import printing
@@ -73,14 +74,27 @@ def quiet_runtime() -> Runtime:
 
 
 def rebase(rows: list[LedgerRow], first_due: dt.date) -> list[LedgerRow]:
-    """Move every date of the ledger by the same number of days so the earliest due date is `first_due`."""
+    """Move every date of the ledger, its invoices' history included, by the same number of days so the earliest
+    due date is `first_due`."""
     delta = first_due - min(row.invoice.due_date for row in rows)
-    return [row.model_copy(update={"invoice": row.invoice.model_copy(update={
-        "issue_date": row.invoice.issue_date + delta, "due_date": row.invoice.due_date + delta})}) for row in rows]
+    return [row.model_copy(update={
+        "invoice": row.invoice.model_copy(update={
+            "issue_date": row.invoice.issue_date + delta, "due_date": row.invoice.due_date + delta}),
+        "prior": row.prior.model_copy(update={name: day + delta for name, day in row.prior.dates().items()})
+        if row.prior else None}) for row in rows]
 
 
-async def simulate(rows: list[LedgerRow], config: Config, *, horizon_days: int = 730, lead_days: int | None = None,
-                   send_mail: bool = True, extra_workers: int = 0,
+def opened(rows: list[LedgerRow], policies: Mapping[str, Policy], now: dt.datetime) -> tuple[list[LedgerRow], list[Planned]]:
+    """The rows that open a case and their starts, as `relance import` would open them at `now`: each where its
+    history puts it, its first message on the day the catch-up's daily cap gives it. An invoice paid in full before
+    relance opens none."""
+    plans = list(planned_starts(rows, policies, now))
+    numbers = {plan.start.invoice.number for plan in plans}
+    return [row for row in rows if row.invoice.number in numbers], plans
+
+
+async def simulate(rows: list[LedgerRow], config: Config, policies: Mapping[str, Policy], *, horizon_days: int = 730,
+                   lead_days: int | None = None, send_mail: bool = True, extra_workers: int = 0,
                    progress: Callable[[str], None] | None = None) -> SimulationResult:
     """Play `rows` to the end. With `lead_days`, dates are rebased so the first due date is that far ahead.
 
@@ -104,7 +118,7 @@ async def simulate(rows: list[LedgerRow], config: Config, *, horizon_days: int =
     try:
         await register_search_attributes(env.client)
         async with build_worker(env.client, task_queue, activities):
-            return await _play(env, task_queue, rows, horizon_days, lead_days, progress or (lambda _: None))
+            return await _play(env, task_queue, rows, policies, horizon_days, lead_days, progress or (lambda _: None))
     finally:
         await activities.mailer.close()
         for helper in helpers:
@@ -128,13 +142,15 @@ def _helper_worker(env: WorkflowEnvironment, task_queue: str, config: Config) ->
                             stderr=subprocess.DEVNULL)
 
 
-async def _play(env: WorkflowEnvironment, task_queue: str, rows: list[LedgerRow], horizon_days: int,
-                lead_days: int | None, progress: Callable[[str], None]) -> SimulationResult:
-    started_on = _paris_day(await env.get_current_time())
+async def _play(env: WorkflowEnvironment, task_queue: str, rows: list[LedgerRow], policies: Mapping[str, Policy],
+                horizon_days: int, lead_days: int | None, progress: Callable[[str], None]) -> SimulationResult:
+    now = await env.get_current_time()
+    started_on = _paris_day(now)
     if lead_days is not None:
         rows = rebase(rows, started_on + dt.timedelta(days=lead_days))
+    rows, plans = opened(rows, policies, now)
     with env.auto_time_skipping_disabled():
-        report = await cases.open_cases(env.client, task_queue, [row.invoice for row in rows])
+        report = await cases.open_cases(env.client, task_queue, [plan.start for plan in plans])
     progress(f"{len(report.started)} cases opened")
     await _settle(env, rows, progress)
 
@@ -253,7 +269,8 @@ def _simulate_fast(rows: list[LedgerRow], policies: dict[str, Policy], start: dt
     started_on = _paris_day(start)
     if lead_days is not None:
         rows = rebase(rows, started_on + dt.timedelta(days=lead_days))
-    cases = {row.invoice.number: Playback(row.invoice, policies[row.invoice.policy_id], start) for row in rows}
+    rows, plans = opened(rows, policies, start)
+    cases = {plan.start.invoice.number: plan.case for plan in plans}
     agenda = sorted(((_moment(row.invoice, event), row.invoice, event)
                      for row in rows for event in parse_script(row.script)), key=lambda item: item[0])
     played, now = [], start

@@ -71,3 +71,32 @@ async def test_generated_ledgers_play_the_same_in_memory_and_on_temporal(config,
     ledger.write_text("".join(rows), encoding="utf-8")
     slow, fast = await both(ledger, rules_dir, config, today)
     same(timeline(fast), timeline(slow))
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.today("2027-03-10")
+async def test_a_book_at_every_stage_previews_as_its_import_would_open_it(config, rules_dir, today, tmp_path):
+    """The preview reads the book's history columns and the catch-up as `relance import` does: each case opens in
+    its stage, an overdue invoice gets the one reminder its age calls for, the daily cap spreads first messages,
+    an invoice paid before relance opens nothing; in memory and on Temporal alike."""
+    from tests.lifecycle.test_go_live import _book
+
+    policy_file = rules_dir / "default.yaml"
+    policy_file.write_text(policy_file.read_text(encoding="utf-8").replace(
+        "daily_first_messages: 200", "daily_first_messages: 2"), encoding="utf-8")
+    ledger = _book(tmp_path, today, "GL")
+    slow = await rules_cli.run_simulation(ledger, rules_dir, config, None)
+    fast = await rules_cli.run_simulation(ledger, rules_dir, config, None, fast=True, start=clock.start_moment(today))
+    same(timeline(fast), timeline(slow))
+
+    assert sorted(s.invoice_number for s in slow.statuses) == sorted(
+        f"GL-{name}" for name in ("PREV", "LATE5", "LATE50", "LATE200", "REMINDED", "COURT", "DISPUTE", "PART"))
+    firsts = {}
+    for p in sorted(rules_cli.planned(slow), key=lambda p: p.on):
+        if p.kind == "email":
+            firsts.setdefault(p.invoice, (p.on, p.step))
+    assert firsts["GL-LATE5"] == (today, "reminder:amicable-j+2")
+    assert firsts["GL-LATE50"] == (today, "reminder:amicable-j+45"), "the step its age calls for, not all it missed"
+    assert firsts["GL-LATE200"] == (today + dt.timedelta(days=1), "reminder:amicable-j+45"), "the cap: two a day"
+    court = next(s for s in slow.statuses if s.invoice_number == "GL-COURT")
+    assert court.path == "injonction" and any(a.kind == "done_before" for a in court.audit)

@@ -12,7 +12,7 @@ from relance.go_live import planned_starts
 from relance.ledger import read_ledger
 from tests.lifecycle.scenario import PARIS, Case
 
-HEADER = ("N° facture;Date facture;Date d'échéance;Code client;Raison sociale;Email;Montant HT;Montant TTC;"
+HEADER = ("N° facture;Date facture;Date d'échéance;Code client;Raison sociale;Email;Adresse;Montant HT;Montant TTC;"
           "Dernière relance;Date dernière relance;Mise en demeure le;Requête déposée le;Ordonnance rendue le;"
           "Litige;Litige ouvert le;Déjà réglé;Date règlement")
 
@@ -22,7 +22,8 @@ def _book(folder: Path, today: dt.date, tag: str) -> Path:
         return (today + dt.timedelta(days=offset)).strftime("%d/%m/%Y")
 
     def row(name: str, issued: int, due: int, excl: str, incl: str, history: str = ";;;;;;;;") -> str:
-        return f"{tag}-{name};{day(issued)};{day(due)};C-{name};{name} SARL;ap@{tag}-{name}.example;{excl};{incl};{history}"
+        return (f"{tag}-{name};{day(issued)};{day(due)};C-{name};{name} SARL;ap@{tag}-{name}.example;"
+                f"5 rue des Lilas, 75011 Paris;{excl};{incl};{history}")
 
     rows = [
         row("PREV", -10, 20, "1 000,00", "1 200,00"),

@@ -27,6 +27,7 @@ from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFa
 from temporalio.service import RPCError, RPCStatusCode
 
 from console import actions, auth, i18n, pages
+from bank.store import BankStore, StoredEntry, open_store
 from console.readmodel import ReadModel, euros
 from console.store import Mark, Store, User
 from domain.case import PROCEDURE_STEPS
@@ -48,6 +49,7 @@ class Settings:
     refresh_seconds: float = 60  # how often the read model looks for cases that moved; 0: only on demand
     rules_dir: Path | None = None
     oidc: auth.OidcSettings | None = None
+    bank_store: str = ""  # where `relance bank` keeps its entries (RELANCE_BANK_URL or _STORE): its waiting ones are work
 
 
 class Console:
@@ -67,6 +69,21 @@ class Console:
                                   procedure_steps=PROCEDURE_STEPS, kind_labels=pages.KIND_LABELS,
                                   buckets=pages.BUCKETS, worst_stage=pages.worst_stage)
         self._refresher: asyncio.Task | None = None
+        self._bank: BankStore | None = None
+
+    def bank_waiting(self) -> list[StoredEntry]:
+        """The bank entries waiting for ops: credits not matched for sure, returns whose payment was not found. A
+        store that cannot be read leaves them out of the worklist (and says so in the log), never the page."""
+        if not self.settings.bank_store:
+            return []
+        try:
+            if self._bank is None:
+                self._bank = open_store(self.settings.bank_store)
+            return self._bank.with_status("unmatched", "return")
+        except Exception as error:  # noqa: BLE001 - a database down must not take the worklist with it
+            log.warning("console.bank_store_unreadable", location=self.settings.bank_store, error=str(error))
+            self._bank = None
+            return []
 
     async def client(self) -> Client:
         if self._client is None:
@@ -200,8 +217,9 @@ async def worklist_page(request: Request, user: User) -> Response:
     console: Console = request.app.state.console
     show_done = request.query_params.get("all") == "1"
     kind = request.query_params.get("kind", "")
+    bank = await asyncio.to_thread(console.bank_waiting)
     items, counts = await asyncio.to_thread(pages.worklist, console.read_model, console.today(), kind=kind,
-                                            show_done=show_done, limit=LIST_PAGE)
+                                            show_done=show_done, limit=LIST_PAGE, bank=bank)
     return console.render(request, "worklist.html", {
         "user": user, "items": items, "total": counts.get(kind, 0) if kind else sum(counts.values()),
         "counts": counts, "kind": kind, "show_done": show_done, "refreshed_at": console.read_model.refreshed_at})

@@ -30,6 +30,7 @@ ENGLISH = {
     "Enregistré": "Recorded", "Fait": "Done", "Reporter": "Postpone", "Reporter au": "Postpone to",
     "Marquer fait": "Mark done", "Rien à faire aujourd'hui": "Nothing to do today", "Appel": "Call",
     "Encours et limite de crédit": "Exposure and credit limit", "compte client": "customer account",
+    "Encaissement à rapprocher": "Bank entry to match", "relevé bancaire": "bank statement",
     "Courrier à poster": "Letter to post", "Échéance tribunal ou assureur": "Court or insurer deadline",
     "Litige à revoir": "Dispute to review", "Étape en échec": "Failed step", "Tâche": "Task",
     "Levée par la règle": "Raised by rule", "Recherche": "Search", "Nom, SIREN ou facture": "Name, SIREN or invoice",

@@ -9,11 +9,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+from collections.abc import Iterable
 from decimal import Decimal
 
 from console.readmodel import ReadModel, euros
+from bank.store import StoredEntry
 from console.store import Mark
 from domain.debtor_account import Terms, exposure_alerts, not_covered_reason
+from domain.money import format_date_fr
+from domain.money import format_eur as eur
 
 # Aging buckets as practice reads them (days past due).
 BUCKETS = (("not_due", "Non échu", None, 0), ("1-30", "1–30 j", 1, 30), ("31-60", "31–60 j", 31, 60),
@@ -37,7 +41,7 @@ class Item:
     mark: Mark | None = None
 
 
-KIND_LABELS = {"exposure": "Encours et limite de crédit", "call": "Appel", "letter": "Courrier à poster", "deadline": "Échéance tribunal ou assureur",
+KIND_LABELS = {"exposure": "Encours et limite de crédit", "bank": "Encaissement à rapprocher", "call": "Appel", "letter": "Courrier à poster", "deadline": "Échéance tribunal ou assureur",
                "dispute": "Litige à revoir", "failure": "Étape en échec", "task": "Tâche"}
 DEADLINE_HORIZON_DAYS = 14
 _ITEMS = f"""
@@ -63,20 +67,20 @@ SELECT items.*, m.state, m.until, m.note, m.by, m.at FROM items
 _RANK = "CASE kind " + " ".join(f"WHEN '{k}' THEN {n}" for n, k in enumerate(KIND_LABELS)) + " END"
 
 
-def worklist(model: ReadModel, today: dt.date, *, kind: str = "", show_done: bool = False,
-             limit: int = 300) -> tuple[list[Item], dict[str, int]]:
-    """The customers whose insured exposure needs a decision (first: they are credit risk, not one invoice's
-    chore), then the tasks the cases raised up to today, court and insurer steps coming within two weeks, disputes
-    past their review date and steps failed for good, less what ops marked done (or postponed to a later day): the
-    first `limit` items (of `kind`, if given), and how many there are of each kind."""
+def worklist(model: ReadModel, today: dt.date, *, kind: str = "", show_done: bool = False, limit: int = 300,
+             bank: Iterable[StoredEntry] = ()) -> tuple[list[Item], dict[str, int]]:
+    """The customers whose insured exposure needs a decision and the bank entries waiting for ops (first: credit
+    risk and cash, not one invoice's chore), then the tasks the cases raised up to today, court and insurer steps
+    coming within two weeks, disputes past their review date and steps failed for good, less what ops marked done
+    (or postponed to a later day): the first `limit` items (of `kind`, if given), and how many of each kind."""
     params = {"today": today.isoformat(), "show_done": show_done,
               "horizon": (today + dt.timedelta(days=DEADLINE_HORIZON_DAYS)).isoformat() + "T23:59"}
     counts = {row[0]: row[1] for row in model.db.execute(f"SELECT kind, count(*) FROM ({_ITEMS}) GROUP BY kind", params)}
-    exposure = exposure_items(model, today, show_done=show_done)
-    if exposure:
-        counts["exposure"] = len(exposure)
-    first = exposure[:limit] if kind in ("", "exposure") else []
-    if kind == "exposure":
+    ahead = {"exposure": exposure_items(model, today, show_done=show_done),
+             "bank": bank_items(model, bank, today, show_done=show_done)}
+    counts |= {name: len(items) for name, items in ahead.items() if items}
+    first = [item for name, items in ahead.items() if kind in ("", name) for item in items][:limit]
+    if kind in ahead:
         return first, counts
     rows = model.db.execute(f"SELECT * FROM ({_ITEMS}) WHERE :kind = '' OR kind = :kind"
                             f" ORDER BY {_RANK}, due, invoice LIMIT :limit",
@@ -107,8 +111,7 @@ def exposure_items(model: ReadModel, today: dt.date, *, show_done: bool = False,
     """One item per alert of an insured customer with open invoices (domain.debtor_account.exposure_alerts, the
     same as `relance debtor` shows): exposure past the limit, a limit lowered or withdrawn, invoices issued after a
     threat-of-loss notice. An item's key changes with its figures: a mark holds until the facts change."""
-    marks = {(row["invoice"], row["item"]): row for row in model.db.execute(
-        "SELECT invoice, item, state, until, note, by, at FROM store.marks WHERE invoice LIKE 'client:%'")}
+    marks = _marks(model, CUSTOMER)
     items = []
     grouped = itertools.groupby(model.db.execute(_INSURED_ROWS, {"debtor": debtor_id}), key=lambda row: row["debtor_id"])
     for customer, rows in grouped:
@@ -124,14 +127,55 @@ def exposure_items(model: ReadModel, today: dt.date, *, show_done: bool = False,
         for alert in exposure_alerts(terms, exposure, uncovered, claim_on):
             anchor = CUSTOMER + customer
             mark = marks.get((anchor, alert.key))
-            hidden = mark is not None and (mark["state"] == "done" or (mark["until"] or "") > today.isoformat())
-            if hidden and not show_done:
+            if _hidden(mark, today) and not show_done:
                 continue
             items.append(Item(anchor, alert.key, "exposure", alert.text, "assurance-crédit", today, customer,
-                              rows[0]["debtor_name"],
-                              Mark(anchor, alert.key, mark["state"], dt.date.fromisoformat(mark["until"]) if mark["until"] else None,
-                                   mark["note"], mark["by"], dt.datetime.fromisoformat(mark["at"])) if mark else None))
+                              rows[0]["debtor_name"], _mark(mark)))
     return items
+
+
+BANK_ENTRY = "banque:"  # an item about a bank entry: its marks are kept under this name
+
+
+def bank_items(model: ReadModel, entries: Iterable[StoredEntry], today: dt.date, *, show_done: bool = False) -> list[Item]:
+    """A credit `relance bank import` could not match for sure (its candidates, if any), and a returned payment
+    whose original it could not find: what ops match or settle by hand (`relance bank match` or `ignore`)."""
+    marks = _marks(model, BANK_ENTRY)
+    items = []
+    for stored in entries:
+        entry = stored.entry
+        anchor, key = BANK_ENTRY + entry.ref, f"bank:{stored.status}"
+        mark = marks.get((anchor, key))
+        if _hidden(mark, today) and not show_done:
+            continue
+        payer = entry.name or "payeur inconnu"
+        said = f" « {entry.remittance[:80]} »" if entry.remittance else ""
+        if stored.status == "return":
+            text = (f"Rejet de {eur(entry.amount)} du {format_date_fr(entry.booked_on)} ({payer}, écriture {entry.ref}):"
+                    f" {stored.reason or 'paiement d’origine introuvable'}")
+        else:
+            candidates = f"; factures possibles : {', '.join(stored.candidates)}" if stored.candidates else ""
+            text = (f"Virement de {eur(entry.amount)} reçu le {format_date_fr(entry.value_on)} de {payer}{said}:"
+                    f" {stored.reason or 'aucune facture reconnue'}{candidates} — relance bank match {entry.ref} FACTURE…")
+        items.append(Item(anchor, key, "bank", text, "bank", entry.value_on, "", payer, _mark(mark)))
+    return items
+
+
+def _marks(model: ReadModel, prefix: str) -> dict[tuple[str, str], object]:
+    return {(row["invoice"], row["item"]): row for row in model.db.execute(
+        "SELECT invoice, item, state, until, note, by, at FROM store.marks WHERE invoice LIKE ?", (prefix + "%",))}
+
+
+def _hidden(mark, today: dt.date) -> bool:
+    """Marked done, or postponed to a later day."""
+    return mark is not None and (mark["state"] == "done" or (mark["until"] or "") > today.isoformat())
+
+
+def _mark(row) -> Mark | None:
+    if row is None:
+        return None
+    return Mark(row["invoice"], row["item"], row["state"], dt.date.fromisoformat(row["until"]) if row["until"] else None,
+                row["note"], row["by"], dt.datetime.fromisoformat(row["at"]))
 
 
 # ---------------------------------------------------------------------- customers

@@ -29,6 +29,7 @@ def settings_from_env(config: Config) -> Settings:
         refresh_seconds=float(env("RELANCE_CONSOLE_REFRESH_SECONDS", "60")),
         rules_dir=config.rules_dir,
         oidc=auth.OidcSettings.from_env(),
+        bank_store=config.bank_store_location(),
     )
 
 

@@ -145,3 +145,22 @@ def test_openid_connect_is_configured_by_environment(console, monkeypatch):
     monkeypatch.setenv("RELANCE_OIDC_DEFAULT_ROLE", "root")
     with pytest.raises(ValueError, match="read, ops or admin"):
         OidcSettings.from_env()
+
+
+async def test_the_worklist_shows_the_bank_store_s_waiting_credits_and_survives_a_store_it_cannot_read(console, tmp_path):
+    from decimal import Decimal
+
+    from bank.entries import BankEntry
+    from bank.store import open_store
+
+    location = tmp_path / "bank.sqlite3"
+    day = dt.date(2027, 3, 10)
+    open_store(location).add([BankEntry(ref="ACSR-1", account="FR76", kind="credit", amount=Decimal("99.00"),
+                                        booked_on=day, value_on=day, name="PAYEUR")], "releve.xml")
+    for store, shown in ((str(location), True), ("postgresql://127.0.0.1:1/nothing?connect_timeout=1", False)):
+        with_bank = Console(dataclasses.replace(console.settings, bank_store=store), client=_no_temporal,
+                            today=console.today)
+        async with _client(with_bank, "ops") as client:
+            page = await client.get("/")
+        assert page.status_code == 200
+        assert ("relance bank match ACSR-1 FACTURE" in page.text) is shown, store

@@ -125,6 +125,33 @@ def test_an_insured_customer_past_its_limit_or_whose_limit_was_lowered_is_on_the
     assert len(pages.worklist(model, TODAY, kind="exposure")[0]) == 2, "a new limit is a new decision to take"
 
 
+def test_bank_entries_waiting_for_ops_are_on_the_worklist_until_marked(tmp_path):
+    from bank.entries import BankEntry
+    from bank.store import open_store
+
+    model, store = _model(tmp_path)
+    bank = open_store(tmp_path / "bank.sqlite3")
+    credit = BankEntry(ref="ACSR-7", account="FR76", kind="credit", amount=Decimal("1250.00"), booked_on=TODAY,
+                       value_on=TODAY, name="GARAGE FONTAINE", remittance="VIR FACT 301 ET 302")
+    returned = BankEntry(ref="ACSR-8", account="FR76", kind="return", amount=Decimal("500.00"), booked_on=TODAY,
+                         value_on=TODAY, name="BATI OUEST", return_reason="AM04")
+    matched = BankEntry(ref="ACSR-9", account="FR76", kind="credit", amount=Decimal("80.00"), booked_on=TODAY,
+                        value_on=TODAY)
+    bank.add([credit, returned, matched], "releve.xml")
+    bank.set_status("ACSR-7", "unmatched", "montant ne correspond à aucune combinaison", candidates=["FA-301", "FA-302"])
+    bank.set_status("ACSR-9", "matched", "référence citée")
+
+    items, counts = pages.worklist(model, TODAY, bank=bank.with_status("unmatched", "return"))
+    assert counts["bank"] == 2 and [i.invoice for i in items] == ["banque:ACSR-7", "banque:ACSR-8"]
+    assert "Virement de 1" in items[0].text and "« VIR FACT 301 ET 302 »" in items[0].text
+    assert "factures possibles : FA-301, FA-302 — relance bank match ACSR-7 FACTURE" in items[0].text
+    assert items[1].text.startswith("Rejet de 500,00") and items[1].debtor_name == "BATI OUEST"
+
+    store.mark(Mark("banque:ACSR-7", "bank:unmatched", "done", None, "vu avec le client", "olivia", NOW))
+    left, _ = pages.worklist(model, TODAY, kind="bank", bank=bank.with_status("unmatched", "return"))
+    assert [i.invoice for i in left] == ["banque:ACSR-8"]
+
+
 def test_a_dispute_past_its_review_date_is_on_the_worklist(tmp_path):
     model, _ = _model(tmp_path)
     case = Playback(invoice(today=TODAY, due_in_days=-5), POLICY, start_moment(TODAY - dt.timedelta(days=35)))

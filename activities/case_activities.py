@@ -15,6 +15,7 @@ from activities.contracts import (
     SentEmail,
 )
 from activities.court import CourtGateway
+from activities.disputed import disputed_left_out
 from activities.documents import DocumentStore
 from activities.insurer import InsurerGateway
 from activities.mail import Mailer, PossibleDuplicate
@@ -60,6 +61,10 @@ class CaseActivities:
 
     @activity.defn
     async def file_insurer_claim(self, request: ClaimRequest) -> ClaimReceipt:
+        letter = request.letter
+        if letter.account_lines:  # a customer's notice: it names the disputed invoices it leaves out
+            disputed = await disputed_left_out(activity.client(), activity.info().task_queue, letter)
+            request = request.model_copy(update={"letter": letter.model_copy(update={"left_out": [*letter.left_out, *disputed]})})
         with _held_for_review_waits_for_ops():  # the claim goes to the insurer by email
             return await self.insurer.file_claim(request)
 

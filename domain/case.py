@@ -170,6 +170,7 @@ class CaseState(BaseModel):
     done: list[str] = []  # step identities already carried out: never twice
     audit: list[Action] = []
     tasks: list[OpsTask] = []
+    withdrawn_tasks: list[str] = []  # tasks taken back before they were written (decisions.withdrawn)
     dispute: Dispute | None = None
     insolvency: Insolvency | None = None
     plan: PaymentPlan | None = None

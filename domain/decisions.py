@@ -562,11 +562,7 @@ class Work:
         letter = self.letter(f"{route}_request", rule_id, attachments=attachments)
         self.effects.append(PrepareDossier(f"{route}:dossier", route, letter, notice_doc,
                                            self.audit("document", f"{route}:dossier", rule_id, "Dossier de requête préparé")))
-        if route == "injonction":
-            text = "Déposer la requête en injonction de payer au tribunal de commerce du siège du débiteur"
-        else:
-            text = "Transmettre la demande de recouvrement des petites créances à un commissaire de justice"
-        self.task(f"{route}:file", rule_id, text)
+        self.task(f"{route}:file", rule_id, FILING_TASKS[route])
 
     def check_instalment(self, n: int) -> None:
         s = self.s
@@ -596,6 +592,22 @@ class Work:
             if key not in self.s.done and which(reminder):
                 self.s.done.append(key)
                 self.record("skipped", key, reminder.id, why)
+
+
+FILING_TASKS = {"injonction": "Déposer la requête en injonction de payer au tribunal de commerce du siège du débiteur",
+                "small_claims": "Transmettre la demande de recouvrement des petites créances à un commissaire de justice"}
+
+
+def withdrawn(s: CaseState, effect: Effect) -> bool:
+    """An ops task taken back while the earlier effects of its step ran (the customer's account took another court
+    route): its line is not written nor its email sent."""
+    if isinstance(effect, Record):
+        key = effect.action.step if effect.action.kind == "task" else None
+    elif isinstance(effect, SendEmail) and effect.audit is None and effect.step.startswith("task:"):
+        key = effect.step.removeprefix("task:")
+    else:
+        return False
+    return key in s.withdrawn_tasks
 
 
 def recorded(s: CaseState, effect: Effect, refs: list[str], subject: str | None = None) -> None:

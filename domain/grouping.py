@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.account import excl_tax_share
 from domain.letters import AccountCredit, AccountLine, LetterContext
-from domain.money import expected_insurer_indemnity
+from domain.money import expected_insurer_indemnity, format_eur
 from domain.policy import Policy
 from domain.schedule import local_date, sending_moment
 
@@ -92,6 +92,7 @@ class Message:
     lead: Ask
     asks: list[Ask]
     letter: LetterContext
+    rerouted: str = ""  # why the account took another court route than its invoices asked for (the ceiling)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,9 +125,23 @@ def compose(batch: list[Ask], credits: list[AccountCredit], now: dt.datetime, po
     update: dict = {"account_lines": lines, "credits": list(netted)}
     if lead.kind == "insurer_claim":
         update |= insurer_figures(asks, policy)
+    rerouted = beyond_small_claims(total, policy) if lead.kind == "small_claims" else ""
+    if rerouted:
+        lead = lead.model_copy(update={"kind": "injonction"})
+        update["kind"] = "injonction_request"
     day = local_date(now, policy.calendar)
     return Message(message_key(lead.letter.invoice.debtor.debtor_id, day, lead), lead, asks,
-                   lead.letter.model_copy(update=update))
+                   lead.letter.model_copy(update=update), rerouted)
+
+
+def beyond_small_claims(total: Decimal, policy: Policy) -> str:
+    """The small-claims procedure is capped per claim, interest included: a customer's invoices asking for it
+    together form one claim, and past the ceiling they go to the injonction de payer instead. Why, or nothing."""
+    ceiling = policy.small_claims.max_amount
+    if total <= ceiling:
+        return ""
+    return (f"le total du client, {format_eur(total)} pénalités comprises, dépasse le plafond de la procédure des"
+            f" petites créances ({format_eur(ceiling)}): requête en injonction de payer")
 
 
 def insurer_figures(asks: list[Ask], policy: Policy) -> dict:
@@ -169,6 +184,8 @@ class Reply(BaseModel):
     summary: str = ""  # the subject sent, or why nothing was
     expected_indemnity: Decimal | None = None  # the customer's, for an insurer notice
     permanent: bool = False  # a failure retrying cannot fix: the case waits for `relance retry`
+    route: EffectKind | None = None  # the court route the account took when it is not the one asked (the ceiling)
+    route_why: str = ""
 
     @property
     def ident(self) -> tuple[str, str, str]:

@@ -14,7 +14,7 @@ from domain.case import (
     DisputeResolution, Insolvency, InsolvencyNotice, Payment, PaymentPlan, PaymentReceipt, PaymentReversal,
     PlanProposal, PlatformStatus, ProcedureStep, ReturnedPayment, TrackedStep,
 )
-from domain.decisions import Outcome, Record, Work
+from domain.decisions import FILING_TASKS, Outcome, Record, Work
 from domain.history import PriorHistory
 from domain.money import format_eur as eur
 from domain.policy import Policy, Reminder, Stage
@@ -424,4 +424,19 @@ def platform_status(s: CaseState, policy: Policy, status: PlatformStatus, now: d
         review_by = work.today + dt.timedelta(days=policy.disputes.default_review_days)
         work.s.dispute = Dispute(reason=said, opened_at=now, review_by=review_by)
         work.record("dispute", "dispute:open", "einvoicing", f"Litige: {said} (revue le {review_by:%d/%m/%Y})")
+    return _done(work)
+
+
+def rerouted(s: CaseState, policy: Policy, route: str, why: str, now: dt.datetime) -> Outcome:
+    """The customer's account took another court route than this case asked for (its invoices together pass the
+    small-claims ceiling): the case follows it, its filing task with it."""
+    work = _work(s, policy, now)
+    s = work.s
+    asked = s.path
+    s.path, s.stage = route, Stage.injonction if route == "injonction" else Stage.small_claims
+    s.tasks = [t for t in s.tasks if t.key != f"{asked}:file"]
+    s.withdrawn_tasks = [*s.withdrawn_tasks, f"{asked}:file"]
+    rule = s.path_rule or "escalation"
+    work.record("escalation", f"escalate:{route}", rule, f"Voie changée par le compte client: {why}")
+    work.task(f"{route}:file", rule, FILING_TASKS[route])
     return _done(work)

@@ -81,9 +81,12 @@ class DebtorAccount:
             day = local_date(now, policy.calendar)
             if result.lead.family == "reminder":
                 self.s.last_reminder_on = day
+            if result.rerouted:
+                summary = f"{summary}: {result.rerouted}"
             replies = [Reply(workflow_id=a.workflow_id, step=a.step, kind=a.kind, outcome="sent",
                              message_key=result.key, refs=[*refs, result.key], summary=summary,
-                             expected_indemnity=result.letter.expected_indemnity)
+                             expected_indemnity=result.letter.expected_indemnity,
+                             route=result.lead.kind if result.rerouted else None, route_why=result.rerouted)
                        for a in result.asks]
             message = SentMessage(key=result.key, day=day, kind=result.lead.kind, step=result.lead.step,
                                   invoices=[line.number for line in result.letter.account_lines], refs=refs)

@@ -123,6 +123,8 @@ class InvoiceCase:
         self.s = outcome.state
         paid = self.s.paid_total
         for effect in outcome.effects:
+            if decisions.withdrawn(self.s, effect):
+                continue
             if self._paid_since(effect, paid):
                 self._apply(transitions.not_sent_after_payment(self.s, self._policy(), effect.step, workflow.now()),
                             wake=False)
@@ -282,6 +284,8 @@ class InvoiceCase:
             raise AccountFailed(reply)
         if kind == "insurer_claim" and reply.outcome == "sent":
             self.s.expected_indemnity = reply.expected_indemnity
+        if reply.route is not None and reply.route != kind:
+            await self._run(transitions.rerouted(self.s, policy, reply.route, reply.route_why, workflow.now()))
         return reply.refs, reply.summary
 
     def _left_conversation(self) -> bool:

@@ -157,6 +157,27 @@ async def test_an_insured_customer_with_two_invoices_gets_one_notice_and_one_ins
         assert [a.step for a in status.audit if a.kind == "letter"] == ["notice"], "one printed notice, carried for both"
 
 
+async def test_a_customers_small_claims_past_the_ceiling_go_to_one_injonction_request(harness, today):
+    """Two uninsured invoices of 3 000 € each escalate to small claims alone; together (6 000 € and penalties)
+    they pass the procedure's 5 000 € ceiling: the account files one injonction request and both cases follow it."""
+    invoices = customer_invoices(["3000.00", "3000.00"], today=today, due_date=today - dt.timedelta(days=59))
+    cases = await open_all(harness, invoices)
+    await day_by_day(cases[0], today + dt.timedelta(days=27))
+
+    for case in cases:
+        status = await case.status()
+        assert (status.path, status.stage) == ("injonction", "injonction")
+        assert [t.key for t in status.tasks if t.key.endswith(":file")] == ["injonction:file"]
+        changed = next(a for a in status.audit if a.step == "escalate:injonction")
+        assert "plafond de la procédure des petites créances" in changed.summary
+        dossier = next(a for a in status.audit if a.step == "small_claims:dossier")
+        assert dossier.refs[-1].endswith(":injonction"), "the account's request, keyed as an injonction"
+        assert not any(a.step == "small_claims:file" for a in status.audit), "the withdrawn task was never written"
+    to_ops = [m["X-Relance-Key"] for m in harness.sent_to("recouvrement@fournisseur.example")]
+    assert not any(key.endswith("task:small_claims:file") for key in to_ops)
+    assert sum(key.endswith("task:injonction:file") for key in to_ops) == 2
+
+
 async def record_credit(harness, debtor_id: str, reference: str, amount: str, on: dt.date) -> None:
     """As `relance credit` does: signal-with-start of the customer's account."""
     from decimal import Decimal

@@ -296,3 +296,22 @@ async def platform_statuses(harness, today) -> Case:
 
 SCENARIOS[platform_statuses.__name__] = platform_statuses
 SCENARIOS.update({f.__name__: f for f in (imported_in_court, imported_overdue)})
+
+
+async def small_claims_rerouted(harness, today) -> Case:
+    """Two invoices of one customer escalate to small claims; together past the ceiling, the account files one
+    injonction request and the case follows it (its small-claims filing task withdrawn)."""
+    from tests.lifecycle.scenario import customer_invoices
+
+    cases = [await Case.open(harness, inv) for inv in
+             customer_invoices(["3000.00", "3000.00"], today=today, due_date=today - dt.timedelta(days=59))]
+    day = today
+    while day < today + dt.timedelta(days=27):
+        day += dt.timedelta(days=1)
+        await cases[0].wait_until(day)
+    assert (await cases[0].status()).path == "injonction"
+    return cases[0]
+
+
+small_claims_rerouted.per_debtor = True
+SCENARIOS[small_claims_rerouted.__name__] = small_claims_rerouted

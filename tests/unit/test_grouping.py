@@ -136,3 +136,15 @@ def test_an_invoice_beyond_the_maximum_credit_period_is_listed_as_not_covered():
 
     assert letter.expected_indemnity == Decimal("900.00")
     assert len(letter.left_out) == 1 and "F-2" in letter.left_out[0]
+
+
+def test_small_claims_asked_together_past_the_ceiling_become_one_injonction_request():
+    due = NINE.date() - dt.timedelta(days=120)
+    small = [ask(f"F-{n}", len(LADDER) + 1, Decimal("3000.00"), due=due, kind="small_claims", step="small_claims:dossier")
+             for n in (1, 2)]
+    message = grouping.compose(small, [], NINE, POLICY)
+    assert message.lead.kind == "injonction" and message.letter.kind == "injonction_request"
+    assert message.key.endswith(":injonction") and "plafond" in message.rerouted
+    assert [a.kind for a in message.asks] == ["small_claims", "small_claims"], "each case is answered for what it asked"
+    alone = grouping.compose(small[:1], [], NINE, POLICY)
+    assert alone.lead.kind == "small_claims" and alone.rerouted == "", "one invoice under the ceiling stays small claims"

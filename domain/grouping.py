@@ -93,6 +93,7 @@ class Message:
     asks: list[Ask]
     letter: LetterContext
     rerouted: str = ""  # why the account took another court route than its invoices asked for (the ceiling)
+    covered_excl_tax: Decimal | None = None  # an insurer notice: the customer's covered exposure, earlier notice included
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +111,8 @@ def message_key(debtor_id: str, day: dt.date, lead: Ask) -> str:
     return f"account-{debtor_id}:{day:%Y-%m-%d}:{lead.step}{suffix}"
 
 
-def compose(batch: list[Ask], credits: list[AccountCredit], now: dt.datetime, policy: Policy) -> Message | Netted:
+def compose(batch: list[Ask], credits: list[AccountCredit], now: dt.datetime, policy: Policy,
+            claim: "OpenClaim | None" = None) -> Message | Netted:
     """The one message a batch becomes. The highest rank leads (then the latest, then the invoice number, so that
     the order the asks came in never matters); every invoice is listed once, by due date."""
     unique = {a.ident: a for a in batch}
@@ -123,15 +125,17 @@ def compose(batch: list[Ask], credits: list[AccountCredit], now: dt.datetime, po
     if lead.family == "reminder" and netted and credit_total >= total:
         return Netted(asks, list(netted), total)
     update: dict = {"account_lines": lines, "credits": list(netted)}
+    covered = None
     if lead.kind == "insurer_claim":
-        update |= insurer_figures(asks, policy)
+        figures, covered = insurer_figures(asks, policy, claim)
+        update |= figures
     rerouted = beyond_small_claims(total, policy) if lead.kind == "small_claims" else ""
     if rerouted:
         lead = lead.model_copy(update={"kind": "injonction"})
         update["kind"] = "injonction_request"
     day = local_date(now, policy.calendar)
     return Message(message_key(lead.letter.invoice.debtor.debtor_id, day, lead), lead, asks,
-                   lead.letter.model_copy(update=update), rerouted)
+                   lead.letter.model_copy(update=update), rerouted, covered)
 
 
 def beyond_small_claims(total: Decimal, policy: Policy) -> str:
@@ -144,10 +148,13 @@ def beyond_small_claims(total: Decimal, policy: Policy) -> str:
             f" petites créances ({format_eur(ceiling)}): requête en injonction de payer")
 
 
-def insurer_figures(asks: list[Ask], policy: Policy) -> dict:
+def insurer_figures(asks: list[Ask], policy: Policy, claim: "OpenClaim | None" = None) -> tuple[dict, Decimal]:
     """The customer's threat-of-loss notice: covered exposure is the invoices' amounts excluding tax still due,
     for those whose credit period (issue to due date) is within the policy's maximum; it is capped once by the
-    customer's credit limit, and the expected indemnity is computed once on it."""
+    customer's credit limit, and the expected indemnity is computed once on it. An invoice reaching the notice
+    after the customer's notice was filed joins it: its notice complements the first, and the limit caps both
+    together (the expected indemnity is the customer's, never one cap per notice). The letter's fields, and the
+    covered exposure so far."""
     insurer = policy.insurer
     debtor = asks[0].letter.invoice.debtor
     covered, left_out = Decimal("0"), []
@@ -158,8 +165,35 @@ def insurer_figures(asks: list[Ask], policy: Policy) -> dict:
                             f" ({insurer.max_credit_period_days} jours), non couverte")
             continue
         covered += excl_tax_share(invoice, ask.letter.principal_due)
-    return {"expected_indemnity": expected_insurer_indemnity(covered, debtor.credit_limit, insurer),
-            "left_out": [*asks[0].letter.left_out, *left_out]}
+    figures = {"left_out": [*asks[0].letter.left_out, *left_out]}
+    if claim is not None:
+        covered += claim.covered_excl_tax
+        figures["complements"] = (f"notre déclaration du {claim.filed_on:%d/%m/%Y} (factures {', '.join(claim.invoices)},"
+                                  f" indemnité attendue {format_eur(claim.expected_indemnity)})")
+    figures["expected_indemnity"] = expected_insurer_indemnity(covered, debtor.credit_limit, insurer)
+    return figures, covered
+
+
+class OpenClaim(BaseModel):
+    """The customer's threat-of-loss notice once filed: what later notices of its invoices add to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    filed_on: dt.date
+    covered_excl_tax: Decimal
+    expected_indemnity: Decimal
+    invoices: list[str]
+
+
+def claimed(state: "AccountState", message: Message, day: dt.date) -> None:
+    """An insurer notice went: the customer's open claim covers its invoices too (the first notice's key and day)."""
+    before = state.claim
+    state.claim = OpenClaim(
+        key=before.key if before else message.key, filed_on=before.filed_on if before else day,
+        covered_excl_tax=message.covered_excl_tax or Decimal("0"),
+        expected_indemnity=message.letter.expected_indemnity or Decimal("0"),
+        invoices=[*(before.invoices if before else []), *(line.number for line in message.letter.account_lines)])
 
 
 
@@ -225,6 +259,7 @@ class AccountState(BaseModel):
     credits: list[AccountCredit] = []
     last_reminder_on: dt.date | None = None
     sent: list[SentMessage] = []  # the latest messages (`RECENT`), newest last
+    claim: OpenClaim | None = None  # the customer's threat-of-loss notice, once filed
     # Replies already given, by ask identity: an ask that comes again (its activity retried) gets the same answer.
     answered: dict[str, Reply] = {}
 

@@ -116,6 +116,7 @@ class LetterContext(BaseModel):
     account_lines: list[AccountLine] = []
     credits: list[AccountCredit] = []
     left_out: list[str] = []
+    complements: str = ""  # the customer's earlier threat-of-loss notice an insurer notice adds invoices to
 
     @property
     def total_due(self) -> Decimal:

@@ -61,7 +61,7 @@ class DebtorAccount:
         idents = {a.ident for a in batch}
         self._sending |= idents
         now = workflow.now()
-        result = grouping.compose(batch, self.s.credits, now, policy)
+        result = grouping.compose(batch, self.s.credits, now, policy, self.s.claim)
         if isinstance(result, Netted):
             credits = ", ".join(f"{c.reference} {eur(c.amount)}" for c in result.credits)
             replies = [Reply(workflow_id=a.workflow_id, step=a.step, kind=a.kind, outcome="netted",
@@ -81,6 +81,8 @@ class DebtorAccount:
             day = local_date(now, policy.calendar)
             if result.lead.family == "reminder":
                 self.s.last_reminder_on = day
+            if result.lead.kind == "insurer_claim":
+                grouping.claimed(self.s, result, day)
             if result.rerouted:
                 summary = f"{summary}: {result.rerouted}"
             replies = [Reply(workflow_id=a.workflow_id, step=a.step, kind=a.kind, outcome="sent",
@@ -122,8 +124,10 @@ class DebtorAccount:
             receipt = await workflow.execute_activity(
                 "file_insurer_claim", ClaimRequest(key=key, insurer=policy.insurer, letter=letter),
                 result_type=ClaimReceipt, **call)
+            what = (f"Déclaration complémentaire de menace de sinistre du client (elle complète {letter.complements})"
+                    if letter.complements else "Déclaration de menace de sinistre du client")
             return ([receipt.reference, *receipt.documents, receipt.message_id],
-                    f"Déclaration de menace de sinistre du client déposée auprès de {policy.insurer.name}"
+                    f"{what} déposée auprès de {policy.insurer.name}"
                     f" (indemnité attendue {eur(letter.expected_indemnity)} pour le client)")
         dossier = await workflow.execute_activity(
             "prepare_dossier", DossierRequest(key=key, route=lead.kind, letter=letter, notice_document=None),

@@ -143,7 +143,8 @@ async def test_an_insured_customer_with_two_invoices_gets_one_notice_and_one_ins
     await day_by_day(cases[0], today + dt.timedelta(days=27))
 
     notices = [m for m in cases[0].emails() if m["X-Relance-Key"].endswith(":notice")]
-    claims = harness.sent_to("sinistres@assureur.example")
+    claims = [m for m in harness.sent_to("sinistres@assureur.example")
+              if m["X-Relance-Key"].startswith(f"account-{invoices[0].debtor.debtor_id}:")]  # the session's outbox
     assert len(notices) == 1 and len(claims) == 1
     notice = notices[0].get_body(("plain",)).get_content()
     assert all(inv.number in notice for inv in invoices) and "MISE EN DEMEURE" in notice
@@ -176,6 +177,30 @@ async def test_a_customers_small_claims_past_the_ceiling_go_to_one_injonction_re
     to_ops = [m["X-Relance-Key"] for m in harness.sent_to("recouvrement@fournisseur.example")]
     assert not any(key.endswith("task:small_claims:file") for key in to_ops)
     assert sum(key.endswith("task:injonction:file") for key in to_ops) == 2
+
+
+async def test_an_invoice_reaching_the_claim_a_month_later_complements_the_customers_claim(harness, today):
+    """The same customer, the second invoice a month behind: its notice complements the first, and the credit limit
+    caps both together: 9 000 € expected in all, not 9 000 € per notice."""
+    first, second = customer_invoices(["14400.00", "14400.00"], today=today, due_date=today - dt.timedelta(days=59),
+                                      excl="12000.00", insured=True, credit_limit="10000.00")
+    second = second.model_copy(update={"due_date": first.due_date + dt.timedelta(days=30),
+                                       "issue_date": first.issue_date + dt.timedelta(days=30)})
+    cases = await open_all(harness, [first, second])
+    await day_by_day(cases[0], today + dt.timedelta(days=60))
+
+    claims = [m for m in harness.sent_to("sinistres@assureur.example")
+              if m["X-Relance-Key"].startswith(f"account-{first.debtor.debtor_id}:")]  # the outbox is the session's
+    assert len(claims) == 2, [c["Subject"] for c in claims]
+    assert claims[0]["Subject"].startswith("Déclaration de menace de sinistre")
+    assert claims[1]["Subject"].startswith("Déclaration complémentaire de menace de sinistre")
+    body = claims[1].get_body(("plain",)).get_content()
+    assert f"factures {first.number}" in body and "9\u202f000,00\u00a0€ (estimation, pour le client" in body
+    for case in cases:
+        status = await case.status()
+        assert status.expected_indemnity == 9000, "the customer's, never one cap per notice"
+    filed = next(a for a in (await cases[1].status()).audit if a.kind == "insurer")
+    assert filed.summary.startswith("Déclaration complémentaire de menace de sinistre du client")
 
 
 async def record_credit(harness, debtor_id: str, reference: str, amount: str, on: dt.date) -> None:

@@ -148,3 +148,23 @@ def test_small_claims_asked_together_past_the_ceiling_become_one_injonction_requ
     assert [a.kind for a in message.asks] == ["small_claims", "small_claims"], "each case is answered for what it asked"
     alone = grouping.compose(small[:1], [], NINE, POLICY)
     assert alone.lead.kind == "small_claims" and alone.rerouted == "", "one invoice under the ceiling stays small claims"
+
+
+def test_an_invoice_reaching_the_notice_later_joins_the_customers_claim_capped_once():
+    """Issue 14: a later invoice's notice complements the customer's claim; the limit caps both together."""
+    due = NINE.date() - dt.timedelta(days=120)
+    first = [ask("F-1", len(LADDER) + 1, Decimal("14400.00"), due=due, kind="insurer_claim", step="insurer:file",
+                 excl=Decimal("12000.00"))]
+    state = grouping.AccountState(debtor_id=DEBTOR.debtor_id)
+    one = grouping.compose(first, [], NINE, POLICY, state.claim)
+    assert one.letter.expected_indemnity == Decimal("9000.00") and one.letter.complements == ""
+    grouping.claimed(state, one, NINE.date())
+
+    later = [ask("F-2", len(LADDER) + 1, Decimal("14400.00"), due=due + dt.timedelta(days=30), kind="insurer_claim",
+                 step="insurer:file", excl=Decimal("12000.00"))]
+    two = grouping.compose(later, [], NINE + dt.timedelta(days=30), POLICY, state.claim)
+    assert two.letter.expected_indemnity == Decimal("9000.00"), "24 000 € HT capped once by the 10 000 € limit"
+    assert two.letter.complements.startswith("notre déclaration du 10/03/2027 (factures F-1,")
+    grouping.claimed(state, two, NINE.date() + dt.timedelta(days=30))
+    assert (state.claim.filed_on, state.claim.invoices, state.claim.covered_excl_tax) == (
+        NINE.date(), ["F-1", "F-2"], Decimal("24000.00"))

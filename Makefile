@@ -45,8 +45,11 @@ check: install
 ## time from an import's first start to every case asleep at 2,000 and 20,000 invoices (--big adds 50,000; long on
 ## 2 cores: --only asleep,ingest,... picks measurements). Sizes and repeats are flags, e.g.
 ## make bench BENCH_ARGS="--only asleep --asleep-sizes 2000,5000" or BENCH_ARGS="--invoices 100000 --lifecycles 10000".
+## Then a customer with 50 invoices, grouped and per invoice (emails and history events per customer,
+## bench/results-accounts.json; ACCOUNTS_ARGS="--invoices 200"; ACCOUNTS_ARGS=skip leaves it out).
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	@if [ "$(ACCOUNTS_ARGS)" != "skip" ]; then $(BIN)/python -m bench.accounts $(ACCOUNTS_ARGS); fi
 
 ## Fault injection on real processes (dev server, SMTP sink, workers; issue 13's table): kills, pauses, an SMTP
 ## outage; a table of messages expected, received, duplicated, missing and the time to recover (~11 min at 300

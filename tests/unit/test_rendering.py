@@ -274,6 +274,8 @@ def test_a_customers_notice_lists_its_invoices_and_credits_in_the_debtors_langua
         assert word in subject_and_body, word
     assert f'<html lang="{language}">' in email.html and "F-2026-0043" in email.html
     assert _amount(email.subject, "2 560,92"), "two invoices of 1 330,46 € less the 100 € credit note"
+    letter = render_document(make_context("mise_en_demeure", language=language, account_lines=lines, credits=[credit]))
+    assert "Relevé de compte au 15/07/2026" in letter, "printed letters are French (no English variant): all of it"
 
 
 def test_french_fallback_when_no_english_variant():

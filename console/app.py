@@ -52,6 +52,11 @@ class Settings:
     bank_store: str = ""  # where `relance bank` keeps its entries (RELANCE_BANK_URL or _STORE): its waiting ones are work
 
 
+def _days(value) -> str:
+    """A number of days in French (« 42,5 j »), or a dash where there is nothing to divide by."""
+    return "—" if value is None else str(value).replace(".", ",") + "\u00a0j"
+
+
 class Console:
     """What every request shares: the store, the read model, the Temporal client, and today's date."""
 
@@ -67,7 +72,8 @@ class Console:
         self.jinja.filters["isodate"] = dt.date.fromisoformat
         self.jinja.globals.update(eur=format_eur, euros=euros, date_fr=format_date_fr, when=views.when,
                                   procedure_steps=PROCEDURE_STEPS, kind_labels=pages.KIND_LABELS,
-                                  buckets=pages.BUCKETS, worst_stage=pages.worst_stage)
+                                  buckets=pages.BUCKETS, worst_stage=pages.worst_stage, dso_days=pages.DSO_DAYS,
+                                  days=_days)
         self._refresher: asyncio.Task | None = None
         self._bank: BankStore | None = None
 

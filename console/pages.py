@@ -257,6 +257,43 @@ def customer_invoices(model: ReadModel, debtor_id: str) -> list:
 # ---------------------------------------------------------------------- dashboard
 
 
+DSO_DAYS = 90  # the period sales are read over, as credit managers quote a DSO
+
+
+@dataclasses.dataclass(frozen=True)
+class PaymentTimes:
+    """How long customers take, in days, over the invoices relance follows (not the whole sales ledger: a book
+    imported only for its unpaid invoices reads longer than the company's DSO). None where there is nothing to
+    divide by."""
+
+    dso: Decimal | None  # receivables still due / invoiced over the last DSO_DAYS × DSO_DAYS (the accounting method)
+    days_late: Decimal | None  # open principal's days past due, weighted by amount (average days delinquent)
+    paid_after_issue: Decimal | None  # payments of the last DSO_DAYS: days from the invoice's date, weighted
+    paid_after_due: Decimal | None  # and from its due date (negative: paid early)
+
+
+def _days(numerator, denominator) -> Decimal | None:
+    if not denominator:
+        return None
+    return (Decimal(numerator or 0) / Decimal(denominator)).quantize(Decimal("0.1"))
+
+
+def payment_times(model: ReadModel, today: dt.date) -> PaymentTimes:
+    params = {"today": today.isoformat(), "since": (today - dt.timedelta(days=DSO_DAYS)).isoformat()}
+    due, late = model.db.execute(
+        f"SELECT SUM(principal_due), SUM(principal_due * MAX(late, 0)) FROM"
+        f" (SELECT principal_due, {_LATE} AS late FROM cases WHERE {OPEN})", params).fetchone()
+    invoiced = model.db.execute("SELECT SUM(amount) FROM cases WHERE issue_date > :since AND issue_date <= :today",
+                                params).fetchone()[0]
+    after_issue, after_due, paid = model.db.execute(
+        "SELECT SUM(p.amount * (julianday(p.on_day) - julianday(c.issue_date))),"
+        " SUM(p.amount * (julianday(p.on_day) - julianday(c.due_date))), SUM(p.amount)"
+        " FROM payments p JOIN cases c USING (invoice) WHERE p.on_day > :since AND p.on_day <= :today",
+        params).fetchone()
+    return PaymentTimes(dso=_days((due or 0) * DSO_DAYS, invoiced), days_late=_days(late, due),
+                        paid_after_issue=_days(after_issue, paid), paid_after_due=_days(after_due, paid))
+
+
 @dataclasses.dataclass(frozen=True)
 class Dashboard:
     open_cases: int
@@ -266,6 +303,7 @@ class Dashboard:
     collected_this_month: Decimal
     falling_due: list[tuple[dt.date, Decimal]]  # per week (its Monday), the next eight weeks
     by_path: list[tuple[str, int, Decimal]]
+    times: PaymentTimes | None = None
 
 
 def dashboard(model: ReadModel, today: dt.date) -> Dashboard:
@@ -288,4 +326,5 @@ def dashboard(model: ReadModel, today: dt.date) -> Dashboard:
         open_cases=sum(r[1] for r in by_stage), total_due=sum((r[2] for r in by_stage), Decimal("0")),
         by_stage=by_stage, by_bucket=[(key, label, euros(buckets[key])) for key, label, _, _ in BUCKETS],
         collected_this_month=euros(collected),
-        falling_due=[(dt.date.fromisoformat(row[0]), euros(row[1])) for row in weeks], by_path=by_path)
+        falling_due=[(dt.date.fromisoformat(row[0]), euros(row[1])) for row in weeks], by_path=by_path,
+        times=payment_times(model, today))

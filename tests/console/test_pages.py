@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from console import i18n, pages
-from console.readmodel import ReadModel
+from console.readmodel import ReadModel, euros
 from console.store import Mark, Store
 from domain import transitions
 from domain.case import DisputeRequest, Payment
@@ -61,6 +61,13 @@ def test_dashboard_and_customers_from_the_read_model(tmp_path):
     assert board.collected_this_month == Decimal("500.00")
     monday = early.due_date - dt.timedelta(days=early.due_date.weekday())
     assert board.falling_due == [(monday, Decimal("1000.00"))]
+
+    times = board.times
+    open_principal = sum(euros(row[0]) for row in model.db.execute("SELECT principal_due FROM cases"))
+    assert times.dso == (open_principal * 90 / Decimal("3000.00")).quantize(Decimal("0.1")), \
+        "what is still due over what was invoiced in 90 days (the older invoice was issued 130 days ago)"
+    assert (times.paid_after_issue, times.paid_after_due) == (Decimal("70.0"), Decimal("40.0")), "the 500 € paid today"
+    assert Decimal("40") < times.days_late < Decimal("100"), "weighted between the 40- and 100-day-late invoices"
 
     listed, count = pages.customers(model, TODAY)
     found = {c.debtor_id: c for c in listed}

@@ -32,7 +32,9 @@ from console.readmodel import ReadModel, euros
 from console.store import Mark, Store, User
 from domain.case import PROCEDURE_STEPS
 from domain.money import format_date_fr, format_eur
-from relance import cases, views
+from domain.debtor_account import correspondence, debtor_account
+from relance import cases, debtors, views
+from relance.statement_pdf import statement_pdf
 
 HERE = Path(__file__).parent
 LIST_PAGE = 300  # rows on one page: a longer worklist is filtered by kind, a longer customer list searched
@@ -276,8 +278,30 @@ async def customer_page(request: Request, user: User) -> Response:
     summary = next((c for c in found if c.debtor_id == debtor_id), None)
     alerts = await asyncio.to_thread(pages.exposure_items, console.read_model, console.today(), show_done=True,
                                      debtor_id=debtor_id)
+    sent, unreachable = [], None
+    try:
+        statuses = (await debtors.debtor_cases(await console.client(), debtor_id, console.today())).statuses
+        sent = correspondence(statuses)
+    except Exception as error:  # noqa: BLE001 - the read model's part of the page stands without Temporal
+        unreachable = getattr(error, "message", None) or str(error)
+        log.warning("console.customer_history_unreachable", debtor=debtor_id, error=unreachable)
     return console.render(request, "customer.html", {"user": user, "rows": rows, "c": summary, "alerts": alerts,
-                                                     "name": rows[0]["debtor_name"], "debtor_id": debtor_id})
+                                                     "name": rows[0]["debtor_name"], "debtor_id": debtor_id,
+                                                     "sent": sent, "unreachable": unreachable})
+
+
+@auth.requires("read")
+async def statement_page(request: Request, user: User) -> Response:
+    """The customer's statement of account (relevé de compte) as the PDF `relance debtor --pdf` prints."""
+    console: Console = request.app.state.console
+    debtor_id = request.path_params["debtor"]
+    found = await debtors.debtor_cases(await console.client(), debtor_id, console.today())
+    if not found.statuses or console.settings.rules_dir is None:
+        return console.render(request, "not_found.html", {"user": user, "invoice": debtor_id}, status_code=404)
+    account = debtor_account(found.statuses, console.today())
+    pdf = await asyncio.to_thread(statement_pdf, account, console.settings.rules_dir)
+    name = f"releve-{debtor_id}-{account.as_of:%Y%m%d}.pdf".replace("/", "-").replace('"', "")
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
 @auth.requires("read")
@@ -307,6 +331,7 @@ def create_app(console: Console, *, refresher: bool = True) -> Starlette:
         Route("/", worklist_page),
         Route("/worklist/mark", mark_item, methods=["POST"]),
         Route("/customers", customers_page),
+        Route("/customers/{debtor:path}/releve.pdf", statement_page),
         Route("/customers/{debtor:path}", customer_page),
         Route("/dashboard", dashboard_page),
         Route("/read-model/rebuild", rebuild, methods=["POST"]),

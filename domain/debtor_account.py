@@ -296,3 +296,40 @@ def _credits(status: CaseStatus) -> list[Credit]:
 
 def _sum(amounts: Iterable[Decimal]) -> Decimal:
     return sum(amounts, ZERO)
+
+
+# ---------------------------------------------------------------------- what the customer was sent
+
+CORRESPONDENCE = ("email", "letter", "document", "insurer")  # audit kinds that went to the customer or about it
+
+
+class Correspondence(BaseModel):
+    """One message, letter or filing about the customer, with every invoice it carried."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: dt.datetime
+    kind: str
+    step: str
+    summary: str
+    invoices: list[str]
+    reference: str  # the customer's message key when its account sent it, else the message id or document
+
+
+def correspondence(statuses: Iterable[CaseStatus]) -> list[Correspondence]:
+    """What the customer's cases sent, newest first: a message the customer's account sent for several invoices is
+    one line naming them all (their audit lines share its key, the last of their refs)."""
+    found: dict[str, Correspondence] = {}
+    for status in sorted(statuses, key=lambda s: s.invoice_number):
+        for action in status.audit:
+            if action.kind not in CORRESPONDENCE:
+                continue
+            shared = action.refs[-1] if action.refs and action.refs[-1].startswith("account-") else None
+            key = shared or f"{status.invoice_number}|{action.step}|{action.at.isoformat()}"
+            if key in found:
+                found[key] = found[key].model_copy(update={"invoices": [*found[key].invoices, status.invoice_number]})
+                continue
+            found[key] = Correspondence(at=action.at, kind=action.kind, step=action.step, summary=action.summary,
+                                        invoices=[status.invoice_number],
+                                        reference=shared or (action.refs[0] if action.refs else ""))
+    return sorted(found.values(), key=lambda c: (c.at, c.reference), reverse=True)

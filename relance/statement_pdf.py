@@ -11,8 +11,13 @@ from domain.debtor_account import DebtorAccount
 from relance.config import Config
 
 
-def write_statement(account: DebtorAccount, config: Config, path: Path) -> Path:
+def statement_pdf(account: DebtorAccount, rules_dir: Path) -> bytes:
+    """The statement of account, printed with the creditor of the policy its invoices follow."""
     policies = {i.policy_ref.split("@")[0] for i in account.invoices} or {"default"}
-    policy = RuleDirectory(config.rules_dir).get(sorted(policies)[0])  # one creditor per company: any will do
-    path.write_bytes(print_pdf(render_statement(account, policy.creditor, account.as_of)))
+    policy = RuleDirectory(rules_dir).get(sorted(policies)[0])  # one creditor per company: any will do
+    return print_pdf(render_statement(account, policy.creditor, account.as_of))
+
+
+def write_statement(account: DebtorAccount, config: Config, path: Path) -> Path:
+    path.write_bytes(statement_pdf(account, config.rules_dir))
     return path

@@ -175,3 +175,22 @@ async def test_a_broken_draft_shows_its_findings_and_cannot_be_published(page, c
     assert "offset_days" in await page.locator("#findings").inner_text()
     assert "ne peut pas être publié" in await page.locator("#refusal-publish").inner_text()
     assert await page.locator("#publish").count() == 0
+
+
+async def test_a_customer_page_lists_what_was_sent_and_prints_the_statement(page, console, dev_server, service, rules_dir):
+    from tests.pdf import pdf_text
+
+    case, handle = await _open_overdue_case(console, dev_server, service, rules_dir)
+    await sign_in(page, console, "rita")  # reading is enough
+    await page.goto(f"{console.url}/customers/{case.debtor.debtor_id}")
+    sent = page.locator("table.sent")
+    await sent.wait_for()
+    first = await sent.locator("tbody tr").first.inner_text()
+    assert case.number in first and "email" in first, first
+    reminder = next(a for a in (await _status(handle)).audit if a.kind == "email")
+    assert reminder.summary in first, "the subject the case recorded"
+
+    answer = await page.request.get(f"{console.url}/customers/{case.debtor.debtor_id}/releve.pdf")
+    assert answer.status == 200 and answer.headers["content-type"] == "application/pdf"
+    printed = pdf_text(await answer.body())
+    assert "relevé de compte client" in printed.lower() and case.number in printed

@@ -187,3 +187,23 @@ def test_the_account_in_a_terminal_says_what_to_watch_and_which_invoice_is_not_c
     assert "À SURVEILLER     : 1 facture(s) émise(s) après la déclaration de menace de sinistre du 18/02/2027" in text
     assert [line for line in text.splitlines() if line.strip().startswith("F-3")][0].endswith("[non couverte]")
     assert "! 1 facture(s) émise(s) après" in plain(views.debtors_line(acc))
+
+
+def test_what_the_customer_was_sent_is_one_line_per_message_naming_its_invoices():
+    from domain.case import Action
+    from domain.debtor_account import correspondence
+
+    def sent(status, kind, step, at, refs, summary="Rappel"):
+        line = Action(at=at, stage=Stage.amicable, kind=kind, step=step, rule_id="r", policy_ref="p", summary=summary,
+                      refs=refs)
+        return status.model_copy(update={"audit": [*status.audit, line]})
+
+    one, two = a_status("F-1", days_late=10), a_status("F-2", days_late=10)
+    shared = "account-CLI-1:2027-03-08:reminder:amicable-j+2"
+    one = sent(one, "email", "reminder:amicable-j+2", NOW - dt.timedelta(days=2), ["<m1@relance>", shared])
+    two = sent(two, "email", "reminder:amicable-j+2", NOW - dt.timedelta(days=2), ["<m1@relance>", shared])
+    two = sent(two, "task", "reminder:amicable-j+30:call", NOW, [])
+    one = sent(one, "letter", "notice", NOW, ["/docs/F-1-notice.pdf"], "Courrier mise_en_demeure à imprimer")
+    lines = correspondence([two, one])
+    assert [(c.kind, c.invoices, c.reference) for c in lines] == [
+        ("letter", ["F-1"], "/docs/F-1-notice.pdf"), ("email", ["F-1", "F-2"], shared)], "newest first, tasks left out"

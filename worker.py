@@ -89,6 +89,7 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
     client = await connect(config.temporal, wait_seconds=config.worker.connect_wait_seconds,
                            runtime=metrics_runtime(config.worker.metrics_address))
     activities = build_activities(config)
+    printing.configure(config.worker.print_processes)
     printing.warm_up()  # the printing process loads the fonts now, not in the first letter's activity
     worker = build_worker(client, config.temporal.task_queue, activities, config.worker)
     log.info("worker.started", address=config.temporal.address, namespace=config.temporal.namespace,

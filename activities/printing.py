@@ -53,6 +53,7 @@ def print_pdf(html: str) -> bytes:
 
 _process: concurrent.futures.ProcessPoolExecutor | None = None
 _process_lock = threading.Lock()
+_processes = 1  # printing processes (RELANCE_PRINT_PROCESSES): documents print in parallel on a host with cores to spare
 
 
 def _exit_with(parent: int) -> None:
@@ -66,13 +67,27 @@ def _exit_with(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def configure(processes: int) -> None:
+    """How many printing processes the worker keeps (about 100 MB each, WeasyPrint and its fonts loaded). A letter
+    takes about 100 ms of one core; while it prints, the activity holds its slot (and a time-skipping server its
+    clock). Set before the first document; a pool of another size is replaced."""
+    global _processes, _process
+    if processes < 1:
+        raise ValueError(f"RELANCE_PRINT_PROCESSES must be 1 or more, not {processes}")
+    with _process_lock:
+        _processes = processes
+        if _process is not None and _process._max_workers != processes:
+            _process.shutdown(wait=False)
+            _process = None
+
+
 def _printing_process() -> concurrent.futures.ProcessPoolExecutor:
-    """This process's printing process: one for all the worker's activities (and a test session's workers)."""
+    """This process's printing processes: one pool for all the worker's activities (and a test session's workers)."""
     global _process
     with _process_lock:
         if _process is None:
             _process = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_exit_with,
+                max_workers=_processes, mp_context=multiprocessing.get_context("spawn"), initializer=_exit_with,
                 initargs=(os.getpid(),))
         return _process
 

@@ -33,6 +33,7 @@ class WorkerSettings:
     max_concurrent_activities: int = 50
     connect_wait_seconds: float = 30  # a worker started beside its server waits for it rather than crash
     metrics_address: str | None = None  # host:port: the SDK's Prometheus metrics (task latencies, cache) served there
+    print_processes: int = 1  # WeasyPrint processes printing letters and dossiers (activities/printing.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,6 +96,7 @@ def from_env() -> Config:
             max_concurrent_activities=int(env("RELANCE_MAX_CONCURRENT_ACTIVITIES", "50")),
             connect_wait_seconds=float(env("RELANCE_WORKER_CONNECT_WAIT_SECONDS", "30")),
             metrics_address=env("RELANCE_METRICS_ADDRESS") or None,
+            print_processes=int(env("RELANCE_PRINT_PROCESSES", "1")),
         ),
         rules_dir=Path(env("RELANCE_RULES_DIR", str(ROOT / "rules"))),
         var_dir=var_dir,

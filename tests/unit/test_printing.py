@@ -111,3 +111,17 @@ def test_a_statement_of_account_lists_the_open_items_and_goes_in_the_window(prin
     assert format_eur(account.unapplied) in text, "the money on account is set against the total"
     window = [(x, y) for x, y, t in lines_on_first_page(pdf) if t == "Dupont SARL"]
     assert window and all(WINDOW_X[0] <= x <= WINDOW_X[1] and WINDOW_Y[0] <= y <= WINDOW_Y[1] for x, y in window)
+
+
+def test_the_number_of_printing_processes_comes_from_the_environment(monkeypatch):
+    from activities import printing
+    from relance.config import from_env
+
+    monkeypatch.setenv("RELANCE_PRINT_PROCESSES", "2")
+    assert from_env().worker.print_processes == 2
+    monkeypatch.delenv("RELANCE_PRINT_PROCESSES")
+    assert from_env().worker.print_processes == 1
+    with pytest.raises(ValueError, match="RELANCE_PRINT_PROCESSES must be 1 or more"):
+        printing.configure(0)
+    printing.configure(1)  # the suite's size: the pool it already has stays
+    assert printing._printing_process()._max_workers == 1

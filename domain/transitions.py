@@ -391,7 +391,8 @@ def reverse_payment(s: CaseState, policy: Policy, reversal: PaymentReversal, now
 
 
 def reopened(s: CaseState) -> CaseState:
-    """A case closed as paid whose payment came back: the stage it closed from, without the close's write-off."""
+    """A case closed by money that came back (paid, or credited after a payment): the stage it closed from,
+    without the close's write-off."""
     if s.stage is not Stage.closed:
         return s
     before = next((a.stage for a in reversed(s.audit) if a.stage is not Stage.closed), Stage.amicable)

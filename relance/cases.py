@@ -200,9 +200,14 @@ async def debtor_insolvency(client: Client, debtor_id: str, notice: InsolvencyNo
     return dict(sorted(outcomes.items()))
 
 
+REOPENED_ON_RETURN = ("paid", "credited")  # closes the returned money made: it undoes them
+
+
 async def reverse_payment(client: Client, task_queue: str, invoice_number: str, reversal: PaymentReversal) -> str:
-    """Take a returned payment off its case: a running case by its update; a case closed since (paid) is started
-    again from its final state, reopened, the reversal first. Returns what happened, in French."""
+    """Take a returned payment off its case: a running case by its update; a case the money closed since (paid,
+    or settled by a credit note after it: the debtor owes again what the payment covered) is started again from its
+    final state, reopened, the reversal first. A case closed otherwise (by ops, indemnified by the insurer, sold to
+    a factor) is left to ops. Returns what happened, in French."""
     case = handle(client, invoice_number)
     state = await case.query(InvoiceCase.state)  # a query reaches a case whose workflow has ended, an update not
     if state.stage != "closed":
@@ -216,7 +221,7 @@ async def reverse_payment(client: Client, task_queue: str, invoice_number: str, 
             if not reason.startswith("the case is closed"):
                 return f"refusé: {reason}"
         state = await case.query(InvoiceCase.state)  # it closed meanwhile
-    if state.closed_reason != "paid" or not any(e.reference == reversal.bank_reference for e in state.entries):
+    if state.closed_reason not in REOPENED_ON_RETURN or not any(e.reference == reversal.bank_reference for e in state.entries):
         return f"dossier clos ({state.closed_reason}): à traiter à la main"
     await client.start_workflow(
         InvoiceCase.run, case_start(state.invoice).model_copy(update={"carried": reopened(state), "reversal": reversal}),

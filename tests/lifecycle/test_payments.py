@@ -97,3 +97,25 @@ async def test_the_same_payment_on_the_same_day_owes_the_same_however_often_the_
     assert (a.penalties_due, a.principal_due, a.total_due, a.penalty_lines) == (b.penalties_due, b.principal_due, b.total_due, b.penalty_lines)
     halves = [(line.start.year, line.start.month > 6, line.base) for line in a.penalty_lines]
     assert len(halves) == len(set(halves)), "one line per half-year and base, not one per wake-up"
+
+
+async def test_a_case_a_credit_note_closed_reopens_when_the_payment_before_it_comes_back(harness, today):
+    """500 € paid from the bank, the rest credited after a dispute: the case closes as credited. The 500 € come back
+    (direct debit returned): the debtor owes them again, and the case reopens where it was."""
+    from domain.case import DisputeRequest, DisputeResolution, PaymentReversal
+    from relance.cases import reverse_payment
+
+    case = await (await Case.open(harness, invoice(today=today, due_date=today - dt.timedelta(days=10)))).opened()
+    await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("500.00"), bank_reference="BQ-PART"))
+    await case.update(InvoiceCase.open_dispute, DisputeRequest(reason="Prix contesté"))
+    await case.update(InvoiceCase.resolve_dispute, DisputeResolution(outcome="credit_note", note="AV-7"))
+    closed = await case.finished()
+    assert closed.closed_reason == "credited"
+
+    outcome = await reverse_payment(harness.env.client, harness.task_queue, case.invoice.number,
+                                    PaymentReversal(bank_reference="BQ-PART", returned_by="BQ-BACK", reason="MD06"))
+    assert outcome == "dossier rouvert, paiement annulé", outcome
+    harness.started.append(case.handle)
+    status = await case.until(lambda s: any(a.step == "payment:reversed:BQ-PART" for a in s.audit), "the reversal")
+    assert status.stage != "closed" and status.paid_total == 0
+    assert Decimal("0") < status.principal_due <= Decimal("500.00"), "what the returned payment had covered"

@@ -124,14 +124,16 @@ def exposure_alerts(terms: Iterable[Terms], exposure_excl_tax: Decimal, not_cove
                     claim_on: dt.date | None = None) -> list[ExposureAlert]:
     """The account's alerts: exposure past the limit, a limit lowered or withdrawn by a later decision, invoices
     issued after a threat-of-loss notice (`not_covered`). A customer never insured has none."""
-    terms = sorted(terms, key=lambda t: t.recency, reverse=True)
-    if not terms:
-        return []
-    latest = terms[0]
-    earlier = next((t for t in terms[1:] if t.credit_limit != latest.credit_limit and t.credit_limit is not None), None)
+    # An invoice imported without a limit says nothing of it (not a withdrawal): only the terms that give one count;
+    # a withdrawal is a limit of 0.
+    terms = sorted((t for t in terms if t.credit_limit is not None), key=lambda t: t.recency, reverse=True)
     alerts: list[ExposureAlert] = []
+    if not terms:
+        return _not_covered_alert(not_covered, claim_on)
+    latest = terms[0]
+    earlier = next((t for t in terms[1:] if t.credit_limit != latest.credit_limit), None)
     on = f" le {latest.credit_limit_on:%d/%m/%Y}" if latest.credit_limit_on else ""
-    if earlier is not None and latest.insured and (latest.credit_limit or ZERO) < earlier.credit_limit:
+    if earlier is not None and latest.insured and latest.credit_limit < earlier.credit_limit:
         if not latest.credit_limit:
             alerts.append(ExposureAlert(
                 kind="limit_withdrawn", key=f"limit_withdrawn:{latest.credit_limit_on}",
@@ -146,13 +148,17 @@ def exposure_alerts(terms: Iterable[Terms], exposure_excl_tax: Decimal, not_cove
             kind="over_limit", key=f"over_limit:{latest.credit_limit}",
             text=f"Encours HT {eur(exposure_excl_tax)} au-delà de la limite de crédit de {eur(latest.credit_limit)}"
                  f" (dépassement {eur(exposure_excl_tax - latest.credit_limit)}, non couvert)"))
+    return alerts + _not_covered_alert(not_covered, claim_on)
+
+
+def _not_covered_alert(not_covered: Iterable[str], claim_on: dt.date | None) -> list[ExposureAlert]:
     uncovered = sorted(not_covered)
-    if uncovered and claim_on is not None:
-        alerts.append(ExposureAlert(
-            kind="not_covered", key=f"not_covered:{','.join(uncovered)}",
-            text=f"{len(uncovered)} facture(s) émise(s) après la déclaration de menace de sinistre du"
-                 f" {claim_on:%d/%m/%Y}, non couverte(s): {', '.join(uncovered)}"))
-    return alerts
+    if not uncovered or claim_on is None:
+        return []
+    return [ExposureAlert(
+        kind="not_covered", key=f"not_covered:{','.join(uncovered)}",
+        text=f"{len(uncovered)} facture(s) émise(s) après la déclaration de menace de sinistre du"
+             f" {claim_on:%d/%m/%Y}, non couverte(s): {', '.join(uncovered)}")]
 
 
 def claim_filed_on(status: CaseStatus) -> dt.date | None:

@@ -101,6 +101,11 @@ def test_a_withdrawn_limit_is_an_alert_and_a_customer_never_insured_has_none():
     (alert,) = debtor_account([granted, withdrawn], AS_OF).alerts
     assert alert.kind == "limit_withdrawn" and "retirée par l'assureur le 01/02/2027 (elle était de 20 000,00 €)" in plain(alert.text)
     assert debtor_account([a_status("F-3", days_late=40, limit=None)], AS_OF).alerts == []
+    undated = a_status("F-5", days_late=30, limit="20000")
+    silent = a_status("F-4", days_late=2, limit=None)  # a later export, insured, without the limit columns
+    invoice = silent.invoice.model_copy(update={"debtor": silent.invoice.debtor.model_copy(update={"insured": True})})
+    silent = silent.model_copy(update={"invoice": invoice})
+    assert debtor_account([undated, silent], AS_OF).alerts == [], "a limit not given is not a limit withdrawn"
 
 
 def test_invoices_issued_after_the_threat_of_loss_notice_are_flagged_not_covered():

@@ -315,3 +315,31 @@ async def small_claims_rerouted(harness, today) -> Case:
 
 small_claims_rerouted.per_debtor = True
 SCENARIOS[small_claims_rerouted.__name__] = small_claims_rerouted
+
+
+async def claim_complemented(harness, today):
+    """The customer's account files a threat-of-loss notice, then a second invoice's, complementing the first."""
+    from domain.grouping import account_workflow_id
+    from tests.lifecycle.scenario import customer_invoices
+
+    first, second = customer_invoices(["14400.00", "14400.00"], today=today, due_date=today - dt.timedelta(days=59),
+                                      excl="12000.00", insured=True, credit_limit="10000.00")
+    second = second.model_copy(update={"due_date": first.due_date + dt.timedelta(days=30),
+                                       "issue_date": first.issue_date + dt.timedelta(days=30)})
+    cases = [await Case.open(harness, inv) for inv in (first, second)]
+    day = today
+    while day < today + dt.timedelta(days=60):
+        day += dt.timedelta(days=1)
+        await cases[0].wait_until(day)
+    assert (await cases[1].status()).expected_indemnity == 9000
+    account = harness.env.client.get_workflow_handle(account_workflow_id(first.debtor.debtor_id))
+    harness.started.append(account)
+
+    class Account:
+        handle = account
+
+    return Account()
+
+
+claim_complemented.per_debtor = True
+SCENARIOS[claim_complemented.__name__] = claim_complemented

@@ -29,7 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from console import actions, auth, i18n, pages
 from bank.store import BankStore, StoredEntry, open_store
 from console.readmodel import ReadModel, euros
-from console.store import Mark, Store, User
+from console.store import Mark, Note, Store, StoreError, User
 from domain.case import PROCEDURE_STEPS
 from domain.money import format_date_fr, format_eur
 from domain.debtor_account import correspondence, debtor_account
@@ -285,9 +285,25 @@ async def customer_page(request: Request, user: User) -> Response:
     except Exception as error:  # noqa: BLE001 - the read model's part of the page stands without Temporal
         unreachable = getattr(error, "message", None) or str(error)
         log.warning("console.customer_history_unreachable", debtor=debtor_id, error=unreachable)
+    contact = await asyncio.to_thread(pages.customer_contact, console.read_model, debtor_id)
     return console.render(request, "customer.html", {"user": user, "rows": rows, "c": summary, "alerts": alerts,
                                                      "name": rows[0]["debtor_name"], "debtor_id": debtor_id,
-                                                     "sent": sent, "unreachable": unreachable})
+                                                     "sent": sent, "unreachable": unreachable, "contact": contact,
+                                                     "notes": console.store.notes(debtor_id),
+                                                     "refused": request.query_params.get("refused")})
+
+
+@auth.requires("ops")
+async def customer_note(request: Request, user: User) -> Response:
+    console: Console = request.app.state.console
+    debtor_id = request.path_params["debtor"]
+    text = str((await request.form()).get("text", ""))
+    try:
+        console.store.add_note(Note(debtor_id, console.now(), user.login, text))
+    except StoreError as refused:
+        return RedirectResponse(f"/customers/{debtor_id}?refused={quote(str(refused))}", status_code=303)
+    log.info("console.customer.note", user=user.login, debtor=debtor_id)
+    return RedirectResponse(f"/customers/{debtor_id}", status_code=303)
 
 
 @auth.requires("read")
@@ -332,6 +348,7 @@ def create_app(console: Console, *, refresher: bool = True) -> Starlette:
         Route("/worklist/mark", mark_item, methods=["POST"]),
         Route("/customers", customers_page),
         Route("/customers/{debtor:path}/releve.pdf", statement_page),
+        Route("/customers/{debtor:path}/notes", customer_note, methods=["POST"]),
         Route("/customers/{debtor:path}", customer_page),
         Route("/dashboard", dashboard_page),
         Route("/read-model/rebuild", rebuild, methods=["POST"]),

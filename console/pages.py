@@ -16,6 +16,7 @@ from console.readmodel import ReadModel, euros
 from bank.store import StoredEntry
 from console.store import Mark
 from domain.debtor_account import Terms, exposure_alerts, not_covered_reason
+from domain.invoice import Debtor, Invoice
 from domain.money import format_date_fr
 from domain.money import format_eur as eur
 
@@ -252,6 +253,13 @@ def worst_stage(stages: set[str]) -> str:
 
 def customer_invoices(model: ReadModel, debtor_id: str) -> list:
     return model.rows("SELECT * FROM cases WHERE debtor_id = ? ORDER BY stage = 'closed', due_date", debtor_id)
+
+
+def customer_contact(model: ReadModel, debtor_id: str) -> Debtor | None:
+    """The customer as its most recently issued invoice gives it: email, address, SIREN, language."""
+    rows = model.rows("SELECT i.json FROM invoices i JOIN cases c USING (invoice) WHERE c.debtor_id = ?"
+                      " ORDER BY c.issue_date DESC, c.invoice DESC LIMIT 1", debtor_id)
+    return Invoice.model_validate_json(rows[0][0]).debtor if rows else None
 
 
 # ---------------------------------------------------------------------- dashboard

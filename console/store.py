@@ -28,13 +28,27 @@ CREATE TABLE IF NOT EXISTS marks (
     invoice TEXT NOT NULL, item TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('done', 'postponed')),
     until TEXT, note TEXT NOT NULL, by TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (invoice, item));
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS notes (
+    debtor_id TEXT NOT NULL, at TEXT NOT NULL, by TEXT NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS notes_debtor ON notes (debtor_id, at);
 """
+NOTE_MAX = 2000  # characters: a call's summary, not a document
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
 
 
 class StoreError(ValueError):
     """A refused change to the store, said in French."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Note:
+    """What ops wrote about a customer (a call, a promise to pay, who to ask for): kept with who and when."""
+
+    debtor_id: str
+    at: dt.datetime
+    by: str
+    text: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,6 +136,21 @@ class Store:
         return {(row[0], row[1]): Mark(row[0], row[1], row[2], dt.date.fromisoformat(row[3]) if row[3] else None,
                                        row[4], row[5], dt.datetime.fromisoformat(row[6]))
                 for row in self.db.execute("SELECT * FROM marks")}
+
+    # ------------------------------------------------------------------ notes on customers
+
+    def add_note(self, note: "Note") -> None:
+        text = note.text.strip()
+        if not text:
+            raise StoreError("note vide")
+        if len(text) > NOTE_MAX:
+            raise StoreError(f"note trop longue ({len(text)} caractères, {NOTE_MAX} au plus)")
+        self.db.execute("INSERT INTO notes VALUES (?, ?, ?, ?)", (note.debtor_id, note.at.isoformat(), note.by, text))
+
+    def notes(self, debtor_id: str) -> list["Note"]:
+        """A customer's notes, newest first."""
+        return [Note(row[0], dt.datetime.fromisoformat(row[1]), row[2], row[3]) for row in self.db.execute(
+            "SELECT debtor_id, at, by, text FROM notes WHERE debtor_id = ? ORDER BY at DESC", (debtor_id,))]
 
     # ------------------------------------------------------------------ the session key
 

@@ -164,3 +164,27 @@ async def test_the_worklist_shows_the_bank_store_s_waiting_credits_and_survives_
             page = await client.get("/")
         assert page.status_code == 200
         assert ("relance bank match ACSR-1 FACTURE" in page.text) is shown, store
+
+
+async def test_ops_write_notes_on_a_customer_and_its_contact_shows_without_temporal(console):
+    from tests.console.test_pages import NOW, _status
+    from tests.lifecycle.scenario import invoice
+
+    case = invoice(today=dt.date(2027, 3, 10), due_in_days=-20)
+    console.read_model.put(_status(case), NOW)
+    page = f"/customers/{case.debtor.debtor_id}"
+    async with _client(console, "ops") as client:
+        form = await client.get(page)
+        assert form.status_code == 200 and case.debtor.email in form.text and "Historique indisponible" in form.text
+        sent = await client.post(f"{page}/notes", data={"csrf": _csrf(form.text), "text": "Promet un virement vendredi"})
+        assert sent.status_code == 303
+        refused = await client.post(f"{page}/notes", data={"csrf": _csrf(form.text), "text": "x" * 2001})
+        assert "refused=" in refused.headers["location"]
+        shown = (await client.get(page)).text
+    assert "Promet un virement vendredi" in shown and ", ops</small>" in shown, "who wrote it, and when"
+    assert [n.text for n in console.store.notes(case.debtor.debtor_id)] == ["Promet un virement vendredi"]
+    async with _client(console, "read") as client:
+        page_read = (await client.get(page)).text
+        assert 'action="/customers/' not in page_read, "a read-only user has no note form"
+        assert (await client.post(f"{page}/notes", data={"csrf": _csrf(page_read), "text": "non"})).status_code == 403
+    assert len(console.store.notes(case.debtor.debtor_id)) == 1

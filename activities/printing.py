@@ -53,6 +53,7 @@ def print_pdf(html: str) -> bytes:
 
 _process: concurrent.futures.ProcessPoolExecutor | None = None
 _process_lock = threading.Lock()
+_process_size = 0  # the running pool's size
 _processes = 1  # printing processes (RELANCE_PRINT_PROCESSES): documents print in parallel on a host with cores to spare
 
 
@@ -76,16 +77,17 @@ def configure(processes: int) -> None:
         raise ValueError(f"RELANCE_PRINT_PROCESSES must be 1 or more, not {processes}")
     with _process_lock:
         _processes = processes
-        if _process is not None and _process._max_workers != processes:
+        if _process is not None and _process_size != processes:
             _process.shutdown(wait=False)
             _process = None
 
 
 def _printing_process() -> concurrent.futures.ProcessPoolExecutor:
     """This process's printing processes: one pool for all the worker's activities (and a test session's workers)."""
-    global _process
+    global _process, _process_size
     with _process_lock:
         if _process is None:
+            _process_size = _processes
             _process = concurrent.futures.ProcessPoolExecutor(
                 max_workers=_processes, mp_context=multiprocessing.get_context("spawn"), initializer=_exit_with,
                 initargs=(os.getpid(),))

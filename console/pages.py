@@ -119,8 +119,8 @@ def exposure_items(model: ReadModel, today: dt.date, *, show_done: bool = False,
         rows = list(rows)
         open_rows = [row for row in rows if row["stage"] != "closed"]
         claim_on = min((dt.date.fromisoformat(r["claim_on"]) for r in rows if r["claim_on"]), default=None)
-        uncovered = [r["invoice"] for r in open_rows if r["path"] != "insurer_claim"
-                     and not_covered_reason(dt.date.fromisoformat(r["issue_date"]), claim_on)]
+        uncovered = [r["invoice"] for r in open_rows
+                     if not_covered_reason(dt.date.fromisoformat(r["issue_date"]), claim_on, r["path"])]
         terms = [Terms(insured=bool(r["insured"]), credit_limit=Decimal(r["credit_limit"]) if r["credit_limit"] else None,
                        credit_limit_on=dt.date.fromisoformat(r["credit_limit_on"]) if r["credit_limit_on"] else None,
                        issue_date=dt.date.fromisoformat(r["issue_date"]), invoice=r["invoice"]) for r in rows]

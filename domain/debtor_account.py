@@ -168,9 +168,10 @@ def claim_filed_on(status: CaseStatus) -> dt.date | None:
     return next((step.on for step in status.procedure if step.name == "filed"), None)
 
 
-def not_covered_reason(issue_date: dt.date, claim_on: dt.date | None) -> str | None:
-    """Once a threat-of-loss notice is filed, the insurer covers nothing the supplier invoices after it."""
-    if claim_on is None or issue_date < claim_on:
+def not_covered_reason(issue_date: dt.date, claim_on: dt.date | None, path: str | None = None) -> str | None:
+    """Once a threat-of-loss notice is filed, the insurer covers nothing the supplier invoices after it (an invoice
+    that is itself on the claim, `path` insurer_claim, is covered by it)."""
+    if claim_on is None or issue_date < claim_on or path == "insurer_claim":
         return None
     return f"non couverte: émise après la déclaration de menace de sinistre du {claim_on:%d/%m/%Y}"
 
@@ -274,7 +275,7 @@ def _open_invoice(status: CaseStatus, as_of: dt.date, claim_on: dt.date | None) 
         principal_excl_tax=excl_tax(status), penalties_due=status.penalties_due,
         indemnity_due=status.indemnity_due, total_due=status.total_due, disputed=status.paused,
         policy_ref=status.policy_ref, next_action=status.next_action,
-        not_covered=None if status.path == "insurer_claim" else not_covered_reason(invoice.issue_date, claim_on),
+        not_covered=not_covered_reason(invoice.issue_date, claim_on, status.path),
     )
 
 

@@ -397,7 +397,12 @@ def status_of(s: CaseState, policy: Policy, now: dt.datetime, as_of: dt.date | N
 
 # ---------------------------------------------------------------------- carrying a step out
 
-def carry_out(s: CaseState, step: Step, policy: Policy, now: dt.datetime, *, letters: bool = True) -> Outcome:
+# What a preview writes of a step's letters: all (True), none (False), or only those a customer's account reads
+# to compose its message (CONVERSATION: an ops task's email stays named, not written).
+CONVERSATION = "conversation"
+
+
+def carry_out(s: CaseState, step: Step, policy: Policy, now: dt.datetime, *, letters: bool | str = True) -> Outcome:
     """The state once `step` is done, and the effects doing it takes, in order (`letters=False`: their letters
     carry only their template's name, for a preview that renders nothing)."""
     work = Work(s, policy, now, letters=letters)
@@ -434,7 +439,7 @@ def carry_out(s: CaseState, step: Step, policy: Policy, now: dt.datetime, *, let
 class Work:
     """One step (or one message from ops) being carried out: a copy of the state and the effects so far."""
 
-    def __init__(self, s: CaseState, policy: Policy, now: dt.datetime, *, letters: bool = True) -> None:
+    def __init__(self, s: CaseState, policy: Policy, now: dt.datetime, *, letters: bool | str = True) -> None:
         self.letters = letters
         self.s = s.model_copy(update={name: list(getattr(s, name)) for name in (
             "done", "audit", "tasks", "procedure", "entries", "interest_free")})
@@ -490,7 +495,8 @@ class Work:
         """A task for ops: kept on the case, and emailed to the ops mailbox."""
         self.s.tasks.append(OpsTask(key=key, due=self.today, text=text, rule_id=rule_id))
         self.record("task", key, rule_id, text)
-        letter = self.letter("ops_task", rule_id, note=text, recipient="équipe recouvrement")
+        letter = (self.letter("ops_task", rule_id, note=text, recipient="équipe recouvrement")
+                  if self.letters is True else Unwritten("ops_task", rule_id))
         self.effects.append(SendEmail(f"task:{key}", self.policy.ops.email, letter, None))
 
     # -------------------------------------------------------------- the steps
@@ -608,6 +614,14 @@ def withdrawn(s: CaseState, effect: Effect) -> bool:
     else:
         return False
     return key in s.withdrawn_tasks
+
+
+def paid_since(s: CaseState, effect: Effect, paid: Decimal) -> bool:
+    """A message to the debtor prepared before a payment arrived (while earlier effects of its step ran): it is not
+    sent (`transitions.not_sent_after_payment`)."""
+    if not isinstance(effect, (SendEmail, WriteDocument, PrepareDossier, FileInsurerClaim)) or effect.audit is None:
+        return False
+    return effect.step != "thank-you" and s.paid_total > paid
 
 
 def recorded(s: CaseState, effect: Effect, refs: list[str], subject: str | None = None) -> None:

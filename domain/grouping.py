@@ -17,9 +17,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.account import excl_tax_share
+from domain.decisions import Effect, FileInsurerClaim, PrepareDossier, Record, SendEmail, WriteDocument, reminder_key
+from domain.invoice import Invoice
 from domain.letters import AccountCredit, AccountLine, LetterContext
 from domain.money import expected_insurer_indemnity, format_eur
-from domain.policy import Policy
+from domain.case import CaseState
+from domain.policy import Policy, Stage
 from domain.schedule import local_date, sending_moment
 
 CENT = Decimal("0.01")
@@ -136,6 +139,90 @@ def compose(batch: list[Ask], credits: list[AccountCredit], now: dt.datetime, po
     day = local_date(now, policy.calendar)
     return Message(message_key(lead.letter.invoice.debtor.debtor_id, day, lead), lead, asks,
                    lead.letter.model_copy(update=update), rerouted, covered)
+
+
+def through_account(effect: Effect, policy: Policy) -> EffectKind | None:
+    """The kind of message the customer's account sends for a case's effect, or None when the case sends it itself:
+    under per_invoice, and for what is no part of the conversation with the customer (ops tasks, plan emails)."""
+    if isinstance(effect, Record) or policy.grouping != "per_debtor":
+        return None
+    if isinstance(effect, FileInsurerClaim):
+        return "insurer_claim"
+    if isinstance(effect, PrepareDossier):
+        return effect.route
+    chase = effect.step.startswith("reminder:") or effect.step == "notice"
+    if isinstance(effect, SendEmail) and effect.audit is not None and chase:
+        return "email"
+    if isinstance(effect, WriteDocument) and chase:
+        return "document"
+    return None
+
+
+def left_conversation(s: CaseState) -> bool:
+    """Paid, closed, disputed or insolvent: the invoice leaves its customer's message if it has not gone yet."""
+    return s.stage is Stage.closed or s.dispute is not None or s.insolvency is not None
+
+
+def ask_for(effect: Effect, kind: EffectKind, policy: Policy, invoice: Invoice, at: dt.datetime,
+            workflow_id: str) -> Ask:
+    """What a case hands its customer's account for `effect`: its letter, ranked by the step's place in the chase
+    (the ladder's rungs in order, then the notice, then an escalation)."""
+    ladder = [reminder_key(r.id) for r in policy.reminders]
+    rank = ladder.index(effect.step) if effect.step in ladder else len(ladder) + (effect.step != "notice")
+    return Ask(workflow_id=workflow_id, step=effect.step, kind=kind, rank=rank, at=at,
+               to=invoice.debtor.email, letter=effect.letter)
+
+
+def netted_replies(result: Netted) -> list[Reply]:
+    credits = ", ".join(f"{c.reference} {format_eur(c.amount)}" for c in result.credits)
+    return [Reply(workflow_id=a.workflow_id, step=a.step, kind=a.kind, outcome="netted",
+                  summary=f"Relance non envoyée: les avoirs et règlements non imputés du client ({credits})"
+                          f" couvrent les {format_eur(result.total)} dus")
+            for a in result.asks]
+
+
+def failed_replies(result: Message, why: str, permanent: bool) -> list[Reply]:
+    return [Reply(workflow_id=a.workflow_id, step=a.step, kind=a.kind, outcome="failed", message_key=result.key,
+                  summary=why, permanent=permanent) for a in result.asks]
+
+
+def withdrawn_reply(withdrawal: "Withdrawal") -> Reply:
+    return Reply(workflow_id=withdrawal.workflow_id, step=withdrawal.step, kind=withdrawal.kind, outcome="withdrawn",
+                 summary="Retirée du message du client avant son envoi")
+
+
+def summary_of(message: Message, policy: Policy, subject: str = "") -> str:
+    """What each invoice's audit line says of the message that carried it (an email: its subject, as sent)."""
+    letter, kind = message.letter, message.lead.kind
+    if kind == "email":
+        summary = subject
+    elif kind == "document":
+        summary = f"Courrier {letter.kind} à imprimer ({len(letter.account_lines)} factures)"
+    elif kind == "insurer_claim":
+        what = (f"Déclaration complémentaire de menace de sinistre du client (elle complète {letter.complements})"
+                if letter.complements else "Déclaration de menace de sinistre du client")
+        summary = (f"{what} déposée auprès de {policy.insurer.name}"
+                   f" (indemnité attendue {format_eur(letter.expected_indemnity)} pour le client)")
+    else:
+        summary = f"Dossier de requête du client préparé ({len(letter.account_lines)} factures)"
+    return f"{summary}: {message.rerouted}" if message.rerouted else summary
+
+
+def sent(state: "AccountState", message: Message, refs: list[str], summary: str, day: dt.date
+         ) -> tuple[list[Reply], "SentMessage"]:
+    """A message went out: the account remembers the customer's last reminder and open claim; each invoice it
+    carried gets its reply (the court route the account took, when it is not the one asked)."""
+    lead = message.lead
+    if lead.family == "reminder":
+        state.last_reminder_on = day
+    if lead.kind == "insurer_claim":
+        claimed(state, message, day)
+    replies = [Reply(workflow_id=a.workflow_id, step=a.step, kind=a.kind, outcome="sent", message_key=message.key,
+                     refs=[*refs, message.key], summary=summary, expected_indemnity=message.letter.expected_indemnity,
+                     route=lead.kind if message.rerouted else None, route_why=message.rerouted)
+               for a in message.asks]
+    return replies, SentMessage(key=message.key, day=day, kind=lead.kind, step=lead.step,
+                                invoices=[line.number for line in message.letter.account_lines], refs=refs)
 
 
 def beyond_small_claims(total: Decimal, policy: Policy) -> str:

@@ -222,8 +222,21 @@ def diff(old: SimulationResult, new: SimulationResult) -> dict:
     return {"cases": dict(by_case), "totals": {"old": totals(old), "new": totals(new)}}
 
 
+def emails_sent(result: SimulationResult) -> dict[str | tuple[str, str], dt.date]:
+    """Each email a debtor receives and its day: one a step per invoice, one for all the invoices a customer's
+    message carried (`grouping: per_debtor`: its lines share the account's key)."""
+    sent: dict[str | tuple[str, str], dt.date] = {}
+    for status in result.statuses:
+        for action in status.audit:
+            if action.kind == "email" and action.refs:  # none: taken out of its customer's message, or netted
+                key = next((r for r in action.refs if r.startswith("account-")), (status.invoice_number, action.step))
+                on = views.paris_date(action.at)
+                sent[key] = min(sent.get(key, on), on)
+    return sent
+
+
 def totals(result: SimulationResult) -> dict:
-    emails = collections.Counter(p.on.strftime("%Y-%m") for p in planned(result) if p.kind == "email")
+    emails = collections.Counter(on.strftime("%Y-%m") for on in emails_sent(result).values())
     paths = collections.Counter(s.path for s in result.statuses if s.path)
     return {"emails_per_month": dict(sorted(emails.items())), "emails": sum(emails.values()),
             "court": paths["injonction"] + paths["small_claims"], "insurer": paths["insurer_claim"],

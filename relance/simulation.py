@@ -27,7 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.case import CaseStatus
 from domain.decisions import next_step, status_of
-from domain.playback import invalid_message, play_event
+from domain.playback import invalid_message, play_event, talking_through_accounts
 from domain.policy import Policy
 from domain.invoice import Invoice
 from domain.script import ScriptEvent, parse_script
@@ -271,6 +271,7 @@ def _simulate_fast(rows: list[LedgerRow], policies: dict[str, Policy], start: dt
         rows = rebase(rows, started_on + dt.timedelta(days=lead_days))
     rows, plans = opened(rows, policies, start)
     cases = {plan.start.invoice.number: plan.case for plan in plans}
+    customers = talking_through_accounts(cases.values())
     agenda = sorted(((_moment(row.invoice, event), row.invoice, event)
                      for row in rows for event in parse_script(row.script)), key=lambda item: item[0])
     played, now = [], start
@@ -278,17 +279,18 @@ def _simulate_fast(rows: list[LedgerRow], policies: dict[str, Policy], start: dt
         now = max(now, moment)
         outcome = play_event(cases[invoice.number], event, moment)
         played.append(Played(_paris_day(moment), invoice.number, str(event), outcome))
-    for case in cases.values():
-        case.advance(now)
+    alone = [case for case in cases.values() if case.customer is None]
+    for unit in [*alone, *customers]:
+        unit.advance(now)
     end = _paris_day(now) + dt.timedelta(days=horizon_days)
 
     def pending() -> bool:
-        return any(next_step(case.s, case.policy, now) for case in cases.values())
+        return any(case.waiting is not None or next_step(case.s, case.policy, now) for case in cases.values())
 
     while _paris_day(now) < end and pending():
         now += QUIET_STEP
-        for case in cases.values():
-            case.advance(now)
+        for unit in [*alone, *customers]:
+            unit.advance(now)
     current = [status_of(case.s, case.policy, now) for case in cases.values()]
     return SimulationResult(current, played, started_on, _paris_day(now),
                             {row.invoice.number: row.invoice.due_date for row in rows})

@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from domain import grouping
     from domain.grouping import AccountStart, AccountState, Ask, Message, Netted, Reply, SentMessage, Withdrawal
     from domain.letters import AccountCredit
-    from domain.money import format_eur as eur
     from domain.policy import Policy, shared
     from domain.schedule import local_date
     from workflows.failures import permanent, reason
@@ -63,35 +62,15 @@ class DebtorAccount:
         now = workflow.now()
         result = grouping.compose(batch, self.s.credits, now, policy, self.s.claim)
         if isinstance(result, Netted):
-            credits = ", ".join(f"{c.reference} {eur(c.amount)}" for c in result.credits)
-            replies = [Reply(workflow_id=a.workflow_id, step=a.step, kind=a.kind, outcome="netted",
-                             summary=f"Relance non envoyée: les avoirs et règlements non imputés du client ({credits})"
-                                     f" couvrent les {eur(result.total)} dus")
-                       for a in result.asks]
-            message = None
+            replies, message = grouping.netted_replies(result), None
         else:
             try:
-                refs, summary = await self._perform(result, policy)
+                refs, subject = await self._perform(result, policy)
             except ActivityError as failure:
-                replies = [Reply(workflow_id=a.workflow_id, step=a.step, kind=a.kind, outcome="failed",
-                                 message_key=result.key, summary=reason(failure), permanent=permanent(failure))
-                           for a in result.asks]
-                await self._finish(idents, replies, None)
+                await self._finish(idents, grouping.failed_replies(result, reason(failure), permanent(failure)), None)
                 return
-            day = local_date(now, policy.calendar)
-            if result.lead.family == "reminder":
-                self.s.last_reminder_on = day
-            if result.lead.kind == "insurer_claim":
-                grouping.claimed(self.s, result, day)
-            if result.rerouted:
-                summary = f"{summary}: {result.rerouted}"
-            replies = [Reply(workflow_id=a.workflow_id, step=a.step, kind=a.kind, outcome="sent",
-                             message_key=result.key, refs=[*refs, result.key], summary=summary,
-                             expected_indemnity=result.letter.expected_indemnity,
-                             route=result.lead.kind if result.rerouted else None, route_why=result.rerouted)
-                       for a in result.asks]
-            message = SentMessage(key=result.key, day=day, kind=result.lead.kind, step=result.lead.step,
-                                  invoices=[line.number for line in result.letter.account_lines], refs=refs)
+            replies, message = grouping.sent(self.s, result, refs, grouping.summary_of(result, policy, subject),
+                                             local_date(now, policy.calendar))
         await self._finish(idents, replies, message)
 
     async def _finish(self, idents: set, replies: list[Reply], message: SentMessage | None) -> None:
@@ -109,6 +88,7 @@ class DebtorAccount:
             workflow.logger.info("account: case %s not told (%s)", reply.workflow_id, error)
 
     async def _perform(self, message: Message, policy: Policy) -> tuple[list[str], str]:
+        """The message through the same activities as a case's: its references, and an email's subject."""
         call = {**ADAPTER_CALL, "schedule_to_close_timeout": dt.timedelta(minutes=policy.ops.task_after_failing_minutes)}
         lead, key, letter = message.lead, message.key, message.letter
         if lead.kind == "email":
@@ -119,20 +99,16 @@ class DebtorAccount:
         if lead.kind == "document":
             ref = await workflow.execute_activity(
                 "write_document", DocumentRequest(key=key, letter=letter), result_type=DocumentRef, **call)
-            return [ref.path], f"Courrier {letter.kind} à imprimer ({len(letter.account_lines)} factures)"
+            return [ref.path], ""
         if lead.kind == "insurer_claim":
             receipt = await workflow.execute_activity(
                 "file_insurer_claim", ClaimRequest(key=key, insurer=policy.insurer, letter=letter),
                 result_type=ClaimReceipt, **call)
-            what = (f"Déclaration complémentaire de menace de sinistre du client (elle complète {letter.complements})"
-                    if letter.complements else "Déclaration de menace de sinistre du client")
-            return ([receipt.reference, *receipt.documents, receipt.message_id],
-                    f"{what} déposée auprès de {policy.insurer.name}"
-                    f" (indemnité attendue {eur(letter.expected_indemnity)} pour le client)")
+            return [receipt.reference, *receipt.documents, receipt.message_id], ""
         dossier = await workflow.execute_activity(
             "prepare_dossier", DossierRequest(key=key, route=lead.kind, letter=letter, notice_document=None),
             result_type=Dossier, **call)
-        return dossier.documents, f"Dossier de requête du client préparé ({len(letter.account_lines)} factures)"
+        return dossier.documents, ""
 
     async def _policy(self, policy_id: str) -> Policy:
         policy = await workflow.execute_local_activity(
@@ -157,8 +133,7 @@ class DebtorAccount:
         if ident in self._sending or all(a.ident != ident for a in self.s.pending):
             return  # its message is on its way (or gone): the case gets that reply
         self.s.pending = [a for a in self.s.pending if a.ident != ident]
-        await self._answer(Reply(workflow_id=withdrawal.workflow_id, step=withdrawal.step, kind=withdrawal.kind,
-                           outcome="withdrawn", summary="Retirée du message du client avant son envoi"))
+        await self._answer(grouping.withdrawn_reply(withdrawal))
         self.wake.now()
 
     @workflow.signal

@@ -163,9 +163,7 @@ class InvoiceCase:
 
     def _paid_since(self, effect: Effect, paid: Decimal) -> bool:
         """A message to the debtor prepared before a payment arrived (while earlier effects of its step ran)."""
-        if not isinstance(effect, (SendEmail, WriteDocument, PrepareDossier, FileInsurerClaim)) or effect.audit is None:
-            return False
-        return effect.step != "thank-you" and self.s.paid_total > paid and self._bank_checks_on()
+        return decisions.paid_since(self.s, effect, paid) and self._bank_checks_on()
 
     async def _perform_until_done(self, effect: Effect) -> tuple[list[str], str | None]:
         """A failure retrying cannot fix (a broken template, missing data, an adapter's refusal) waits for ops
@@ -242,30 +240,16 @@ class InvoiceCase:
     # ------------------------------------------------------------------ the customer's account (grouping per_debtor)
 
     def _through_account(self, effect: Effect) -> str | None:
-        """The kind of message the customer's account sends for this effect, or None when the case sends it itself:
-        under per_invoice (the policy of every case opened before grouping existed: their histories replay as they
-        were recorded), and for what is no part of the conversation with the customer (ops tasks, plan emails)."""
-        if isinstance(effect, Record) or self.policy is None or self.policy.grouping != "per_debtor":
-            return None
-        if isinstance(effect, FileInsurerClaim):
-            return "insurer_claim"
-        if isinstance(effect, PrepareDossier):
-            return effect.route
-        chase = effect.step.startswith("reminder:") or effect.step == "notice"
-        if isinstance(effect, SendEmail) and effect.audit is not None and chase:
-            return "email"
-        if isinstance(effect, WriteDocument) and chase:
-            return "document"
-        return None
+        """The kind of message the customer's account sends for this effect, or None when the case sends it itself
+        (`domain.grouping.through_account`); a case opened before grouping existed has no per_debtor policy: its
+        history replays as it was recorded."""
+        return None if self.policy is None else grouping.through_account(effect, self.policy)
 
     async def _ask_account(self, effect: Effect, kind: str) -> tuple[list[str], str | None]:
         """Hand the letter to the customer's account and wait for the message that carried it. Paid, closed or
         disputed meanwhile: the case takes its invoice out, unless the message is already on its way."""
         policy, invoice = self._policy(), self.s.invoice
-        ladder = [decisions.reminder_key(r.id) for r in policy.reminders]
-        rank = ladder.index(effect.step) if effect.step in ladder else len(ladder) + (effect.step != "notice")
-        ask = Ask(workflow_id=workflow.info().workflow_id, step=effect.step, kind=kind, rank=rank, at=workflow.now(),
-                  to=invoice.debtor.email, letter=effect.letter)
+        ask = grouping.ask_for(effect, kind, policy, invoice, workflow.now(), workflow.info().workflow_id)
         key = f"{ask.step}|{kind}"  # replies come to this case only: its step and kind say which ask
         self._replies.pop(key, None)
         await workflow.execute_activity(
@@ -289,7 +273,7 @@ class InvoiceCase:
         return reply.refs, reply.summary
 
     def _left_conversation(self) -> bool:
-        return self.s.stage is Stage.closed or self.s.dispute is not None or self.s.insolvency is not None
+        return grouping.left_conversation(self.s)
 
     @workflow.signal
     def account_replied(self, reply: Reply) -> None:

@@ -100,3 +100,70 @@ async def test_a_book_at_every_stage_previews_as_its_import_would_open_it(config
     assert firsts["GL-LATE200"] == (today + dt.timedelta(days=1), "reminder:amicable-j+45"), "the cap: two a day"
     court = next(s for s in slow.statuses if s.invoice_number == "GL-COURT")
     assert court.path == "injonction" and any(a.kind == "done_before" for a in court.audit)
+
+
+def emails_sent(result) -> int:
+    """Messages a customer receives: a grouped email is one, whatever number of invoices it carries."""
+    return rules_cli.totals(result)["emails"]
+
+
+@pytest.mark.per_debtor
+@pytest.mark.timeout(300)
+async def test_customers_with_several_invoices_play_the_same_in_memory_and_through_their_accounts(
+        config, rules_dir, today):
+    slow, fast = await both(ROOT / "examples" / "ledger.csv", rules_dir, config, today)
+    same(timeline(fast), timeline(slow))
+    assert emails_sent(fast) == emails_sent(slow)
+    grouped = [a for s in slow.statuses for a in s.audit if a.kind == "email" and any(r.startswith("account-") for r in a.refs)]
+    assert len({r for a in grouped for r in a.refs if r.startswith("account-")}) < len(grouped), \
+        "the sample ledger's customers with several invoices get one message for several of them"
+
+
+@pytest.mark.per_debtor
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("seed", SEEDS)
+async def test_generated_customers_play_the_same_in_memory_and_through_their_accounts(
+        config, rules_dir, today, tmp_path, seed):
+    """Four customers share twelve invoices falling due within a few days of each other: their accounts batch the
+    reminders, keep the minimum gap, send one notice, one court request (past the small-claims ceiling together,
+    an injonction) and one insurer notice, and take out an invoice paid or disputed while its message waited."""
+    rng = random.Random(seed)
+    ledger = tmp_path / f"customers-{seed}.csv"
+    rows = ["number;issue_date;due_date;debtor_id;debtor_name;debtor_email;debtor_address;amount_incl_tax;insured;amount_excl_tax;script\n"]
+    insured = {d: rng.random() < 0.3 for d in range(4)}
+    for n in range(12):
+        d = rng.randrange(4)
+        amount = rng.choice(["480.00", "3600.00", "7200.00", "14400.00"])
+        due = dt.date(2027, 1, 31) + dt.timedelta(days=rng.randint(0, 6))
+        rows.append(LINE.format(n=f"C-{n}", due=f"{due:%d/%m/%Y}", d=d, amount=amount.replace(".", ","),
+                                insured="oui" if insured[d] else "non",
+                                excl=f"{float(amount) / 1.2:.2f}".replace(".", ",") if insured[d] else "",
+                                script=rng.choice(SCRIPTS + ["", "", "+76 pay full"])))
+    ledger.write_text("".join(rows), encoding="utf-8")
+    slow, fast = await both(ledger, rules_dir, config, today)
+    same(timeline(fast), timeline(slow))
+    assert emails_sent(fast) == emails_sent(slow)
+
+
+@pytest.mark.per_debtor
+@pytest.mark.timeout(300)
+async def test_an_invoice_leaving_its_customers_waiting_message_and_a_rerouted_claim_play_the_same(
+        config, rules_dir, today, tmp_path):
+    """The paths of an account a random ledger rarely takes: a reminder waiting for the minimum gap when its invoice
+    is paid or disputed (it leaves the message), and two small claims whose total passes the ceiling (one
+    injonction request instead)."""
+    ledger = tmp_path / "paths.csv"
+    rows = ["number;issue_date;due_date;debtor_id;debtor_name;debtor_email;debtor_address;amount_incl_tax;insured;amount_excl_tax;script\n"]
+    for n, (d, due, amount, script) in enumerate([
+            (0, "31/01/2027", "480,00", ""), (0, "04/02/2027", "480,00", "+2 pay full"),
+            (0, "04/02/2027", "600,00", "+2 dispute prix; +20 resolve"),
+            (1, "31/01/2027", "3600,00", ""), (1, "31/01/2027", "3600,00", ""), (2, "02/02/2027", "1200,00", "")]):
+        rows.append(LINE.format(n=f"P-{n}", due=due, d=d, amount=amount, insured="non", excl="", script=script))
+    ledger.write_text("".join(rows), encoding="utf-8")
+    slow, fast = await both(ledger, rules_dir, config, today)
+    same(timeline(fast), timeline(slow))
+    summaries = {s.invoice_number: [a.summary for a in s.audit] for s in slow.statuses}
+    assert any("Retirée du message du client" in text for text in summaries["P-1"])
+    assert any("Retirée du message du client" in text for text in summaries["P-2"])
+    assert any("Voie changée par le compte client" in text for text in summaries["P-3"] + summaries["P-4"])
+    assert {s.path for s in slow.statuses if s.invoice_number in ("P-3", "P-4")} == {"injonction"}

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import socket
+import sys
 
 import structlog
 from temporalio.client import Client
@@ -107,10 +109,21 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
 
 def main() -> None:
     logs.configure()
+    code = 0
     try:
         asyncio.run(run(from_env()))
     except KeyboardInterrupt:
         pass
+    except BaseException:
+        code = 1
+        raise
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Stopped cleanly (the worker shut down, the mailer closed): our verdict, not the interpreter teardown's,
+        # which may abort or hang after Temporal work (sdk-python #300). The printing process follows its parent.
+        if code == 0:
+            os._exit(0)
 
 
 if __name__ == "__main__":

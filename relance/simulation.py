@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import structlog
+
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from relance.payloads import DATA_CONVERTER
@@ -41,6 +43,7 @@ from worker import build_activities, build_worker
 from workflows.invoice_case import InvoiceCase
 from workflows.visibility import register_search_attributes
 
+log = structlog.get_logger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
 EVENT_HOUR = 12  # debtors act at noon, after the morning's reminders went out
 QUIET_STEP = dt.timedelta(days=30)
@@ -124,7 +127,7 @@ async def simulate(rows: list[LedgerRow], config: Config, policies: Mapping[str,
         for helper in helpers:
             helper.send_signal(signal.SIGINT)
         for helper in helpers:
-            helper.wait(timeout=30)
+            _stopped(helper)
         await env.shutdown()
         if controller:
             controller.stop()
@@ -140,6 +143,17 @@ def _helper_worker(env: WorkflowEnvironment, task_queue: str, config: Config) ->
                "RELANCE_LOG_LEVEL": "ERROR"}
     return subprocess.Popen([sys.executable, "-m", "worker"], env=environ, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+
+
+def _stopped(helper: subprocess.Popen, seconds: float = 30) -> None:
+    """A helper worker asked to stop: one that does not within `seconds` is killed. It holds nothing of the
+    preview's (its cases live on the test server, its ledger is scratch), and the preview must end."""
+    try:
+        helper.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        log.warning("simulation.helper_killed", pid=helper.pid, after_seconds=seconds)
+        helper.kill()
+        helper.wait()
 
 
 async def _play(env: WorkflowEnvironment, task_queue: str, rows: list[LedgerRow], policies: Mapping[str, Policy],

@@ -145,13 +145,14 @@ def _helper_worker(env: WorkflowEnvironment, task_queue: str, config: Config) ->
                             stderr=subprocess.DEVNULL)
 
 
-def _stopped(helper: subprocess.Popen, seconds: float = 30) -> None:
-    """A helper worker asked to stop: one that does not within `seconds` is killed. It holds nothing of the
-    preview's (its cases live on the test server, its ledger is scratch), and the preview must end."""
+def _stopped(helper: subprocess.Popen, seconds: float = 5) -> None:
+    """A helper worker asked to stop: one still there after `seconds` is killed. Its graceful stop can wait a
+    minute for its long polls to end (the time-skipping server does not cut them short), and it holds nothing of
+    the preview's: its cases live on the test server, its ledger is scratch."""
     try:
         helper.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
-        log.warning("simulation.helper_killed", pid=helper.pid, after_seconds=seconds)
+        log.info("simulation.helper_killed", pid=helper.pid, after_seconds=seconds)
         helper.kill()
         helper.wait()
 

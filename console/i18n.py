@@ -38,6 +38,9 @@ ENGLISH = {
     "Délais de paiement": "Payment times", "Retard moyen pondéré de l'encours": "Open items, weighted days late",
     "Réglé après la facture": "Paid after the invoice date", "Réglé après l'échéance": "Paid after the due date",
     "Sur les factures suivies par relance, pondéré par les montants.": "Over the invoices relance follows, weighted by amount.",
+    "Tendance du DSO": "DSO trend", "fin": "end", "aujourd'hui": "today",
+    "DSO à chaque fin de mois, sur les factures suivies par relance.":
+        "DSO at each month end, over the invoices relance follows.",
     "Courrier à poster": "Letter to post", "Échéance tribunal ou assureur": "Court or insurer deadline",
     "Litige à revoir": "Dispute to review", "Étape en échec": "Failed step", "Tâche": "Task",
     "Levée par la règle": "Raised by rule", "Recherche": "Search", "Nom, SIREN ou facture": "Name, SIREN or invoice",

@@ -20,13 +20,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from console import actions, auth, i18n, pages
+from console import actions, auth, documents, i18n, pages
 from bank.store import BankStore, StoredEntry, open_store
 from console.readmodel import ReadModel, euros
 from console.store import Mark, Note, Store, StoreError, User
@@ -52,6 +52,7 @@ class Settings:
     rules_dir: Path | None = None
     oidc: auth.OidcSettings | None = None
     bank_store: str = ""  # where `relance bank` keeps its entries (RELANCE_BANK_URL or _STORE): its waiting ones are work
+    documents_dir: Path | None = None  # RELANCE_DOCUMENTS_DIR, as the workers write it (shared with this host)
 
 
 def _days(value) -> str:
@@ -75,7 +76,8 @@ class Console:
         self.jinja.globals.update(eur=format_eur, euros=euros, date_fr=format_date_fr, when=views.when,
                                   procedure_steps=PROCEDURE_STEPS, kind_labels=pages.KIND_LABELS,
                                   buckets=pages.BUCKETS, worst_stage=pages.worst_stage, dso_days=pages.DSO_DAYS,
-                                  days=_days)
+                                  days=_days, doc_url=documents.url_of,
+                                  documents_of=documents.in_audit)
         self._refresher: asyncio.Task | None = None
         self._bank: BankStore | None = None
 
@@ -321,6 +323,19 @@ async def statement_page(request: Request, user: User) -> Response:
 
 
 @auth.requires("read")
+async def document_page(request: Request, user: User) -> Response:
+    """A printed document, shown in the page (inline) from the folder the workers write them to."""
+    console: Console = request.app.state.console
+    folder, name = request.path_params["folder"], request.path_params["name"]
+    path = await asyncio.to_thread(documents.located, console.settings.documents_dir, folder, name)
+    if path is None:
+        return console.render(request, "document_missing.html", {
+            "user": user, "name": f"{folder}/{name}", "root": console.settings.documents_dir}, status_code=404)
+    return FileResponse(path, media_type=documents.media_type(name), headers={
+        "Content-Disposition": f'inline; filename="{name}"', "X-Content-Type-Options": "nosniff"})
+
+
+@auth.requires("read")
 async def dashboard_page(request: Request, user: User) -> Response:
     console: Console = request.app.state.console
     board = await asyncio.to_thread(pages.dashboard, console.read_model, console.today())
@@ -351,6 +366,7 @@ def create_app(console: Console, *, refresher: bool = True) -> Starlette:
         Route("/customers/{debtor:path}/notes", customer_note, methods=["POST"]),
         Route("/customers/{debtor:path}", customer_page),
         Route("/dashboard", dashboard_page),
+        Route("/documents/{folder}/{name}", document_page),
         Route("/read-model/rebuild", rebuild, methods=["POST"]),
         Route("/go", go_to_case),
         Route("/cases/{invoice}", case_page),

@@ -38,6 +38,15 @@ ENGLISH = {
     "Délais de paiement": "Payment times", "Retard moyen pondéré de l'encours": "Open items, weighted days late",
     "Réglé après la facture": "Paid after the invoice date", "Réglé après l'échéance": "Paid after the due date",
     "Sur les factures suivies par relance, pondéré par les montants.": "Over the invoices relance follows, weighted by amount.",
+    "Document absent de cet hôte": "Document not on this host", "Documents": "Documents",
+    "Les workers écrivent les documents dans RELANCE_DOCUMENTS_DIR ; la console les lit dans le sien":
+        "Workers write documents to RELANCE_DOCUMENTS_DIR; the console reads them from its own",
+    "Avec des workers sur d'autres hôtes, partagez ce dossier avec l'hôte de la console.":
+        "With workers on other hosts, share that folder with the console's host.",
+    "Voir": "View", "Ouvrir le document": "Open the document",
+    "Tendance du DSO": "DSO trend", "fin": "end", "aujourd'hui": "today",
+    "DSO à chaque fin de mois, sur les factures suivies par relance.":
+        "DSO at each month end, over the invoices relance follows.",
     "Courrier à poster": "Letter to post", "Échéance tribunal ou assureur": "Court or insurer deadline",
     "Litige à revoir": "Dispute to review", "Étape en échec": "Failed step", "Tâche": "Task",
     "Levée par la règle": "Raised by rule", "Recherche": "Search", "Nom, SIREN ou facture": "Name, SIREN or invoice",

@@ -286,19 +286,48 @@ def _days(numerator, denominator) -> Decimal | None:
     return (Decimal(numerator or 0) / Decimal(denominator)).quantize(Decimal("0.1"))
 
 
+def dso_on(model: ReadModel, day: dt.date) -> Decimal | None:
+    """The DSO as it stood at the end of `day`: what was still due then (each invoice issued by that day, less what
+    paid, credited or wrote its principal off by then, unless closed by then) over what was invoiced in the
+    DSO_DAYS before it, times DSO_DAYS."""
+    params = {"day": day.isoformat(), "since": (day - dt.timedelta(days=DSO_DAYS)).isoformat()}
+    outstanding = model.db.execute(
+        "SELECT SUM(MAX(c.amount - COALESCE((SELECT SUM(s.principal) FROM settlements s"
+        " WHERE s.invoice = c.invoice AND s.on_day <= :day), 0), 0))"
+        " FROM cases c WHERE c.issue_date <= :day AND (c.closed_on IS NULL OR c.closed_on > :day)", params).fetchone()[0]
+    invoiced = model.db.execute("SELECT SUM(amount) FROM cases WHERE issue_date > :since AND issue_date <= :day",
+                                params).fetchone()[0]
+    return _days((outstanding or 0) * DSO_DAYS, invoiced)
+
+
+TREND_MONTHS = 6  # month ends the dashboard shows the DSO at, before today's
+
+
+def month_ends(today: dt.date, months: int = TREND_MONTHS) -> list[dt.date]:
+    """The last day of each of the `months` months before today's, oldest first."""
+    ends, end = [], today.replace(day=1) - dt.timedelta(days=1)
+    for _ in range(months):
+        ends.append(end)
+        end = end.replace(day=1) - dt.timedelta(days=1)
+    return ends[::-1]
+
+
+def dso_trend(model: ReadModel, today: dt.date) -> list[tuple[dt.date, Decimal | None]]:
+    """The DSO at each of the last month ends, then today: how it moves, at a glance."""
+    return [(day, dso_on(model, day)) for day in [*month_ends(today), today]]
+
+
 def payment_times(model: ReadModel, today: dt.date) -> PaymentTimes:
     params = {"today": today.isoformat(), "since": (today - dt.timedelta(days=DSO_DAYS)).isoformat()}
     due, late = model.db.execute(
         f"SELECT SUM(principal_due), SUM(principal_due * MAX(late, 0)) FROM"
         f" (SELECT principal_due, {_LATE} AS late FROM cases WHERE {OPEN})", params).fetchone()
-    invoiced = model.db.execute("SELECT SUM(amount) FROM cases WHERE issue_date > :since AND issue_date <= :today",
-                                params).fetchone()[0]
     after_issue, after_due, paid = model.db.execute(
         "SELECT SUM(p.amount * (julianday(p.on_day) - julianday(c.issue_date))),"
         " SUM(p.amount * (julianday(p.on_day) - julianday(c.due_date))), SUM(p.amount)"
         " FROM payments p JOIN cases c USING (invoice) WHERE p.on_day > :since AND p.on_day <= :today",
         params).fetchone()
-    return PaymentTimes(dso=_days((due or 0) * DSO_DAYS, invoiced), days_late=_days(late, due),
+    return PaymentTimes(dso=dso_on(model, today), days_late=_days(late, due),
                         paid_after_issue=_days(after_issue, paid), paid_after_due=_days(after_due, paid))
 
 
@@ -312,6 +341,7 @@ class Dashboard:
     falling_due: list[tuple[dt.date, Decimal]]  # per week (its Monday), the next eight weeks
     by_path: list[tuple[str, int, Decimal]]
     times: PaymentTimes | None = None
+    dso_trend: list[tuple[dt.date, Decimal | None]] = dataclasses.field(default_factory=list)
 
 
 def dashboard(model: ReadModel, today: dt.date) -> Dashboard:
@@ -335,4 +365,4 @@ def dashboard(model: ReadModel, today: dt.date) -> Dashboard:
         by_stage=by_stage, by_bucket=[(key, label, euros(buckets[key])) for key, label, _, _ in BUCKETS],
         collected_this_month=euros(collected),
         falling_due=[(dt.date.fromisoformat(row[0]), euros(row[1])) for row in weeks], by_path=by_path,
-        times=payment_times(model, today))
+        times=payment_times(model, today), dso_trend=dso_trend(model, today))

@@ -24,12 +24,12 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from domain.case import CaseStatus
 from domain.debtor_account import claim_filed_on, excl_tax
 from domain.invoice import Invoice, invoice_number_of
-from relance import cases
+from relance import cases, views
 from workflows import visibility
 from workflows.invoice_case import InvoiceCase
 
-TABLES = ("cases", "invoices", "tasks", "payments")
-SCHEMA_VERSION = 5  # a file of another version is emptied and rebuilt from Temporal
+TABLES = ("cases", "invoices", "tasks", "payments", "settlements")
+SCHEMA_VERSION = 6  # a file of another version is emptied and rebuilt from Temporal
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
     invoice TEXT PRIMARY KEY, debtor_id TEXT NOT NULL, debtor_name TEXT NOT NULL, siren TEXT NOT NULL,
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS cases (
     issue_date TEXT NOT NULL, due_date TEXT NOT NULL, amount INTEGER NOT NULL, principal_due INTEGER NOT NULL,
     total_due INTEGER NOT NULL, next_label TEXT, next_at TEXT, next_rule TEXT, review_by TEXT, failure TEXT,
     closed_reason TEXT, policy_ref TEXT NOT NULL, path TEXT, signature TEXT NOT NULL, read_at TEXT NOT NULL,
-    principal_excl_tax INTEGER NOT NULL, credit_limit_on TEXT, claim_on TEXT);
+    principal_excl_tax INTEGER NOT NULL, credit_limit_on TEXT, claim_on TEXT, closed_on TEXT);
 CREATE TABLE IF NOT EXISTS invoices (invoice TEXT PRIMARY KEY, json TEXT NOT NULL);  -- apart: keeps case rows small
 CREATE INDEX IF NOT EXISTS cases_debtor ON cases (debtor_id);
 CREATE INDEX IF NOT EXISTS cases_stage ON cases (stage);
@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks (due);
 CREATE TABLE IF NOT EXISTS payments (invoice TEXT NOT NULL, on_day TEXT NOT NULL, amount INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS payments_day ON payments (on_day);
+-- What brought the principal down, and when (payments, credit notes, write-offs): the DSO of past month ends.
+CREATE TABLE IF NOT EXISTS settlements (invoice TEXT NOT NULL, on_day TEXT NOT NULL, principal INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS settlements_invoice ON settlements (invoice, on_day);
 """
 
 
@@ -54,6 +57,14 @@ def signature(stage, amount_due, paused, next_action_at) -> str:
     """What a case publishes to visibility, as one string: a row whose signature differs is read again."""
     return json.dumps([str(stage), round(float(amount_due or 0), 2), bool(paused),
                        next_action_at.isoformat() if next_action_at else None])
+
+
+def closed_day(status: CaseStatus) -> dt.date | None:
+    """The day a closed case stopped being a receivable: its last closing line (a case reopened closes again)."""
+    if str(status.stage) != "closed":
+        return None
+    closings = [a.at for a in status.audit if a.kind == "close"]
+    return views.paris_date(max(closings)) if closings else None
 
 
 def task_kind(key: str) -> str:
@@ -113,7 +124,8 @@ class ReadModel:
                signature(status.stage, status.principal_due if str(status.stage) != "closed" else 0, status.paused,
                          nxt.at if nxt else None), now.isoformat(),
                cents(excl_tax(status)), invoice.debtor.credit_limit_on.isoformat() if invoice.debtor.credit_limit_on else None,
-               claim_on.isoformat() if (claim_on := claim_filed_on(status)) else None)
+               claim_on.isoformat() if (claim_on := claim_filed_on(status)) else None,
+               closed_on.isoformat() if (closed_on := closed_day(status)) else None)
         number = status.invoice_number
         with self._writing, self.db:  # one writer at a time: pages write from worker threads, the refresher from the loop
             self.db.execute("BEGIN")
@@ -128,6 +140,9 @@ class ReadModel:
             self.db.execute("DELETE FROM payments WHERE invoice = ?", (number,))
             self.db.executemany("INSERT INTO payments VALUES (?, ?, ?)", [
                 (number, a.on.isoformat(), cents(a.amount)) for a in status.allocations if a.kind == "payment"])
+            self.db.execute("DELETE FROM settlements WHERE invoice = ?", (number,))
+            self.db.executemany("INSERT INTO settlements VALUES (?, ?, ?)", [
+                (number, a.on.isoformat(), cents(a.to_principal)) for a in status.allocations if a.to_principal])
 
     def open_invoices(self, policy_id: str | None = None) -> list[Invoice]:
         """The open book as imported (the rules preview plays it), of one policy or all."""

@@ -30,6 +30,7 @@ def settings_from_env(config: Config) -> Settings:
         rules_dir=config.rules_dir,
         oidc=auth.OidcSettings.from_env(),
         bank_store=config.bank_store_location(),
+        documents_dir=config.documents_dir,
     )
 
 

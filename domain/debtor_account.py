@@ -321,6 +321,10 @@ class Correspondence(BaseModel):
     summary: str
     invoices: list[str]
     reference: str  # the customer's message key when its account sent it, else the message id or document
+    documents: list[str] = []  # the printed files among its references (a letter, a request, a claim file)
+
+
+PRINTED = (".pdf", ".json")  # what activities/documents.py writes: a letter, a request, a claim file and its summary
 
 
 def correspondence(statuses: Iterable[CaseStatus]) -> list[Correspondence]:
@@ -332,11 +336,13 @@ def correspondence(statuses: Iterable[CaseStatus]) -> list[Correspondence]:
             if action.kind not in CORRESPONDENCE:
                 continue
             shared = action.refs[-1] if action.refs and action.refs[-1].startswith("account-") else None
-            key = shared or f"{status.invoice_number}|{action.step}|{action.at.isoformat()}"
+            key = shared or f"{status.invoice_number}|{action.step}|{action.kind}|{action.at.isoformat()}"
             if key in found:
-                found[key] = found[key].model_copy(update={"invoices": [*found[key].invoices, status.invoice_number]})
+                if status.invoice_number not in found[key].invoices:
+                    found[key] = found[key].model_copy(update={"invoices": [*found[key].invoices, status.invoice_number]})
                 continue
             found[key] = Correspondence(at=action.at, kind=action.kind, step=action.step, summary=action.summary,
                                         invoices=[status.invoice_number],
-                                        reference=shared or (action.refs[0] if action.refs else ""))
+                                        reference=shared or (action.refs[0] if action.refs else ""),
+                                        documents=[r for r in action.refs if r.endswith(PRINTED)])
     return sorted(found.values(), key=lambda c: (c.at, c.reference), reverse=True)

@@ -42,7 +42,7 @@ def write_console_policy(rules_dir: Path) -> str:
 
 
 @pytest_asyncio.fixture
-async def console(dev_server, service, tmp_path, rules_dir):  # noqa: F811
+async def console(dev_server, service, tmp_path, rules_dir, config):  # noqa: F811
     """A console on the test's task queue, its users made the documented way (the store), no refresher: each
     test feeds the read model when it wants."""
 
@@ -50,7 +50,7 @@ async def console(dev_server, service, tmp_path, rules_dir):  # noqa: F811
         return dev_server.client
 
     app = Console(Settings(store_path=tmp_path / "console.sqlite3", read_model_path=tmp_path / "read.sqlite3",
-                           refresh_seconds=0, rules_dir=rules_dir),
+                           refresh_seconds=0, rules_dir=rules_dir, documents_dir=config.documents_dir),
                   client=client, today=clock.dev_server_today, task_queue=service.task_queue)
     for login, role in USERS.items():
         app.store.add_user(login, login.capitalize(), role, PASSWORD, dt.datetime.now(dt.timezone.utc))

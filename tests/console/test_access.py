@@ -16,7 +16,8 @@ from console.app import Console, Settings, create_app
 from console.store import ROLES, Store, StoreError
 
 PASSWORD = "un mot de passe assez long"
-PARAMS = {"invoice": "F-1", "action": "payment", "debtor": "D-1", "draft": "abc123"}
+PARAMS = {"invoice": "F-1", "action": "payment", "debtor": "D-1", "draft": "abc123", "folder": "F-1",
+          "name": "notice.pdf"}
 
 
 async def _no_temporal():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 from domain.case import CaseStatus
 from relance.cases import case_start
@@ -189,6 +190,27 @@ async def test_a_customer_page_lists_what_was_sent_and_prints_the_statement(page
     assert case.number in first and "email" in first, first
     reminder = next(a for a in (await _status(handle)).audit if a.kind == "email")
     assert reminder.summary in first, "the subject the case recorded"
+
+    # The reminder's letter, printed by the worker: listed on the case, opened in the page, served as a PDF.
+    async def printed():
+        return next((a for a in (await _status(handle)).audit if a.kind == "letter"), None)
+
+    letter = await eventually(printed)
+    assert letter is not None, "the worker printed the reminder's letter"
+    await page.goto(f"{console.url}/cases/{case.number}")
+    shown = page.locator("#documents details").first
+    await shown.locator("summary").click()
+    frame = shown.locator("iframe")
+    await frame.wait_for()
+    src = await frame.get_attribute("src")
+    document = await page.request.get(console.url + src)
+    assert document.status == 200 and document.headers["content-type"] == "application/pdf"
+    assert (await document.body()) == Path(letter.refs[0]).read_bytes()
+    assert case.number in pdf_text(await document.body())
+    await page.goto(f"{console.url}/customers/{case.debtor.debtor_id}")
+    listed = page.locator("table.sent details iframe")
+    assert await listed.count() == 1 and await listed.get_attribute("src") == src, \
+        "the customer's correspondence shows the same letter"
 
     answer = await page.request.get(f"{console.url}/customers/{case.debtor.debtor_id}/releve.pdf")
     assert answer.status == 200 and answer.headers["content-type"] == "application/pdf"

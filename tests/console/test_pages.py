@@ -84,6 +84,67 @@ def test_dashboard_and_customers_from_the_read_model(tmp_path):
     assert [c.debtor_id for c in pages.customers(model, TODAY, sort="late")[0]][0] == older.debtor.debtor_id
 
 
+async def _dashboard_html(folder) -> str:
+    """The dashboard page as a read-only user gets it, from the read model in `folder`."""
+    import httpx
+
+    from console.app import Console, Settings, create_app
+
+    async def no_temporal():
+        raise AssertionError("the dashboard reads the read model only")
+
+    console = Console(Settings(store_path=folder / "console.sqlite3", read_model_path=folder / "read.sqlite3",
+                               refresh_seconds=0, rules_dir=folder), client=no_temporal, today=lambda: TODAY)
+    console.store.add_user("lecture", "lecture", "read", "un mot de passe assez long", NOW)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(console, refresher=False)),
+                                 base_url="http://console.test") as client:
+        signed_in = await client.post("/login", data={"login": "lecture", "password": "un mot de passe assez long",
+                                                      "next": "/"})
+        assert signed_in.status_code == 303, signed_in.text
+        page = await client.get("/dashboard")
+        assert page.status_code == 200, page.text
+        return page.text
+
+
+def _paid_on(case_invoice, payments: list[tuple[dt.date, str | None]]):
+    """The case played up to now, paying on each day (None: the whole total due that day)."""
+    case = Playback(case_invoice, POLICY, start_moment(case_invoice.issue_date))
+    for day, amount in payments:
+        at = start_moment(day) + dt.timedelta(hours=4)
+        case.advance(at)
+        paid = Decimal(amount) if amount else status_of(case.s, case.policy, at).total_due
+        refusal = case.message(at, lambda s, p, now: (None, transitions.record_payment(s, p, Payment(amount=paid), now)[0]))
+        assert refusal == "accepted", refusal
+    case.advance(NOW)
+    return status_of(case.s, case.policy, NOW)
+
+
+async def test_the_dso_at_each_month_end_reads_what_was_due_then(tmp_path):
+    model, _ = _model(tmp_path)
+    a = invoice(today=TODAY, due_date=dt.date(2026, 11, 14), amount="3000.00")  # issued 15/10, paid 20/01
+    d = invoice(today=TODAY, due_date=dt.date(2026, 12, 1), amount="4000.00")  # issued 01/11, paid 05/12
+    b = invoice(today=TODAY, due_date=dt.date(2027, 1, 20), amount="2000.00")  # issued 21/12, 500 paid 15/02
+    c = invoice(today=TODAY, due_date=dt.date(2027, 3, 20), amount="1000.00")  # issued 18/02
+    for status in (_paid_on(a, [(dt.date(2027, 1, 20), None)]), _paid_on(d, [(dt.date(2026, 12, 5), None)]),
+                   _paid_on(b, [(dt.date(2027, 2, 15), "500.00")]), _paid_on(c, [])):
+        model.put(status, NOW)
+
+    trend = pages.dso_trend(model, TODAY)
+    assert [day for day, _ in trend] == [dt.date(2026, 9, 30), dt.date(2026, 10, 31), dt.date(2026, 11, 30),
+                                         dt.date(2026, 12, 31), dt.date(2027, 1, 31), dt.date(2027, 2, 28), TODAY]
+    values = [value for _, value in trend]
+    assert values[0] is None, "nothing invoiced in the 90 days before: no DSO, not zero"
+    assert values[1:5] == [Decimal("90.0"), Decimal("90.0"), Decimal("50.0"), Decimal("90.0")], \
+        "end of December: 5 000 € still due of 9 000 € invoiced since October (the November invoice paid on 05/12)"
+    assert Decimal("75.0") < values[5] < Decimal("90.0"), \
+        "the 500 € of 15/02 went to the penalties and the indemnity first: less than 500 € of principal settled"
+    assert values[6] == pages.payment_times(model, TODAY).dso, "today's point is the headline figure"
+    html = await _dashboard_html(tmp_path)
+    trend = html[html.index('id="dso-trend"'):]
+    trend = trend[:trend.index("</table>")]
+    assert "fin 12/2026" in trend and "50,0\u00a0j" in trend and "aujourd&#39;hui" in trend
+
+
 def test_the_worklist_hides_what_is_done_and_what_is_postponed_until_its_day(tmp_path):
     model, store = _model(tmp_path)
     case = invoice(today=TODAY, due_date=TODAY - dt.timedelta(days=31), amount="1200.00")

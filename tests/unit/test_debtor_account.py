@@ -208,7 +208,14 @@ def test_what_the_customer_was_sent_is_one_line_per_message_naming_its_invoices(
     one = sent(one, "email", "reminder:amicable-j+2", NOW - dt.timedelta(days=2), ["<m1@relance>", shared])
     two = sent(two, "email", "reminder:amicable-j+2", NOW - dt.timedelta(days=2), ["<m1@relance>", shared])
     two = sent(two, "task", "reminder:amicable-j+30:call", NOW, [])
-    one = sent(one, "letter", "notice", NOW, ["/docs/F-1-notice.pdf"], "Courrier mise_en_demeure à imprimer")
+    one = sent(one, "email", "notice", NOW, ["<m2@relance>"], "Mise en demeure")
+    one = sent(one, "letter", "notice", NOW, ["/docs/F-1/notice.pdf"], "Courrier mise_en_demeure à imprimer")
+    one = sent(one, "letter", "reminder:amicable-j+2", NOW - dt.timedelta(days=2), ["/docs/F-1/j2.pdf", f"{shared}:document"])
+    two = sent(two, "letter", "reminder:amicable-j+2", NOW - dt.timedelta(days=2), ["/docs/F-1/j2.pdf", f"{shared}:document"])
     lines = correspondence([two, one])
-    assert [(c.kind, c.invoices, c.reference) for c in lines] == [
-        ("letter", ["F-1"], "/docs/F-1-notice.pdf"), ("email", ["F-1", "F-2"], shared)], "newest first, tasks left out"
+    assert [(c.kind, c.invoices, c.reference, c.documents) for c in lines] == [
+        ("email", ["F-1"], "<m2@relance>", []),
+        ("letter", ["F-1"], "/docs/F-1/notice.pdf", ["/docs/F-1/notice.pdf"]),
+        ("letter", ["F-1", "F-2"], f"{shared}:document", ["/docs/F-1/j2.pdf"]),
+        ("email", ["F-1", "F-2"], shared, []),
+    ], "newest first, tasks left out; the notice's email and its letter are two lines, each invoice named once"

@@ -32,7 +32,7 @@ class SyncActivities:
 
     @activity.defn
     async def sync_drop_folder(self) -> DropFolderReport:
-        from relance import cases, rules_cli, sync
+        from relance import cases, go_live, rules_cli, sync
         from relance.config import from_env
 
         folder = os.environ.get("RELANCE_SYNC_DIR")
@@ -47,7 +47,7 @@ class SyncActivities:
                                                 os.environ.get("RELANCE_SYNC_MAPPING") or None)
             report = await sync.sync(self.client, activity.info().task_queue, reader, reader.policies,
                                      dt.datetime.now(dt.timezone.utc))
-        except (rules_cli.RulesError, rules_cli.LedgerFileError) as error:  # a bad file: retrying will not fix it
+        except (rules_cli.RulesError, rules_cli.LedgerFileError, go_live.PlacesUnknown) as error:  # retrying will not fix it
             raise ApplicationError(str(error), non_retryable=True) from error
         log.info("sync.done", file=str(path), **report.summary(), rejected_rows=reader.rejected)
         return DropFolderReport(file=str(path), summary=report.summary(), rejected_rows=reader.rejected)

@@ -209,6 +209,9 @@ class CaseStart(BaseModel):
     # it send on. Cases started without them open as they always did, so their histories replay unchanged.
     prior: PriorHistory | None = None
     catch_up_from: dt.date | None = None
+    # The daily cap gave the first message a place on `catch_up_from` (published at start, so that a later import
+    # counts the places already taken: relance.go_live.places_taken).
+    catch_up_capped: bool = False
 
 
 class CaseStatus(BaseModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Mapping
 
 from domain import account
 from domain.case import Dispute, TrackedStep
@@ -165,22 +166,27 @@ class CatchUpDays:
     """The day each late invoice of an import may get its first message: at most the policy's
     `catch_up.daily_first_messages` a day, per policy, in the order of the file, on business days.
 
-    Pure and streaming: one counter per policy and day. `first_day` is asked with the day the invoice's first
-    step would come without a cap (`due`); an invoice whose first step is later than today is not a catch-up
-    and takes no place."""
+    Pure and streaming: one counter per policy and day, which may start with the places earlier imports took
+    (`taken`, counted through visibility by `relance.go_live.places_taken`). `place` is asked with the day the
+    invoice's first step would come without a cap (`due`); an invoice whose first step is later than today is not
+    a catch-up and takes no place."""
 
-    def __init__(self, today: dt.date) -> None:
+    def __init__(self, today: dt.date, taken: Mapping[tuple[str, dt.date], int] | None = None) -> None:
         self.today = today
-        self.taken: Counter[tuple[str, dt.date]] = Counter()
+        self.taken: Counter[tuple[str, dt.date]] = Counter(taken or {})
 
-    def first_day(self, policy: Policy, due: dt.date | None) -> dt.date:
+    def place(self, policy: Policy, due: dt.date | None) -> dt.date | None:
+        """The day this invoice's first message takes in the cap, or None when it needs no place."""
         if due is None or due > self.today:
-            return self.today
+            return None
         day = next_business_day(self.today, policy.calendar)
         while self.taken[(policy.policy_id, day)] >= policy.catch_up.daily_first_messages:
             day = next_business_day(day + dt.timedelta(days=1), policy.calendar)
         self.taken[(policy.policy_id, day)] += 1
         return day
+
+    def first_day(self, policy: Policy, due: dt.date | None) -> dt.date:
+        return self.place(policy, due) or self.today
 
 
 __all__ = ["BEFORE", "CatchUpDays", "PriorHistory", "catch_up", "prior_problems", "prior_steps"]

@@ -48,7 +48,8 @@ async def open_case(client: Client, task_queue: str, invoice: Invoice | CaseStar
             InvoiceCase.run, start, id=start.invoice.workflow_id, task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=visibility.start_search_attributes(start.invoice),
+            search_attributes=visibility.start_search_attributes(
+                start.invoice, start.catch_up_from if start.catch_up_capped else None),
         )
         return True
     except WorkflowAlreadyStartedError:

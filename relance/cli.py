@@ -59,11 +59,18 @@ async def cmd_import(args, config: Config) -> int:
     reader, problems = _routed_ledger(Path(args.file), config.rules_dir, cases.paris_today(), args.mapping)
     for problem in problems:
         print(f"rules: {problem}", file=sys.stderr)
-    # Each invoice's start: its history, and the day the catch-up's daily cap lets it send on (relance.go_live).
-    plans = go_live.planned_starts(reader, reader.policies, dt.datetime.now(dt.timezone.utc))
+    # Each invoice's start: its history, and the day the catch-up's daily cap lets it send on (relance.go_live),
+    # after the places earlier imports took.
+    now = dt.datetime.now(dt.timezone.utc)
     if args.dry_run:
-        return _dry_run(args, reader, plans)
+        taken, unknown = await _places_for_dry_run(config, reader.policies, now)
+        return _dry_run(args, reader, go_live.planned_starts(reader, reader.policies, now, taken), unknown)
     client = await connect(config.temporal)
+    try:
+        taken = await go_live.places_taken(client, config.temporal.task_queue, reader.policies, now)
+    except go_live.PlacesUnknown as error:
+        raise UserError(str(error)) from error
+    plans = go_live.planned_starts(reader, reader.policies, now, taken)
     bar = ProgressBar(reader.rows_hint, "import")
     try:  # cases start as rows are read: the ledger is never held whole
         report = await cases.open_cases(client, config.temporal.task_queue, (plan.start for plan in plans),
@@ -103,13 +110,25 @@ async def _wait_open(client, started: list[str], stall_seconds: float) -> openin
         bar.close()
 
 
-def _dry_run(args, reader: LedgerReader, plans) -> int:
+async def _places_for_dry_run(config: Config, policies, now: dt.datetime):
+    """The places earlier imports took, when Temporal answers at once; a dry run also works without it."""
+    try:
+        client = await connect(config.temporal)
+        return await go_live.places_taken(client, config.temporal.task_queue, policies, now), None
+    except Exception as error:  # noqa: BLE001 - the preview stands without them, and says so
+        return None, getattr(error, "message", None) or str(error) or type(error).__name__
+
+
+def _dry_run(args, reader: LedgerReader, plans, places_unknown: str | None = None) -> int:
     """`relance import --dry-run`: what each invoice would get first and when, per day; nothing starts."""
     try:
         text = go_live.dry_run_text(plans, cases.paris_today())
     except LedgerFileError as error:
         raise UserError(str(error)) from error
     print(text)
+    if places_unknown:
+        print(f"Temporal injoignable ({places_unknown}) : les places déjà prises par des imports précédents ne sont"
+              f" pas comptées — places taken by earlier imports not counted", file=sys.stderr)
     for error in reader.errors:
         print(f"{args.file}: {error}", file=sys.stderr)
     print(f"Aperçu seulement, aucun dossier ouvert ; {reader.rejected} ligne(s) rejetée(s)"
@@ -150,6 +169,8 @@ async def cmd_sync(args, config: Config) -> int:
                                  dt.datetime.now(dt.timezone.utc), dry_run=args.dry_run)
     except LedgerFileError as error:
         raise UserError(f"{error}; nothing after it was reconciled") from error
+    except go_live.PlacesUnknown as error:
+        raise UserError(str(error)) from error
     for error in reader.errors:
         print(f"{args.file}: {error}", file=sys.stderr)
     if args.json:

@@ -1,16 +1,21 @@
 """Going live with a book already overdue: each invoice's start (its history, and the first day the daily cap
 lets it send on), and the `--dry-run` that shows what each would get and when, before anything starts.
 
-Streaming like the ledger: one row at a time, one counter per policy and day (`domain.history.CatchUpDays`).
+Streaming like the ledger: one row at a time, one counter per policy and day (`domain.history.CatchUpDays`),
+which starts with the places earlier imports took (`places_taken`, through visibility).
 What an invoice gets first is asked of the decision core in memory (`domain.playback`), as its case will.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 
+from temporalio.service import RPCError
+
 from domain import decisions
+from domain.calendar import next_business_day
 from domain.case import CaseStart
 from domain.history import CatchUpDays
 from domain.playback import Playback
@@ -19,6 +24,7 @@ from domain.schedule import local_date
 from relance.cases import case_start
 from relance.ledger import LedgerRow
 from relance.views import STAGE_LABELS
+from workflows import visibility
 
 # The outward steps a catch-up spreads over days; a task for ops (a lapsed deadline) is never held back.
 _MESSAGES = (decisions.Remind, decisions.SendNotice)
@@ -34,25 +40,61 @@ class Planned:
     case: Playback | None = dataclasses.field(default=None, repr=False)  # as opened, in memory: the fast preview plays it on
 
 
-def planned_starts(rows: Iterable[LedgerRow], policies: Mapping[str, Policy], now: dt.datetime) -> Iterator[Planned]:
-    """Each row's start, in the order of the file, with the first day the cap gives its first message."""
+def planned_starts(rows: Iterable[LedgerRow], policies: Mapping[str, Policy], now: dt.datetime,
+                   taken: Mapping[tuple[str, dt.date], int] | None = None) -> Iterator[Planned]:
+    """Each row's start, in the order of the file, with the first day the cap gives its first message (after the
+    places earlier imports `taken`, per policy and day)."""
     days: dict[str, CatchUpDays] = {}
     for row in rows:
         if settled_before(row):
             continue  # paid in full before relance (a lettered FEC line): nothing to chase, no case
         policy = policies[row.invoice.policy_id]
         today = local_date(now, policy.calendar)
-        cap = days.setdefault(policy.calendar.timezone, CatchUpDays(today))
+        cap = days.setdefault(policy.calendar.timezone, CatchUpDays(today, taken))
         uncapped = _first(row, policy, now, today)
         is_message = uncapped is not None and isinstance(uncapped.action, _MESSAGES)
-        first_day = cap.first_day(policy, local_date(uncapped.at, policy.calendar) if is_message else None)
-        start = case_start(row.invoice).model_copy(update={"prior": row.prior, "catch_up_from": first_day})
+        place = cap.place(policy, local_date(uncapped.at, policy.calendar) if is_message else None)
+        first_day = place or today
+        start = case_start(row.invoice).model_copy(update={"prior": row.prior, "catch_up_from": first_day,
+                                                           "catch_up_capped": place is not None})
         case = Playback(row.invoice, policy, now, prior=row.prior, catch_up_from=first_day)
         step = decisions.next_step(case.s, policy, now)
         day = local_date(step.at, policy.calendar) if step else None
         yield Planned(start=start, stage=case.s.stage.value, first=step.label if step else "rien",
                       on=max(day, today) if day else None, overdue_since=day if day and day < today else None,
                       case=case)
+
+
+class PlacesUnknown(RuntimeError):
+    """Visibility cannot count the places taken (the search attribute is not registered on the cluster)."""
+
+
+MAX_DAYS_AHEAD = 400  # business days looked at: a cap filled further ahead than that is not a catch-up any more
+
+
+async def places_taken(client, task_queue: str, policies: Mapping[str, Policy], now: dt.datetime) -> Counter:
+    """The places earlier imports (from any host) took in each policy's daily cap, from today on: the cases
+    started on this task queue with `RelanceCatchUpPlace`, counted per day through visibility (closed ones too: a
+    place once given stays taken). Days fill in order, so the first day with none ends the count. Visibility
+    lags its writes by a moment: two imports started in the same second may both take a day's last places."""
+    taken: Counter = Counter()
+    for policy in policies.values():
+        day = next_business_day(local_date(now, policy.calendar), policy.calendar)
+        for _ in range(MAX_DAYS_AHEAD):
+            query = (f"WorkflowType = 'InvoiceCase' AND TaskQueue = {visibility.literal(task_queue)}"
+                     f" AND {visibility.CATCH_UP_PLACE.name} = {visibility.literal(visibility.place_value(policy.policy_id, day))}")
+            try:
+                count = (await client.count_workflows(query)).count
+            except RPCError as error:
+                raise PlacesUnknown(
+                    f"Temporal ne sait pas compter les places du plafond journalier ({error.message}) : enregistrer"
+                    f" l'attribut une fois sur le cluster, `temporal operator search-attribute create --name"
+                    f" {visibility.CATCH_UP_PLACE.name} --type Keyword` — register the search attribute") from error
+            if not count:
+                break
+            taken[(policy.policy_id, day)] = count
+            day = next_business_day(day + dt.timedelta(days=1), policy.calendar)
+    return taken
 
 
 def settled_before(row: LedgerRow) -> bool:

@@ -101,7 +101,8 @@ async def sync(client: Client, task_queue: str, rows: Iterable[LedgerRow], polic
             pending = []
     await asyncio.gather(*pending)
     new_rows.sort(key=lambda row: row.row)  # the daily cap serves them in the order of the file
-    plans = go_live.planned_starts(new_rows, policies, now)
+    plans = go_live.planned_starts(new_rows, policies, now,
+                                   await go_live.places_taken(client, task_queue, policies, now))
     if dry_run:
         report.opened = [plan.start.invoice.number for plan in plans]
     else:

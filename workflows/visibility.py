@@ -21,6 +21,9 @@ POLICY_VERSION = SearchAttributeKey.for_int("RelancePolicyVersion")
 DEBTOR_NAME = SearchAttributeKey.for_keyword("RelanceDebtorName")
 DUE_DATE = SearchAttributeKey.for_datetime("RelanceDueDate")
 CREDIT_LIMIT = SearchAttributeKey.for_float("RelanceCreditLimit")
+# `policy:YYYY-MM-DD`: the day the import's daily cap gave this case's first message (a late invoice imported):
+# the next import, from any host, counts the places already taken on each day.
+CATCH_UP_PLACE = SearchAttributeKey.for_keyword("RelanceCatchUpPlace")
 
 KEYS = {key.name: key for key in (STAGE, DEBTOR, AMOUNT_DUE, PAUSED, NEXT_ACTION_AT, POLICY, POLICY_VERSION)}
 _NAMES = {STAGE: "stage", DEBTOR: "debtor", AMOUNT_DUE: "amount_due", PAUSED: "paused",
@@ -48,20 +51,26 @@ def published(attributes: TypedSearchAttributes) -> dict:
     return {_NAMES[pair.key]: pair.value for pair in attributes if pair.key in _NAMES}
 
 
-def start_search_attributes(invoice) -> TypedSearchAttributes:
+def start_search_attributes(invoice, catch_up_place: dt.date | None = None) -> TypedSearchAttributes:
     """What a case starts with: its debtor (id and name), its due date and the debtor's credit limit, so the Web UI
-    filters a customer's invoices before the case has run at all."""
+    filters a customer's invoices before the case has run at all; and the place the daily cap gave it, if any."""
     due = dt.datetime.combine(invoice.due_date, dt.time(), tzinfo=dt.timezone.utc)
     pairs = [SearchAttributePair(DEBTOR, invoice.debtor.debtor_id), SearchAttributePair(DEBTOR_NAME, invoice.debtor.name),
              SearchAttributePair(DUE_DATE, due)]
     if invoice.debtor.credit_limit is not None:
         pairs.append(SearchAttributePair(CREDIT_LIMIT, float(invoice.debtor.credit_limit)))
+    if catch_up_place is not None:
+        pairs.append(SearchAttributePair(CATCH_UP_PLACE, place_value(invoice.policy_id, catch_up_place)))
     return TypedSearchAttributes(pairs)
+
+
+def place_value(policy_id: str, day: dt.date) -> str:
+    return f"{policy_id}:{day.isoformat()}"
 
 
 _KINDS = {STAGE: "Keyword", DEBTOR: "Keyword", AMOUNT_DUE: "Double", PAUSED: "Bool", NEXT_ACTION_AT: "Datetime",
           POLICY: "Keyword", POLICY_VERSION: "Int", DEBTOR_NAME: "Keyword", DUE_DATE: "Datetime",
-          CREDIT_LIMIT: "Double"}
+          CREDIT_LIMIT: "Double", CATCH_UP_PLACE: "Keyword"}
 
 
 async def register_search_attributes(client) -> None:

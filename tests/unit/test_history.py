@@ -213,3 +213,14 @@ def test_a_history_that_contradicts_itself_is_refused():
     problems = prior_problems(PriorHistory(last_reminder="j+99", last_reminder_on=TODAY + dt.timedelta(days=1)),
                               POLICY, TODAY - dt.timedelta(days=60), TODAY)
     assert [field for field, _ in problems] == ["last_reminder", "last_reminder_on"]
+
+
+def test_places_taken_by_an_earlier_import_are_counted_before_any_new_one():
+    policy = POLICY.model_copy(update={"catch_up": POLICY.catch_up.model_copy(update={"daily_first_messages": 2})})
+    first = next_business_day(TODAY, policy.calendar)
+    second = next_business_day(first + dt.timedelta(days=1), policy.calendar)
+    days = CatchUpDays(TODAY, taken={(policy.policy_id, first): 2, (policy.policy_id, second): 1})
+    late = TODAY - dt.timedelta(days=40)
+    given = [days.place(policy, late) for _ in range(3)]
+    assert given[0] == second and given[1] > second and given[1] == given[2]
+    assert days.place(policy, TODAY + dt.timedelta(days=3)) is None, "a first step ahead takes no place"

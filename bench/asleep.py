@@ -172,7 +172,8 @@ async def run(params: dict, folder: Path) -> dict:
             failed = [number for number, _ in report.failed]
             ids = [i.workflow_id for i in invoices if i.number not in set(failed)]
         else:
-            await start_bare(client, task_queue, invoices, concurrency, progress=advance)
+            await start_bare(client, task_queue, invoices, concurrency, progress=advance,
+                             visibility=params.get("floor", False))
             ids = [f"bare-{i.number}" for i in invoices]
         import_seconds = time.perf_counter() - timeline.began
         if failed:  # a start refused under load (the server's deadline): the run goes on with the cases started

@@ -124,9 +124,15 @@ def build_bare_worker(client, task_queue: str, settings, mail=None):
     )
 
 
-def sleeping_ops(first_step: dt.datetime) -> list[str]:
-    """A freshly opened case: one local activity (relance reads its policy), then asleep until its first step."""
-    return ["l", f"t{first_step.timestamp():.3f}"]
+# What relance's first decision upserts (its debtor was given at the start): `workflows.visibility.changed`.
+FIRST_UPSERT = ["RelanceStage", "RelanceAmountDue", "RelancePaused", "RelanceNextActionAt", "RelancePolicy",
+                "RelancePolicyVersion"]
+
+
+def sleeping_ops(first_step: dt.datetime, visibility: bool = False) -> list[str]:
+    """A freshly opened case: one local activity (relance reads its policy), then asleep until its first step;
+    with `visibility`, the search attributes relance's first decision publishes, upserted in between."""
+    return ["l", *(["v" + ",".join(FIRST_UPSERT)] if visibility else []), f"t{first_step.timestamp():.3f}"]
 
 
 def ops_from_history(history) -> list[str]:

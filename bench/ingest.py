@@ -21,13 +21,16 @@ from bench import procs, scenarios
 from bench.bare import BareCase, BareStart, sleeping_ops
 from domain.invoice import Invoice
 from relance import cases
+from workflows.visibility import start_search_attributes
 
 PAUSE = 1.0  # seconds before the baseline readings; twice that between falling asleep and the last readings
 
 
 async def start_bare(client: Client, task_queue: str, invoices: list[Invoice], concurrency: int,
-                     progress=None) -> int:
-    """`relance.cases.open_cases`, move for move (same gate, same id policies), starting `BareCase`."""
+                     progress=None, visibility: bool = False) -> int:
+    """`relance.cases.open_cases`, move for move (same gate, same id policies), starting `BareCase`; with
+    `visibility`, with relance's start search attributes and its first decision's upsert (the floor any engine
+    that lists its cases pays)."""
     gate, started = asyncio.Semaphore(concurrency), 0
 
     async def one(invoice: Invoice) -> None:
@@ -37,10 +40,11 @@ async def start_bare(client: Client, task_queue: str, invoices: list[Invoice], c
                                              tzinfo=scenarios.PARIS)
             try:
                 await client.start_workflow(
-                    BareCase.run, BareStart(invoice=invoice, ops=sleeping_ops(first_step)),
+                    BareCase.run, BareStart(invoice=invoice, ops=sleeping_ops(first_step, visibility)),
                     id=f"bare-{invoice.number}", task_queue=task_queue,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                    search_attributes=start_search_attributes(invoice) if visibility else None,
                 )
                 started += 1
             except WorkflowAlreadyStartedError:

@@ -51,6 +51,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--asleep-sizes", default="2000,20000",
                    help="books imported until every case sleeps after its first decision (2000,20000)")
     p.add_argument("--big", action="store_true", help="add a 50,000-invoice book to --asleep-sizes")
+    p.add_argument("--asleep-floor", action="store_true",
+                   help="all asleep: the bare case also publishes relance's search attributes (at its start and in"
+                        " its first task), so the ratio is relance's own cost apart from visibility")
     p.add_argument("--one-at-a-time", dest="side_by_side", action="store_false",
                    help="run the all-asleep runs of relance and bare one after the other (default: both at once,"
                         " each on its own server and workers, so that they share the same machine and the same"
@@ -285,7 +288,8 @@ def asleep_runs(bench: Bench, args: argparse.Namespace, out: list[dict]) -> None
     smallest = args.asleep_sizes[0]
     plan = [(n, w) for n in args.asleep_sizes for w in (args.worker_processes if n == smallest else [1])]
     def one(impl: str, n: int, workers: int) -> dict:
-        params = {"impl": impl, "n": n, "workers": workers, "pause": args.pause, "side_by_side": args.side_by_side}
+        params = {"impl": impl, "n": n, "workers": workers, "pause": args.pause, "side_by_side": args.side_by_side,
+                  "floor": args.asleep_floor}
         # side by side, the other run is the "other processes": the pair, not the machine's quiet, is the control
         return bench.child("asleep", params, f"asleep {impl} {n} x{workers}",
                            retry_noisy=n <= 5000 and not args.side_by_side)
@@ -500,7 +504,8 @@ def meta(args: argparse.Namespace, seconds: float) -> dict:
                     "platform": platform.platform(), "python": platform.python_version()},
         "temporalio": temporalio.__version__,
         "invoices": args.invoices, "lifecycles": args.lifecycles, "asleep_sizes": args.asleep_sizes,
-        "worker_processes": args.worker_processes, "side_by_side": args.side_by_side, "only": sorted(args.only), "repeats": args.repeats,
+        "worker_processes": args.worker_processes, "side_by_side": args.side_by_side,
+        "asleep_floor": args.asleep_floor, "only": sorted(args.only), "repeats": args.repeats,
         "sleeping_repeats": min(args.sleeping_repeats or args.repeats, args.repeats), "bounded_cache": args.bounded_cache, "bytecode_cache": not args.no_bytecode_cache,
         "email_work": "stubbed (diagnostic)" if args.stub_email else "real",
         "seconds": round(seconds, 1),

@@ -329,6 +329,16 @@ class AccountingCredit(OpsMessage):
     reference: str = Field(default="", max_length=200)
 
 
+class AccountingNotice(OpsMessage):
+    """What a newer export of the accounting shows that relance does not apply by itself (`relance sync`): the
+    invoice raised (an issued invoice is never increased: a rectifying invoice, with its own number, carries the
+    difference), or the invoice gone from the export. Ops get a task to decide, once per finding."""
+
+    kind: Literal["raised", "vanished"]
+    on: dt.date
+    export_amount: Decimal | None = Field(default=None, ge=0, decimal_places=2)  # raised: the export's amount
+
+
 class RetryRequest(OpsMessage):
     """Ops fixed what made a step fail (sent with no argument by callers from before it existed)."""
 

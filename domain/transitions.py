@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from domain import account, history
 from domain.case import (
-    PLATFORM_STATUSES, PROCEDURE_STEPS, AccountingCredit, CaseState, CloseRequest, CreditHold, Dispute, DisputeRequest,
+    PLATFORM_STATUSES, PROCEDURE_STEPS, AccountingCredit, AccountingNotice, CaseState, CloseRequest, CreditHold, Dispute, DisputeRequest,
     DisputeResolution, Insolvency, InsolvencyNotice, Payment, PaymentPlan, PaymentReceipt, PaymentReversal,
     PlanProposal, PlatformStatus, ProcedureStep, ReturnedPayment, TrackedStep,
 )
@@ -265,6 +265,33 @@ def record_accounting_credit(s: CaseState, policy: Policy, credit: AccountingCre
                 + (f", {credit.reference}" if credit.reference else ""))
     if account.settled(work.s, policy, current):
         close(work, "credited", "Dossier soldé par avoir (comptabilité)", "payments")
+    return _done(work)
+
+
+def accounting_notice_refusal(s: CaseState, notice: AccountingNotice) -> str | None:
+    current = s.invoice.amount_incl_tax - s.credited_total
+    if notice.kind == "raised" and (notice.export_amount is None or notice.export_amount <= current):
+        return f"the amount is {eur(current)}: the export does not raise it"
+    return None
+
+
+def record_accounting_notice(s: CaseState, policy: Policy, notice: AccountingNotice, now: dt.datetime) -> Outcome:
+    """A task for ops, once per finding: the same export read again the next day raises nothing more."""
+    work = _work(s, policy, now)
+    number = s.invoice.number
+    if notice.kind == "raised":
+        key = f"sync:raised:{notice.export_amount}"
+        text = (f"La comptabilité porte la facture {number} à {eur(notice.export_amount)} (export du"
+                f" {notice.on:%d/%m/%Y}) ; relance suit {eur(s.invoice.amount_incl_tax - s.credited_total)}. Une"
+                f" facture émise ne s'augmente pas : émettre une facture rectificative pour la différence (elle"
+                f" s'importe avec son numéro), ou corriger l'export")
+    else:
+        key = "sync:vanished"
+        text = (f"La facture {number} n'apparaît plus dans l'export comptable du {notice.on:%d/%m/%Y} : vérifier"
+                f" (réglée, annulée, renumérotée), puis enregistrer le règlement ou l'avoir, ou clore le dossier")
+    if any(task.key == key for task in work.s.tasks):
+        return _done(work)
+    work.task(key, "sync", text)
     return _done(work)
 
 

@@ -5,8 +5,10 @@ Idempotent: run twice on the same file, the second run changes nothing. For each
   export shows it paid (lettered in a FEC, "Déjà réglé" covering it in a CSV);
 - a case, and the export shows it paid: the payment is recorded on the day the export says, and the case closes;
 - a case, and the export's amount is lower (a credit note, a correction): the difference is a credit note;
-- a higher amount is not applied but reported: ops decide (a new invoice should have its own number).
-Cases still running whose invoice is gone from the export are reported for ops to decide; nothing closes them.
+- a higher amount is not applied: an issued invoice is never increased (a rectifying invoice, with its own
+  number, carries the difference); the case gets a task for ops, once per amount, and the report lists it.
+Cases still running whose invoice is gone from the export are reported, and each gets a task for ops to decide
+(once); nothing closes them.
 
 `dry_run` asks the same questions and changes nothing. The daily schedule (`DropFolderSync`) runs the same
 function on the newest file of a drop folder.
@@ -25,7 +27,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.case import AccountingCredit, CaseStatus, Payment
+from domain.case import AccountingCredit, AccountingNotice, CaseStatus, Payment
 from domain.invoice import invoice_number_of
 from domain.money import format_eur
 from domain.policy import Policy, Stage
@@ -58,9 +60,9 @@ class SyncReport:
         lines += [f"  {number}" for number in self.paid]
         lines.append(f"{len(self.credited)} montant(s) diminué(s) : avoirs qui {verb} enregistrés")
         lines += [f"  {number} : {old} -> {new}" for number, old, new in self.credited]
-        lines.append(f"{len(self.raised)} montant(s) augmenté(s) : non appliqués, à examiner")
+        lines.append(f"{len(self.raised)} montant(s) augmenté(s) : non appliqués, une tâche pour les équipes sur le dossier")
         lines += [f"  {number} : {old} -> {new}" for number, old, new in self.raised]
-        lines.append(f"{len(self.vanished)} dossier(s) en cours absent(s) de l'export : à examiner")
+        lines.append(f"{len(self.vanished)} dossier(s) en cours absent(s) de l'export : une tâche pour les équipes sur chacun")
         lines += [f"  {number}" for number in self.vanished]
         lines.append(f"{self.unchanged} inchangé(s), {self.paid_without_case} réglée(s) sans dossier (rien à faire)")
         lines += [f"{number} : échec : {reason}" for number, reason in self.failed]
@@ -109,6 +111,13 @@ async def sync(client: Client, task_queue: str, rows: Iterable[LedgerRow], polic
         opened = await cases.open_cases(client, task_queue, (plan.start for plan in plans))
         report.opened, report.failed = opened.started, report.failed + opened.failed
     report.vanished = sorted([number async for number in _running(client, task_queue) if number not in seen])
+    if not dry_run:  # each gets a task for ops to decide (once: the next day's export finds it there)
+        for number in report.vanished:
+            try:
+                await _update(cases.handle(client, number), InvoiceCase.record_accounting_notice,
+                              AccountingNotice(kind="vanished", on=today, by=BY))
+            except Exception as error:  # noqa: BLE001 - closed since it was listed, or unreachable: reported
+                report.failed.append((number, str(error)))
     return report
 
 
@@ -132,6 +141,9 @@ async def _reconcile(client: Client, row: LedgerRow, status: CaseStatus, report:
                 new_amount=invoice.amount_incl_tax, on=today, reference=EXPORT, by=BY))
         report.credited.append((number, _eur(known), _eur(invoice.amount_incl_tax)))
     elif invoice.amount_incl_tax > known:
+        if not dry_run:
+            await _update(case, InvoiceCase.record_accounting_notice, AccountingNotice(
+                kind="raised", export_amount=invoice.amount_incl_tax, on=today, by=BY))
         report.raised.append((number, _eur(known), _eur(invoice.amount_incl_tax)))
     else:
         report.unchanged += 1

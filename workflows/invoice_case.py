@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import account, decisions, grouping, transitions
     from domain.grouping import Ask, Reply, Withdrawal
     from domain.case import (
-        AccountingCredit, CaseStart, CaseState, CaseStatus, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PaymentReversal, PlanDecision, PlanProposal, PlatformStatus, ProcedureStep,
+        AccountingCredit, AccountingNotice, CaseStart, CaseState, CaseStatus, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PaymentReversal, PlanDecision, PlanProposal, PlatformStatus, ProcedureStep,
         RetryRequest,
     )
     from domain.decisions import Effect, FileInsurerClaim, Outcome, PrepareDossier, Record, SendEmail, WriteDocument
@@ -400,6 +400,16 @@ class InvoiceCase:
     @record_accounting_credit.validator
     def _check_accounting_credit(self, credit: AccountingCredit) -> None:
         self._refuse(lambda: transitions.accounting_credit_refusal(self.s, credit))
+
+    @workflow.update
+    def record_accounting_notice(self, notice: AccountingNotice) -> CaseStatus:
+        """A newer export raised the invoice or left it out (`relance sync`): a task for ops, once per finding."""
+        self._apply(transitions.record_accounting_notice(self.s, self._policy(), notice, workflow.now()), by=notice.by)
+        return self.status()
+
+    @record_accounting_notice.validator
+    def _check_accounting_notice(self, notice: AccountingNotice) -> None:
+        self._refuse(lambda: transitions.accounting_notice_refusal(self.s, notice))
 
     @workflow.update
     def retry_step(self, request: RetryRequest | None = None) -> CaseStatus:

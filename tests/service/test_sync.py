@@ -32,8 +32,8 @@ async def test_a_newer_export_opens_closes_credits_and_reports_then_changes_noth
     imported = await relance(service, "import", str(first), "--json")
     assert json.loads(imported.stdout)["started"] == 4, imported.stderr
 
-    newer = _export(tmp_path, "v2.csv", [row("A"), row("B", "1 000,00"), row("C", "600,00", f"600,00;{issued}"),
-                                         row("D")])
+    newer = _export(tmp_path, "v2.csv", [row("A", "1 300,00"), row("B", "1 000,00"),
+                                         row("C", "600,00", f"600,00;{issued}"), row("D")])
 
     async def previewed():
         result = await relance(service, "sync", str(newer), "--dry-run", "--json")
@@ -43,7 +43,7 @@ async def test_a_newer_export_opens_closes_credits_and_reports_then_changes_noth
 
     preview = await eventually(previewed)
     assert {key: preview[key] for key in ("opened", "paid", "credited", "raised", "unchanged")} == {
-        "opened": 1, "paid": 1, "credited": 1, "raised": 0, "unchanged": 1}
+        "opened": 1, "paid": 1, "credited": 1, "raised": 1, "unchanged": 0}
     still = json.loads((await relance(service, "status", f"S-{tag}-C", "--json")).stdout)
     assert still["stage"] != "closed", "a dry run changes nothing"
 
@@ -56,9 +56,19 @@ async def test_a_newer_export_opens_closes_credits_and_reports_then_changes_noth
     assert Decimal(str(credited["principal_due"])) == Decimal("1000.00")
     assert any("Avoir de 200,00" in a["summary"] for a in credited["audit"])
 
+    raised = json.loads((await relance(service, "status", f"S-{tag}-A", "--json")).stdout)
+    assert [t["key"] for t in raised["tasks"]] == ["sync:raised:1300.00"], "not applied: a task for ops"
+    assert Decimal(str(raised["principal_due"])) == Decimal("1200.00")
+    assert "facture rectificative" in raised["tasks"][0]["text"]
+    gone = json.loads((await relance(service, "status", f"S-{tag}-E", "--json")).stdout)
+    assert [t["key"] for t in gone["tasks"]] == ["sync:vanished"] and gone["stage"] != "closed"
+
     again = json.loads((await relance(service, "sync", str(newer), "--json")).stdout)
-    assert (again["opened"], again["paid"], again["credited"], again["unchanged"]) == (0, 0, 0, 4), \
+    assert (again["opened"], again["paid"], again["credited"], again["unchanged"]) == (0, 0, 0, 3), \
         "the same export twice: nothing more"
+    for number in ("A", "E"):
+        status = json.loads((await relance(service, "status", f"S-{tag}-{number}", "--json")).stdout)
+        assert len(status["tasks"]) == 1, "one task per finding, however many syncs see it"
 
     shown = await relance(service, "sync", str(newer), "--dry-run")
     assert "dossier(s) en cours absent(s) de l'export" in shown.stdout and f"S-{tag}-E" in shown.stdout

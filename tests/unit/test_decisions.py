@@ -116,3 +116,29 @@ def test_adopting_a_new_version_never_redoes_a_step(drawn, after_days):
         case.advance(moment + dt.timedelta(days=200))
     sent = [a.step for a in case.s.audit if a.kind == "email"]
     assert sent[:len(before)] == before and len(sent) == len(set(sent))
+
+
+def test_what_the_accounting_shows_but_relance_does_not_apply_gives_ops_one_task_per_finding():
+    from domain import transitions
+    from domain.case import AccountingNotice
+
+    invoice = Invoice(number="S-1", issue_date=dt.date(2027, 2, 1), due_date=dt.date(2027, 3, 3),
+                      amount_incl_tax=Decimal("1200.00"),
+                      debtor=Debtor(debtor_id="D", name="Client", email="c@client.example"))
+    case = Playback(invoice, POLICY, OPENED)
+    raised = AccountingNotice(kind="raised", export_amount=Decimal("1300.00"), on=OPENED.date())
+    assert transitions.accounting_notice_refusal(case.s, raised) is None
+    lower = raised.model_copy(update={"export_amount": Decimal("1200.00")})
+    assert "does not raise it" in transitions.accounting_notice_refusal(case.s, lower)
+
+    def told(notice) -> None:
+        assert case.message(OPENED, lambda s, p, at: (None, transitions.record_accounting_notice(s, p, notice, at))) \
+            == "accepted"
+
+    for notice in (raised, raised, AccountingNotice(kind="vanished", on=OPENED.date()),
+                   AccountingNotice(kind="vanished", on=OPENED.date() + dt.timedelta(days=1))):
+        told(notice)
+    assert [t.key for t in case.s.tasks] == ["sync:raised:1300.00", "sync:vanished"]
+    assert case.s.principal == Decimal("1200.00") and "facture rectificative" in case.s.tasks[0].text
+    told(raised.model_copy(update={"export_amount": Decimal("1350.00")}))
+    assert len(case.s.tasks) == 3, "another amount is another finding"

@@ -343,3 +343,22 @@ async def claim_complemented(harness, today):
 
 claim_complemented.per_debtor = True
 SCENARIOS[claim_complemented.__name__] = claim_complemented
+
+
+async def accounting_notices(harness, today) -> Case:
+    """A newer export raised the invoice, then left it out (`relance sync`): a task for ops each, the first told
+    twice (a second sync) and raising none more; then paid."""
+    from domain.case import AccountingNotice
+
+    case = await (await Case.open(harness, invoice(today=today, due_in_days=20, amount="1200.00"))).opened()
+    raised = AccountingNotice(kind="raised", export_amount=Decimal("1300.00"), on=await case.today(), by="relance sync")
+    await case.update(InvoiceCase.record_accounting_notice, raised)
+    await case.update(InvoiceCase.record_accounting_notice, raised)
+    await case.update(InvoiceCase.record_accounting_notice,
+                      AccountingNotice(kind="vanished", on=await case.today(), by="relance sync"))
+    await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("1200.00")))
+    await case.finished()
+    return case
+
+
+SCENARIOS[accounting_notices.__name__] = accounting_notices

@@ -119,6 +119,7 @@ _REFUSALS = [
     (r"already recorded: status (\S+) of (\S+)", "déjà enregistré : statut {0} du {1}"),
     (r"the amount is (.*): an export can lower it, not raise it \(ops decide\)",
      "le montant est de {0} : un export peut le baisser, pas le hausser (à décider par l'équipe recouvrement)"),
+    (r"the amount is (.*): the export does not raise it", "le montant est de {0} : l'export ne l'augmente pas"),
     (r"String should have at least (\d+) characters?", "{0} caractères au moins"),
     (r"Input should be a valid date.*", "date attendue (JJ/MM/AAAA)"),
     (r"Input should be a valid decimal.*", "montant attendu, par exemple 1 234,56"),

@@ -199,3 +199,16 @@ def test_a_hand_off_its_owner_gave_up_on_is_taken_at_once_as_unconfirmed(open_on
     assert not a.confirm("FA-1:j+2", owner)
     _, taken = claim(b)
     assert taken.outcome is Outcome.CLAIMED and taken.resend
+
+
+def test_the_postgresql_server_probes_each_ledger_session_so_a_vanished_host_is_seen_dead_in_seconds(postgres_url):
+    """A host that loses power keeps its sessions open on the server until TCP says otherwise: the ledger asks the
+    server to probe its own session (after 10 s idle, every 5 s, 3 tries), whatever the URL says besides."""
+    ledger = PostgresSentLedger(postgres_url + "?application_name=relance-test&options=-c%20statement_timeout%3D60000")
+    try:
+        shown = {name: ledger._one(f"SHOW {name}", ())[0] for name in (
+            "tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count", "statement_timeout")}
+    finally:
+        ledger.close()
+    assert shown == {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3",
+                     "statement_timeout": "1min"}, "the URL's own options kept"

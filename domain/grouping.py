@@ -158,9 +158,11 @@ def through_account(effect: Effect, policy: Policy) -> EffectKind | None:
     return None
 
 
-def left_conversation(s: CaseState) -> bool:
-    """Paid, closed, disputed or insolvent: the invoice leaves its customer's message if it has not gone yet."""
-    return s.stage is Stage.closed or s.dispute is not None or s.insolvency is not None
+def left_conversation(s: CaseState, keeps_claim: bool = False) -> bool:
+    """Paid, closed, disputed or insolvent: the invoice leaves its customer's message if it has not gone yet. An
+    insurer claim asked because of the insolvency (`keeps_claim`) stays: the insolvency is why the loss is declared."""
+    insolvent = s.insolvency is not None and not keeps_claim
+    return s.stage is Stage.closed or s.dispute is not None or insolvent
 
 
 def ask_for(effect: Effect, kind: EffectKind, policy: Policy, invoice: Invoice, at: dt.datetime,

@@ -34,6 +34,7 @@ class _Waiting:
     rest: list[Effect]
     paid: Decimal
     ident: tuple[str, str, str]
+    keeps_claim: bool = False  # an insurer claim asked while insolvent: the insolvency does not take it out
 
 
 class Playback:
@@ -84,7 +85,7 @@ class Playback:
         if refusal:
             return f"refused: {refusal}"
         self._written(outcome)
-        if self.waiting is not None and grouping.left_conversation(self.s):
+        if self.waiting is not None and grouping.left_conversation(self.s, self.waiting.keeps_claim):
             self.customer.withdraw(self, at)
         self._after_closing()
         if self.customer is not None:
@@ -128,8 +129,11 @@ class Playback:
             if kind is not None:
                 effect = dataclasses.replace(effect, audit=dataclasses.replace(effect.audit, summary=None))
                 ask = grouping.ask_for(effect, kind, self.policy, self.s.invoice, self.now, self.s.invoice.workflow_id)
-                self.waiting = _Waiting(effect, kind, effects[n + 1:], paid, ask.ident)
+                keeps_claim = kind == "insurer_claim" and self.s.insolvency is not None
+                self.waiting = _Waiting(effect, kind, effects[n + 1:], paid, ask.ident, keeps_claim)
                 self.customer.ask(self, ask)
+                if grouping.left_conversation(self.s, keeps_claim):  # the workflow's wait holds at once: withdrawn
+                    self.customer.withdraw(self, self.now)
                 return
             self._write(effect)
 
@@ -203,7 +207,9 @@ class Customer:
                 return
 
     def ask(self, case: Playback, ask: grouping.Ask) -> None:
-        self._policies.setdefault(ask.policy_id, case.policy)
+        known = self._policies.get(ask.policy_id)
+        if known is None or case.policy.version > known.version:  # the account reads the latest version
+            self._policies[ask.policy_id] = case.policy
         self._asking[ask.ident] = case
         self.account.pending = [*self.account.pending, ask]
         self._pending_version += 1

@@ -52,6 +52,7 @@ class AccountFailed(Exception):
 
 POLICY_READ_LOCALLY = "policy-read-locally"  # patch id: cases opened before `CaseStart.read_policy_locally` existed
 BANK_HOLD = "bank-hold"  # patch id: cases opened before `CaseStart.bank_checks` existed
+CLAIM_ON_INSOLVENCY = "claim-on-insolvency"  # patch id: an insolvent customer's insurer claim is not withdrawn
 
 
 @workflow.defn
@@ -255,9 +256,14 @@ class InvoiceCase:
         await workflow.execute_activity(
             "ask_account", AccountAsk(debtor_id=invoice.debtor.debtor_id, ask=ask),
             **ADAPTER_CALL)
+        # An insolvency is why an insured customer's loss is declared: that claim stays in the message (cases whose
+        # history asked without the patch replay as recorded, their claim withdrawn).
+        keeps_claim = (kind == "insurer_claim" and self.s.insolvency is not None
+                       and workflow.patched(CLAIM_ON_INSOLVENCY))
         withdrawn = False
         while True:
-            await workflow.wait_condition(lambda: key in self._replies or (not withdrawn and self._left_conversation()))
+            await workflow.wait_condition(lambda: key in self._replies
+                                          or (not withdrawn and grouping.left_conversation(self.s, keeps_claim)))
             if key in self._replies:
                 break
             withdrawn = True
@@ -271,9 +277,6 @@ class InvoiceCase:
         if reply.route is not None and reply.route != kind:
             await self._run(transitions.rerouted(self.s, policy, reply.route, reply.route_why, workflow.now()))
         return reply.refs, reply.summary
-
-    def _left_conversation(self) -> bool:
-        return grouping.left_conversation(self.s)
 
     @workflow.signal
     def account_replied(self, reply: Reply) -> None:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from relance import rules_cli
+from relance import rules_cli, views
 from relance.config import ROOT
 from tests import clock
 
@@ -102,6 +102,23 @@ async def test_a_book_at_every_stage_previews_as_its_import_would_open_it(config
     assert court.path == "injonction" and any(a.kind == "done_before" for a in court.audit)
 
 
+def carried(result) -> list[tuple]:
+    """What went out, line by line: each outward line's day, kind, step, the customer's message that carried it,
+    whether anything went (references) and whether it was taken out of its message or netted: a line sent in one
+    preview and withdrawn in the other is a difference the timeline alone does not show."""
+    return sorted((s.invoice_number, views.paris_date(a.at), a.kind, re.sub(r":(\d{8})\d{6}:", r":\1:", a.step),
+                   tuple(sorted(r for r in a.refs if r.startswith("account-"))), bool(a.refs),
+                   "Retirée" in a.summary, "non envoyée" in a.summary)
+                  for s in result.statuses for a in s.audit
+                  if a.kind in ("email", "letter", "document", "insurer") or a.refs)
+
+
+def same_carried(fast, slow) -> None:
+    a, b = carried(fast), carried(slow)
+    extra, missing = [x for x in a if x not in b], [x for x in b if x not in a]
+    assert not extra and not missing, f"carried: only in memory {extra[:5]}, only on Temporal {missing[:5]}"
+
+
 def emails_sent(result) -> int:
     """Messages a customer receives: a grouped email is one, whatever number of invoices it carries."""
     return rules_cli.totals(result)["emails"]
@@ -113,6 +130,7 @@ async def test_customers_with_several_invoices_play_the_same_in_memory_and_throu
         config, rules_dir, today):
     slow, fast = await both(ROOT / "examples" / "ledger.csv", rules_dir, config, today)
     same(timeline(fast), timeline(slow))
+    same_carried(fast, slow)
     assert emails_sent(fast) == emails_sent(slow)
     grouped = [a for s in slow.statuses for a in s.audit if a.kind == "email" and any(r.startswith("account-") for r in a.refs)]
     assert len({r for a in grouped for r in a.refs if r.startswith("account-")}) < len(grouped), \
@@ -142,6 +160,7 @@ async def test_generated_customers_play_the_same_in_memory_and_through_their_acc
     ledger.write_text("".join(rows), encoding="utf-8")
     slow, fast = await both(ledger, rules_dir, config, today)
     same(timeline(fast), timeline(slow))
+    same_carried(fast, slow)
     assert emails_sent(fast) == emails_sent(slow)
 
 
@@ -162,8 +181,37 @@ async def test_an_invoice_leaving_its_customers_waiting_message_and_a_rerouted_c
     ledger.write_text("".join(rows), encoding="utf-8")
     slow, fast = await both(ledger, rules_dir, config, today)
     same(timeline(fast), timeline(slow))
+    same_carried(fast, slow)
     summaries = {s.invoice_number: [a.summary for a in s.audit] for s in slow.statuses}
     assert any("Retirée du message du client" in text for text in summaries["P-1"])
     assert any("Retirée du message du client" in text for text in summaries["P-2"])
     assert any("Voie changée par le compte client" in text for text in summaries["P-3"] + summaries["P-4"])
     assert {s.path for s in slow.statuses if s.invoice_number in ("P-3", "P-4")} == {"injonction"}
+
+
+@pytest.mark.per_debtor
+@pytest.mark.timeout(300)
+async def test_a_letter_after_a_withdrawn_email_and_an_insolvent_customers_claim_play_the_same(
+        config, rules_dir, today, tmp_path):
+    """A step whose email waited for the minimum gap and was taken out by a dispute takes its letter out too; an
+    insured customer's insolvency files its loss with the insurer through the account (the insolvency is why)."""
+    default = rules_dir / "default.yaml"
+    text, changed = re.subn(r"(  - id: amicable-j\+2\n    offset_days: 2\n    channels: )\[email\]", r"\1[email, letter]",
+                            default.read_text(encoding="utf-8"))
+    assert changed == 1, "the default policy's J+2 reminder changed: update this test"
+    default.write_text(text, encoding="utf-8")
+    ledger = tmp_path / "left.csv"
+    rows = ["number;issue_date;due_date;debtor_id;debtor_name;debtor_email;debtor_address;amount_incl_tax;insured;amount_excl_tax;script\n"]
+    for n, (d, due, amount, insured, excl, script) in enumerate([
+            (0, "31/01/2027", "480,00", "non", "", ""), (0, "04/02/2027", "600,00", "non", "", "+5 dispute prix; +20 resolve"),
+            (1, "31/01/2027", "480,00", "oui", "400,00", "+40 insolvency redressement")]):
+        rows.append(LINE.format(n=f"L-{n}", due=due, d=d, amount=amount, insured=insured, excl=excl, script=script))
+    ledger.write_text("".join(rows), encoding="utf-8")
+    slow, fast = await both(ledger, rules_dir, config, today)
+    same(timeline(fast), timeline(slow))
+    same_carried(fast, slow)
+    audit = {s.invoice_number: s.audit for s in slow.statuses}
+    withdrawn = [(a.kind, a.step) for a in audit["L-1"] if "Retirée" in a.summary]
+    assert ("email", "reminder:amicable-j+2") in withdrawn and ("letter", "reminder:amicable-j+2") in withdrawn
+    claim = [a for a in audit["L-2"] if a.kind == "insurer" and a.step == "insurer:file"]
+    assert claim and claim[0].refs and "Retirée" not in claim[0].summary, "the insolvent customer's loss is declared"

@@ -362,3 +362,19 @@ async def accounting_notices(harness, today) -> Case:
 
 
 SCENARIOS[accounting_notices.__name__] = accounting_notices
+
+
+async def claim_on_insolvency(harness, today) -> Case:
+    """Under grouping per_debtor, an insured customer's insolvency: the case asks its account to declare the loss
+    to the insurer, and the account files it (the `claim-on-insolvency` patch: before it, the ask was withdrawn)."""
+    case = await Case.open(harness, invoice(today=today, due_in_days=15, amount="1200.00", excl="1000.00",
+                                            insured=True, credit_limit="50000.00"))
+    await case.wait_until_due_plus(20)
+    judged = await case.today() - dt.timedelta(days=2)
+    await case.update(InvoiceCase.record_insolvency, InsolvencyNotice(kind="redressement", judgment_on=judged))
+    await case.wait_until_due_plus(40)
+    return case
+
+
+claim_on_insolvency.per_debtor = True
+SCENARIOS[claim_on_insolvency.__name__] = claim_on_insolvency

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import signal
 import socket
 import sys
+import traceback
 
 import structlog
 from temporalio.client import Client
@@ -108,22 +110,27 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
 
 
 def main() -> None:
+    """`python -m worker`: runs until SIGINT or SIGTERM (a service manager's stop), then stops cleanly."""
     logs.configure()
+
+    async def until_stopped() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await run(from_env(), stop)
+
     code = 0
     try:
-        asyncio.run(run(from_env()))
+        asyncio.run(until_stopped())
     except KeyboardInterrupt:
         pass
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - said, then the process ends with its failure
+        traceback.print_exc()
         code = 1
-        raise
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        # Stopped cleanly (the worker shut down, the mailer closed): our verdict, not the interpreter teardown's,
-        # which may abort or hang after Temporal work (sdk-python #300). The printing process follows its parent.
-        if code == 0:
-            os._exit(0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Our verdict, not the interpreter teardown's, which may abort or hang after Temporal work (sdk-python #300): a
+    # failed worker must end for its service manager to restart it. The printing process follows its parent.
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -244,12 +244,7 @@ class SentLedger:
             return self._db.execute(self._sql(statement), args).fetchall()
 
 
-SERVER_KEEPALIVES = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
-
-
-def _with_server_keepalives(options: str | None) -> str:
-    """The URL's own `options`, then the keepalives the server keeps on this session."""
-    return f"{options} {SERVER_KEEPALIVES}" if options else SERVER_KEEPALIVES
+SERVER_KEEPALIVES = {"tcp_keepalives_idle": 10, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3}
 
 
 class PostgresSentLedger(SentLedger):
@@ -274,12 +269,17 @@ class PostgresSentLedger(SentLedger):
     def _connect(self):
         import psycopg
 
-        # Keepalives both ways: this side notices a server gone; the server, asked per session (user-settable
-        # parameters), notices in about 25 s a host that vanished without closing its connection (power, network),
-        # and ends its session: its hand-offs are then known dead and taken over, not left to the lease's long wait.
         db = psycopg.connect(self._url, autocommit=True, connect_timeout=10,
-                             keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
-                             options=_with_server_keepalives(psycopg.conninfo.conninfo_to_dict(self._url).get("options")))
+                             keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3)
+        # Keepalives both ways: this side notices a server gone; the server, asked for this session (user-settable
+        # parameters, set after connecting: a pooler such as PgBouncer refuses them as startup options), notices in
+        # about 25 s a host that vanished without closing its connection (power, network) and ends its session: its
+        # hand-offs are then known dead and taken over, not left to the lease's long wait.
+        try:
+            for name, seconds in SERVER_KEEPALIVES.items():
+                db.execute(f"SET {name} = {int(seconds)}")
+        except psycopg.Error as refused:
+            log.warning("ledger.server_keepalives_refused", error=str(refused))
         pid, started = db.execute("SELECT pg_backend_pid(), extract(epoch from backend_start)::float8"
                                   " FROM pg_stat_activity WHERE pid = pg_backend_pid()").fetchone()
         self._session = f"pg{pid}@{started:.6f}"

@@ -332,7 +332,8 @@ async def document_page(request: Request, user: User) -> Response:
         return console.render(request, "document_missing.html", {
             "user": user, "name": f"{folder}/{name}", "root": console.settings.documents_dir}, status_code=404)
     return FileResponse(path, media_type=documents.media_type(name), headers={
-        "Content-Disposition": f'inline; filename="{name}"', "X-Content-Type-Options": "nosniff"})
+        "Content-Disposition": f'inline; filename="{name}"', "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store"})  # a debtor's letter: kept by no cache, shared or on disk
 
 
 @auth.requires("read")

@@ -31,12 +31,11 @@ def located(root: Path | None, folder: str, name: str) -> Path | None:
     """The file behind `/documents/<folder>/<name>` in `root`, if it is there and nowhere else (no link out)."""
     if root is None or not (SAFE.match(folder) and SAFE.match(name)) or PurePath(name).suffix not in SHOWN:
         return None
-    path = root / folder / name
     try:
-        inside = path.resolve(strict=True).is_relative_to(root.resolve())
+        path = (root / folder / name).resolve(strict=True)
     except OSError:
         return None
-    return path if inside and path.is_file() else None
+    return path if path.is_relative_to(root.resolve()) and path.is_file() else None
 
 
 def media_type(name: str) -> str:

@@ -127,8 +127,8 @@ def _dry_run(args, reader: LedgerReader, plans, places_unknown: str | None = Non
         raise UserError(str(error)) from error
     print(text)
     if places_unknown:
-        print(f"Temporal injoignable ({places_unknown}) : les places déjà prises par des imports précédents ne sont"
-              f" pas comptées — places taken by earlier imports not counted", file=sys.stderr)
+        print(f"Places déjà prises par des imports précédents non comptées ({places_unknown})"
+              f" — places taken by earlier imports not counted", file=sys.stderr)
     for error in reader.errors:
         print(f"{args.file}: {error}", file=sys.stderr)
     print(f"Aperçu seulement, aucun dossier ouvert ; {reader.rejected} ligne(s) rejetée(s)"

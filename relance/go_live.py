@@ -12,7 +12,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain import decisions
 from domain.calendar import next_business_day
@@ -74,27 +74,40 @@ MAX_DAYS_AHEAD = 400  # business days looked at: a cap filled further ahead than
 
 async def places_taken(client, task_queue: str, policies: Mapping[str, Policy], now: dt.datetime) -> Counter:
     """The places earlier imports (from any host) took in each policy's daily cap, from today on: the cases
-    started on this task queue with `RelanceCatchUpPlace`, counted per day through visibility (closed ones too: a
-    place once given stays taken). Days fill in order, so the first day with none ends the count. Visibility
-    lags its writes by a moment: two imports started in the same second may both take a day's last places."""
+    started on this task queue with `RelanceCatchUpPlace`, counted per day through visibility (closed ones too, while
+    the namespace keeps them). Days fill in order, so the count stops after a few days with none (a day emptied by
+    retention or deletion does not end it). Visibility lags its writes by a moment: two imports started in the same
+    second may both take a day's last places."""
     taken: Counter = Counter()
     for policy in policies.values():
-        day = next_business_day(local_date(now, policy.calendar), policy.calendar)
+        day, empty = next_business_day(local_date(now, policy.calendar), policy.calendar), 0
         for _ in range(MAX_DAYS_AHEAD):
-            query = (f"WorkflowType = 'InvoiceCase' AND TaskQueue = {visibility.literal(task_queue)}"
-                     f" AND {visibility.CATCH_UP_PLACE.name} = {visibility.literal(visibility.place_value(policy.policy_id, day))}")
-            try:
-                count = (await client.count_workflows(query)).count
-            except RPCError as error:
-                raise PlacesUnknown(
-                    f"Temporal ne sait pas compter les places du plafond journalier ({error.message}) : enregistrer"
-                    f" l'attribut une fois sur le cluster, `temporal operator search-attribute create --name"
-                    f" {visibility.CATCH_UP_PLACE.name} --type Keyword` — register the search attribute") from error
-            if not count:
-                break
-            taken[(policy.policy_id, day)] = count
+            count = await _places_on(client, task_queue, policy.policy_id, day)
+            if count:
+                taken[(policy.policy_id, day)], empty = count, 0
+            else:
+                empty += 1
+                if empty >= EMPTY_DAYS_END:
+                    break
             day = next_business_day(day + dt.timedelta(days=1), policy.calendar)
     return taken
+
+
+EMPTY_DAYS_END = 5  # business days in a row without a place: the cap's calendar ends there
+
+
+async def _places_on(client, task_queue: str, policy_id: str, day: dt.date) -> int:
+    query = (f"WorkflowType = 'InvoiceCase' AND TaskQueue = {visibility.literal(task_queue)}"
+             f" AND {visibility.CATCH_UP_PLACE.name} = {visibility.literal(visibility.place_value(policy_id, day))}")
+    try:
+        return (await client.count_workflows(query)).count
+    except RPCError as error:
+        if error.status != RPCStatusCode.INVALID_ARGUMENT:
+            raise  # the server busy or away: retried by whoever called
+        raise PlacesUnknown(
+            f"Temporal ne sait pas compter les places du plafond journalier ({error.message}) : enregistrer"
+            f" l'attribut une fois sur le cluster, `temporal operator search-attribute create --name"
+            f" {visibility.CATCH_UP_PLACE.name} --type Keyword` — register the search attribute") from error
 
 
 def settled_before(row: LedgerRow) -> bool:

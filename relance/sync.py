@@ -25,6 +25,7 @@ from temporalio.client import (
     Client, Schedule, ScheduleActionStartWorkflow, ScheduleAlreadyRunningError, ScheduleCalendarSpec,
     ScheduleOverlapPolicy, SchedulePolicy, ScheduleRange, ScheduleSpec, ScheduleUpdate, WorkflowUpdateFailedError,
 )
+import structlog
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.case import AccountingCredit, AccountingNotice, CaseStatus, Payment
@@ -37,6 +38,7 @@ from workflows import visibility
 from workflows.drop_folder_sync import SCHEDULE_ID, DropFolderSync
 from workflows.invoice_case import InvoiceCase
 
+log = structlog.get_logger(__name__)
 EXPORT = "export comptable"  # the reference of what a sync records, in the audit trail
 BY = "relance sync"  # who the audit lines name as the sender
 
@@ -48,6 +50,7 @@ class SyncReport:
     credited: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)  # number, from, to
     raised: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)  # reported, not applied
     vanished: list[str] = dataclasses.field(default_factory=list)
+    vanished_not_told: str = ""  # why the cases gone from the export got no task this time, if they did not
     paid_without_case: int = 0
     unchanged: int = 0
     failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
@@ -62,7 +65,8 @@ class SyncReport:
         lines += [f"  {number} : {old} -> {new}" for number, old, new in self.credited]
         lines.append(f"{len(self.raised)} montant(s) augmenté(s) : non appliqués, une tâche pour les équipes sur le dossier")
         lines += [f"  {number} : {old} -> {new}" for number, old, new in self.raised]
-        lines.append(f"{len(self.vanished)} dossier(s) en cours absent(s) de l'export : une tâche pour les équipes sur chacun")
+        told = f"aucune tâche : {self.vanished_not_told}" if self.vanished_not_told else "une tâche pour les équipes sur chacun"
+        lines.append(f"{len(self.vanished)} dossier(s) en cours absent(s) de l'export : {told}")
         lines += [f"  {number}" for number in self.vanished]
         lines.append(f"{self.unchanged} inchangé(s), {self.paid_without_case} réglée(s) sans dossier (rien à faire)")
         lines += [f"{number} : échec : {reason}" for number, reason in self.failed]
@@ -71,14 +75,22 @@ class SyncReport:
     def summary(self) -> dict:
         return {"opened": len(self.opened), "paid": len(self.paid), "credited": len(self.credited),
                 "raised": len(self.raised), "vanished": len(self.vanished), "unchanged": self.unchanged,
-                "paid_without_case": self.paid_without_case, "failed": len(self.failed)}
+                "paid_without_case": self.paid_without_case, "failed": len(self.failed),
+                "vanished_not_told": self.vanished_not_told}
+
+
+# A case gone from the export gets a task only when the export looks whole: no row rejected (its invoice would
+# read as gone) and no more gone than this (a wrong file, or another entity's, would give every case a task).
+VANISHED_TOLD_AT_MOST = (20, 0.10)  # cases, or this share of the export's invoices if more
 
 
 async def sync(client: Client, task_queue: str, rows: Iterable[LedgerRow], policies: Mapping[str, Policy],
                now: dt.datetime, *, dry_run: bool = False, concurrency: int = 20) -> SyncReport:
+    """`rows` is read once; a `LedgerReader` also says how many rows it rejected (`rejected`)."""
     report, seen, new_rows = SyncReport(), set(), []
     gate = asyncio.Semaphore(concurrency)
     today = now.astimezone(cases.PARIS).date()
+    taken = await go_live.places_taken(client, task_queue, policies, now)  # before anything changes
 
     async def one(row: LedgerRow) -> None:
         async with gate:
@@ -103,22 +115,34 @@ async def sync(client: Client, task_queue: str, rows: Iterable[LedgerRow], polic
             pending = []
     await asyncio.gather(*pending)
     new_rows.sort(key=lambda row: row.row)  # the daily cap serves them in the order of the file
-    plans = go_live.planned_starts(new_rows, policies, now,
-                                   await go_live.places_taken(client, task_queue, policies, now))
+    plans = go_live.planned_starts(new_rows, policies, now, taken)
     if dry_run:
         report.opened = [plan.start.invoice.number for plan in plans]
     else:
         opened = await cases.open_cases(client, task_queue, (plan.start for plan in plans))
         report.opened, report.failed = opened.started, report.failed + opened.failed
     report.vanished = sorted([number async for number in _running(client, task_queue) if number not in seen])
-    if not dry_run:  # each gets a task for ops to decide (once: the next day's export finds it there)
+    report.vanished_not_told = _not_told(report.vanished, len(seen), getattr(rows, "rejected", 0))
+    if not dry_run and not report.vanished_not_told:  # a task each, once: the next day's export finds it there
         for number in report.vanished:
             try:
                 await _update(cases.handle(client, number), InvoiceCase.record_accounting_notice,
                               AccountingNotice(kind="vanished", on=today, by=BY))
-            except Exception as error:  # noqa: BLE001 - closed since it was listed, or unreachable: reported
-                report.failed.append((number, str(error)))
+            except Exception as error:  # noqa: BLE001 - closed since it was listed: nothing left to decide
+                log.info("sync.vanished_not_told", invoice=number, reason=str(error))
     return report
+
+
+def _not_told(vanished: list[str], in_export: int, rejected: int) -> str:
+    """Why the cases gone from the export get no task this time, or nothing when they do."""
+    if not vanished:
+        return ""
+    if rejected:
+        return f"{rejected} ligne(s) rejetée(s) : leurs factures paraîtraient absentes"
+    most = max(VANISHED_TOLD_AT_MOST[0], int(VANISHED_TOLD_AT_MOST[1] * in_export))
+    if len(vanished) > most:
+        return f"plus de {most} absents : le bon export ? (vérifier, puis relancer la synchronisation)"
+    return ""
 
 
 async def _reconcile(client: Client, row: LedgerRow, status: CaseStatus, report: SyncReport, today: dt.date,

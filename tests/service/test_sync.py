@@ -106,3 +106,25 @@ async def test_the_daily_schedule_syncs_the_newest_export_of_the_drop_folder(ser
         assert "mise à jour" in again.stdout
     finally:
         await handle.delete()
+
+
+async def test_an_export_with_a_rejected_row_tells_no_case_it_vanished(service, tmp_path):
+    """The rejected row's invoice would read as gone from the accounting: no task for anyone this time."""
+    tag = uuid.uuid4().hex[:6]
+    today = clock.dev_server_today()
+    issued, due = today.strftime("%d/%m/%Y"), (today + dt.timedelta(days=30)).strftime("%d/%m/%Y")
+    good = f"R-{tag}-A;{issued};{due};C-{tag};Société A;ap@{tag}.example;1 200,00;;"
+    imported = await relance(service, "import", str(_export(tmp_path, "v1.csv", [
+        good, f"R-{tag}-B;{issued};{due};C-{tag};Société B;ap@{tag}.example;800,00;;"])), "--json")
+    assert json.loads(imported.stdout)["started"] == 2, imported.stderr
+    broken = _export(tmp_path, "v2.csv", [good, f"R-{tag}-B;{issued};pas une date;C-{tag};Société B;ap@{tag}.example;800,00;;"])
+
+    async def synced():
+        result = await relance(service, "sync", str(broken), "--json")
+        report = json.loads(result.stdout)
+        return report if f"R-{tag}-B" in report["vanished_invoices"] else None
+
+    report = await eventually(synced)
+    assert "rejetée" in report["vanished_not_told"] and report["rejected_rows"] == 1
+    status = json.loads((await relance(service, "status", f"R-{tag}-B", "--json")).stdout)
+    assert status["tasks"] == [], "no 'gone from the export' task for an invoice whose row was only rejected"

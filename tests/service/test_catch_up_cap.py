@@ -7,7 +7,7 @@ import uuid
 
 from domain.calendar import next_business_day
 from domain.rule_file import load_policy_file
-from domain.schedule import local_date
+from tests import clock
 from tests.service.conftest import eventually, relance
 from workflows.visibility import CATCH_UP_PLACE, literal, place_value
 
@@ -28,7 +28,7 @@ async def test_a_second_import_the_same_day_takes_the_places_after_the_first(ser
         "daily_first_messages: 200", "daily_first_messages: 2")
     (rules_dir / f"capped-{tag}.yaml").write_text(text, encoding="utf-8")
     policy = load_policy_file(rules_dir / f"capped-{tag}.yaml")
-    today = local_date(dt.datetime.now(dt.timezone.utc), policy.calendar)
+    today = clock.dev_server_today()  # the day the CLI imports on (the dev server runs on the real clock)
     days = [next_business_day(today, policy.calendar)]
     for _ in range(2):
         days.append(next_business_day(days[-1] + dt.timedelta(days=1), policy.calendar))

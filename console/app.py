@@ -330,7 +330,8 @@ async def document_page(request: Request, user: User) -> Response:
     path = await asyncio.to_thread(documents.located, console.settings.documents_dir, folder, name)
     if path is None:
         return console.render(request, "document_missing.html", {
-            "user": user, "name": f"{folder}/{name}", "root": console.settings.documents_dir}, status_code=404)
+            "user": user, "name": f"{folder}/{name}",  # where the server's files are: for whoever configures it
+            "root": console.settings.documents_dir if user.may("admin") else None}, status_code=404)
     return FileResponse(path, media_type=documents.media_type(name), headers={
         "Content-Disposition": f'inline; filename="{name}"', "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store"})  # a debtor's letter: kept by no cache, shared or on disk

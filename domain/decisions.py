@@ -629,7 +629,10 @@ def recorded(s: CaseState, effect: Effect, refs: list[str], subject: str | None 
     if isinstance(effect, Record):
         s.audit.append(effect.action)
     elif effect.audit is None:  # an ops task's email: its message id joins the task's own line
-        s.audit[-1] = s.audit[-1].model_copy(update={"refs": [*s.audit[-1].refs, *refs]})
+        key = effect.step.removeprefix("task:")
+        line = next((n for n in range(len(s.audit) - 1, -1, -1)
+                     if s.audit[n].kind == "task" and s.audit[n].step == key), len(s.audit) - 1)
+        s.audit[line] = s.audit[line].model_copy(update={"refs": [*s.audit[line].refs, *refs]})
     else:
         spec = effect.audit
         s.audit.append(Action(at=spec.at, stage=spec.stage, kind=spec.kind, step=spec.step, rule_id=spec.rule_id,

@@ -97,7 +97,9 @@ EMPTY_DAYS_END = 5  # business days in a row without a place: the cap's calendar
 
 
 async def _places_on(client, task_queue: str, policy_id: str, day: dt.date) -> int:
+    # A case that continued as new keeps its attributes: its closed run is not a place of its own.
     query = (f"WorkflowType = 'InvoiceCase' AND TaskQueue = {visibility.literal(task_queue)}"
+             " AND ExecutionStatus != 'ContinuedAsNew'"
              f" AND {visibility.CATCH_UP_PLACE.name} = {visibility.literal(visibility.place_value(policy_id, day))}")
     try:
         return (await client.count_workflows(query)).count

@@ -53,6 +53,7 @@ class AccountFailed(Exception):
 POLICY_READ_LOCALLY = "policy-read-locally"  # patch id: cases opened before `CaseStart.read_policy_locally` existed
 BANK_HOLD = "bank-hold"  # patch id: cases opened before `CaseStart.bank_checks` existed
 CLAIM_ON_INSOLVENCY = "claim-on-insolvency"  # patch id: an insolvent customer's insurer claim is not withdrawn
+TASKS_FROM_MESSAGES_EMAILED = "tasks-from-messages-emailed"  # patch id: before it, a task a message raised was not emailed
 
 
 @workflow.defn
@@ -74,6 +75,7 @@ class InvoiceCase:
         self._read_policy_locally = start.read_policy_locally
         self._replies: dict[str, Reply] = {}  # the customer account's answers (grouping per_debtor), by ask
         self._bank_checks: bool | None = True if start.bank_checks else None  # None: ask the patch when needed
+        self._tasks_to_email: list[SendEmail] = []  # tasks a message raised: the main loop emails them to ops
 
     # ------------------------------------------------------------------ the life of a case
 
@@ -91,6 +93,9 @@ class InvoiceCase:
             self._apply(transitions.reverse_payment(self.s, self.policy, start.reversal, workflow.now()))
 
         while self.s.stage is not Stage.closed:
+            if self._tasks_to_email:
+                await self._email_tasks_raised()
+                continue  # a message may have closed the case meanwhile
             if self._history_is_long(start.history_events_limit):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(CaseStart(
@@ -104,6 +109,7 @@ class InvoiceCase:
                 if not await self._held_for_credit(step):
                     await self._carry_out(step)
 
+        await self._email_tasks_raised()
         for step in decisions.follow_ups(self.s, self._policy(), workflow.now()):  # they outlive the close
             await self._carry_out(step)
         template = self._policy().payments.thank_you_template
@@ -201,9 +207,19 @@ class InvoiceCase:
         outcome = transitions.signed(outcome, by)
         self.s = outcome.state
         for effect in outcome.effects:
+            if isinstance(effect, SendEmail) and effect.audit is None and workflow.patched(TASKS_FROM_MESSAGES_EMAILED):
+                self._tasks_to_email.append(effect)  # a handler sends nothing: the case emails it once awake
+                continue
             decisions.recorded(self.s, effect, [])
         if wake:
             self.wake.now()
+
+    async def _email_tasks_raised(self) -> None:
+        """The ops tasks messages raised (an export that no longer lists the invoice...), to the ops mailbox like
+        every other task."""
+        while self._tasks_to_email:
+            task = self._tasks_to_email.pop(0)
+            await self._run(Outcome(self.s, [task]))
 
     async def _perform(self, effect: Effect) -> tuple[list[str], str | None]:
         if isinstance(effect, Record):

@@ -52,14 +52,15 @@ def console(tmp_path):
     app = Console(Settings(store_path=tmp_path / "c.sqlite3", read_model_path=tmp_path / "r.sqlite3",
                            refresh_seconds=0, documents_dir=root), client=no_temporal, today=lambda: NOW.date())
     app.store.add_user("lecture", "lecture", "read", PASSWORD, NOW)
+    app.store.add_user("admin", "admin", "admin", PASSWORD, NOW)
     return app
 
 
-async def _get(console, path: str) -> httpx.Response:
+async def _get(console, path: str, login: str = "lecture") -> httpx.Response:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(console, refresher=False)),
                                  base_url="http://console.test") as client:
         assert (await client.get(path)).status_code != 200, "signed in first"
-        signed = await client.post("/login", data={"login": "lecture", "password": PASSWORD, "next": "/"})
+        signed = await client.post("/login", data={"login": login, "password": PASSWORD, "next": "/"})
         assert signed.status_code == 303
         return await client.get(path)
 
@@ -74,9 +75,12 @@ async def test_a_document_is_shown_inline_from_the_console_s_folder(console):
 @pytest.mark.parametrize("path", ["/documents/F-1/absent.pdf", "/documents/F-1/lien.pdf", "/documents/F-1/notice.txt",
                                   "/documents/F-1/.pdf"])
 async def test_a_missing_document_says_where_the_console_looked_and_a_link_out_is_missing_too(console, path):
-    answer = await _get(console, path)
+    answer = await _get(console, path, login="admin")
     assert answer.status_code == 404 and b"hors du dossier" not in answer.content
     assert "RELANCE_DOCUMENTS_DIR" in answer.text and str(console.settings.documents_dir) in answer.text
+    read_only = await _get(console, path)
+    assert read_only.status_code == 404 and "RELANCE_DOCUMENTS_DIR" in read_only.text
+    assert str(console.settings.documents_dir) not in read_only.text, "the server's folders: for admins only"
 
 
 @pytest.mark.parametrize("path", ["/documents/F-1/..%2F..%2Fsecret.pdf", "/documents/..%2F/secret.pdf",

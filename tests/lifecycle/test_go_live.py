@@ -96,3 +96,34 @@ async def test_a_book_at_every_stage_opens_in_its_stage_without_a_burst(harness,
     part = statuses["PART"]
     assert part.paid_total == 500 and any(a.summary.startswith("Fait avant relance : règlement de 500,00")
                                           for a in part.audit)
+
+
+async def test_a_task_an_accounting_export_raises_reaches_the_ops_mailbox_like_every_task(harness, today):
+    """`relance sync` tells a case its export raised or dropped it: a task for ops, emailed (it once stayed on the
+    case only), its message id on the task's audit line; the same notice again emails nothing more."""
+    from decimal import Decimal
+
+    from domain.case import AccountingNotice, Payment
+    from tests.lifecycle.scenario import invoice
+    from workflows.invoice_case import InvoiceCase
+
+    case = await (await Case.open(harness, invoice(today=today, due_in_days=20, amount="1200.00"))).opened()
+    raised = AccountingNotice(kind="raised", export_amount=Decimal("1300.00"), on=today, by="relance sync")
+    for notice in (raised, raised, AccountingNotice(kind="vanished", on=today, by="relance sync")):
+        await case.update(InvoiceCase.record_accounting_notice, notice)
+    ops = "recouvrement@fournisseur.example"
+    keys = [f"{case.invoice.number}:task:sync:raised:1300.00", f"{case.invoice.number}:task:sync:vanished"]
+
+    def to_ops() -> list:  # the session's ops mailbox: this case's messages
+        return [m for m in harness.sent_to(ops) if m["X-Relance-Key"].startswith(f"{case.invoice.number}:")]
+
+    def emailed(status) -> bool:
+        return [m["X-Relance-Key"] for m in to_ops()] == keys and all(
+            line.refs for line in status.audit if line.kind == "task")
+
+    status = await case.until(emailed, "email both tasks to ops")
+    assert "facture rectificative" in to_ops()[0].get_body(("plain",)).get_content()
+    assert [line.step for line in status.audit if line.kind == "task"] == ["sync:raised:1300.00", "sync:vanished"]
+    await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("1200.00")))
+    assert (await case.finished()).stage is Stage.closed
+    assert [m["X-Relance-Key"] for m in to_ops()] == keys

@@ -134,7 +134,7 @@ def _checked(request: Request) -> tuple[Path, Path, list[str], int] | None:
 @auth.requires("admin")
 async def draft_page(request: Request, user: User) -> Response:
     console = request.app.state.console
-    checked = _checked(request)
+    checked = await asyncio.to_thread(_checked, request)  # it renders every template: off the loop
     if checked is None:
         return Response(status_code=404)
     folder, file, lines, errors = checked
@@ -150,7 +150,7 @@ async def draft_page(request: Request, user: User) -> Response:
 @auth.requires("admin")
 async def publish_draft(request: Request, user: User) -> Response:
     console = request.app.state.console
-    checked = _checked(request)
+    checked = await asyncio.to_thread(_checked, request)  # it renders every template: off the loop
     if checked is None:
         return Response(status_code=404)
     folder, file, _, errors = checked

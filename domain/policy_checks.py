@@ -31,6 +31,12 @@ def check_policy(policy: Policy, templates: dict[str, set[str]], today: dt.date)
 
 
 def _templates(policy: Policy, templates: dict[str, set[str]]) -> list[Finding]:
+    return [Finding("error", field, f"no {channel.value} template {kind!r} under templates/fr/")
+            for field, kind, channel in templates_wanted(policy) if kind not in templates[channel.value]]
+
+
+def templates_wanted(policy: Policy) -> list[tuple[str, str, Channel]]:
+    """Every template the policy's cases may render: (the rule field naming it, its kind, email or letter)."""
     wanted = [(f"reminders.{n}.template", r.template, c) for n, r in enumerate(policy.reminders) for c in r.channels]
     wanted += [("formal_notice.template", policy.formal_notice.template, c) for c in policy.formal_notice.channels]
     # A letter attached to its email is printed from the kind's document template.
@@ -42,8 +48,7 @@ def _templates(policy: Policy, templates: dict[str, set[str]]) -> list[Finding]:
     if policy.payments.thank_you_template:
         wanted.append(("payments.thank_you_template", policy.payments.thank_you_template, Channel.email))
     wanted += [("(built in)", kind, Channel(channel)) for channel, kinds in FIXED_TEMPLATES.items() for kind in kinds]
-    return [Finding("error", field, f"no {channel.value} template {kind!r} under templates/fr/")
-            for field, kind, channel in wanted if channel is not Channel.phone and kind not in templates[channel.value]]
+    return [(field, kind, channel) for field, kind, channel in wanted if channel is not Channel.phone]
 
 
 def _escalation_coverage(policy: Policy) -> list[Finding]:

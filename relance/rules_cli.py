@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from activities.rendering import templates_by_channel
+from relance.template_trial import trial
 from domain.case import CaseStatus
 from domain.policy import Policy
 from domain.policy_checks import Finding, check_policy
@@ -76,7 +77,7 @@ def check(paths: list[Path], today: dt.date) -> tuple[list[str], int]:
             lines.append(f"{path}: error: policy_id {policy.policy_id!r} is already defined in {seen[policy.policy_id]}")
             errors += 1
         seen[policy.policy_id] = path
-        findings = check_policy(policy, templates, today)
+        findings = check_policy(policy, templates, today) + trial(policy, today)
         errors += sum(f.level == "error" for f in findings)
         lines.extend(f"{path}: {f}" for f in findings)
         verdict = "ok" if not any(f.level == "error" for f in findings) else "errors"
@@ -165,6 +166,13 @@ async def run_simulation(ledger: Path, rules_dir: Path, config: Config, rebase_d
                          + (f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""))
     if fast:
         policies, _ = valid_policies(rules_dir)
+        start = start or dt.datetime.now(dt.timezone.utc)
+        # The fast preview writes no letter: a template that cannot render would fail every case reaching it.
+        broken = [f"{policies[name].ref}: {finding}" for name in sorted({row.invoice.policy_id for row in rows})
+                  for finding in trial(policies[name], start.date())]
+        if broken:
+            raise RulesError("templates that cannot be rendered (each case reaching them would wait for ops):\n"
+                             + "\n".join(broken))
         return simulate_fast(rows, policies, start or dt.datetime.now(dt.timezone.utc), lead_days=rebase_days)
     with tempfile.TemporaryDirectory(prefix="relance-sim-") as scratch:
         var = Path(scratch)

@@ -213,12 +213,13 @@ STATEMENT_KIND = "statement_of_account"
 
 def render_statement(account, creditor, today) -> str:
     """A customer's statement of account (relevé de compte) as a printable page; `account` is a DebtorAccount."""
-    from domain.debtor_account import AGING_LABELS
+    from domain.debtor_account import AGING_LABELS, AGING_LABELS_EN
 
     language = _language_for(STATEMENT_KIND, account.debtor.language, (DOCUMENT_PART,))
     return _render(f"{language}/{STATEMENT_KIND}.{DOCUMENT_PART}", {
         "account": account, "debtor": account.debtor, "creditor": creditor, "today": today,
-        "template_language": language, "printed": True, "aging_labels": AGING_LABELS,
+        "template_language": language, "printed": True,
+        "aging_labels": AGING_LABELS_EN if language == "en" else AGING_LABELS,
         # The page's own table is the statement: not the grouped letter's, which document_base.html adds.
         "account_lines": [], "credits": []})
 

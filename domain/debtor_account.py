@@ -29,6 +29,7 @@ AgingBucket = Literal["not_due", "1-30", "31-60", "61-90", "over_90"]
 AGING_BUCKETS: tuple[AgingBucket, ...] = ("not_due", "1-30", "31-60", "61-90", "over_90")
 AGING_LABELS = {"not_due": "non échu", "1-30": "1 à 30 j", "31-60": "31 à 60 j", "61-90": "61 à 90 j",
                 "over_90": "plus de 90 j"}
+AGING_LABELS_EN = {"not_due": "not due", "1-30": "1-30 d", "31-60": "31-60 d", "61-90": "61-90 d", "over_90": "over 90 d"}
 
 
 def aging_bucket(days_late: int) -> AgingBucket:

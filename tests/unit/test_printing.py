@@ -113,6 +113,27 @@ def test_a_statement_of_account_lists_the_open_items_and_goes_in_the_window(prin
     assert window and all(WINDOW_X[0] <= x <= WINDOW_X[1] and WINDOW_Y[0] <= y <= WINDOW_Y[1] for x, y in window)
 
 
+def test_an_english_speaking_customer_gets_its_statement_and_its_notice_in_english_in_the_window(printer):
+    from activities.rendering import render_statement
+    from domain.debtor_account import debtor_account
+    from tests.unit.test_debtor_account import AS_OF, a_status
+
+    statuses = [a_status("F-1", days_late=40), a_status("F-2", days_late=-3)]
+    statuses = [s.model_copy(update={"invoice": s.invoice.model_copy(update={
+        "debtor": s.invoice.debtor.model_copy(update={"language": "en", "address": "1 High Street, London EC1A 1BB",
+                                                      "country": "GB"})})}) for s in statuses]
+    account = debtor_account(statuses, AS_OF)
+    text = pdf_text(printer.pdf_now(render_statement(account, make_context("reminder_last").creditor, AS_OF)))
+    assert "Statement of account" in text and "Aged balance" in text and "not due" in text and "40 d" in text
+    assert "Relevé" not in text and "Échéance" not in text
+    notice = make_context("mise_en_demeure", language="en")
+    pdf = printer.pdf_now(render_document(notice))
+    assert "REGISTERED LETTER WITH ACKNOWLEDGMENT OF RECEIPT" in pdf_text(pdf)
+    assert format_eur(notice.total_due) in pdf_text(pdf) and "formal notice to pay" in pdf_text(pdf)
+    window = [(x, y) for x, y, t in lines_on_first_page(pdf) if t == "Dupont & <Fils>"]
+    assert window and all(WINDOW_X[0] <= x <= WINDOW_X[1] and WINDOW_Y[0] <= y <= WINDOW_Y[1] for x, y in window)
+
+
 def test_the_number_of_printing_processes_comes_from_the_environment(monkeypatch):
     from activities import printing
     from relance.config import from_env

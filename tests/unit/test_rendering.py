@@ -275,15 +275,27 @@ def test_a_customers_notice_lists_its_invoices_and_credits_in_the_debtors_langua
     assert f'<html lang="{language}">' in email.html and "F-2026-0043" in email.html
     assert _amount(email.subject, "2 560,92"), "two invoices of 1 330,46 € less the 100 € credit note"
     letter = render_document(make_context("mise_en_demeure", language=language, account_lines=lines, credits=[credit]))
-    assert "Relevé de compte au 15/07/2026" in letter, "printed letters are French (no English variant): all of it"
+    assert words[1] in letter and f'<html lang="{language}">' in letter, "the printed notice too, all of it"
 
 
 def test_french_fallback_when_no_english_variant():
     email = render_email(make_context("ops_task", language="en"))
     assert "Une action manuelle est attendue" in email.text
     assert '<html lang="fr">' in email.html
-    page = render_document(make_context("mise_en_demeure", language="en"))
-    assert "Lyon, le 15 juillet 2026" in page  # French long date in a French letter
+    page = render_document(make_context("injonction_request", language="en"))  # for a French court: French
+    assert "Lyon, le 15 juillet 2026" in page and '<html lang="fr">' in page  # French long date in a French letter
+
+
+@pytest.mark.parametrize("kind", sorted(REMINDER_KINDS | {"mise_en_demeure"}))
+def test_an_english_speaking_debtor_gets_its_printed_letter_in_english_like_its_email(kind):
+    """The PDF attached to an English email, or posted, is not a French letter: every word of the page is English,
+    the amounts and dates as the email writes them."""
+    page = render_document(make_context(kind, language="en"))
+    assert '<html lang="en">' in page and "London" not in page
+    assert "Lyon, 15 July 2026" in page and "For Fournisseur Exemple SAS" in page and "Ref. F-2026-0042" in page
+    assert "Yours faithfully" in page and "this letter" in page.lower()
+    for french in ("Madame", "Objet", "facture", "Pour ", " le 15", "Réf.", "courrier", "message"):
+        assert french not in page, french
 
 
 def test_html_escapes_the_debtor_name_and_text_does_not():

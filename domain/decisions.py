@@ -304,7 +304,11 @@ class _Planner:
         rules, insolvency = policy.insolvency, s.insolvency
         rule, declared = rules.id, account.confirmed(s, "declared")
         deadline = account.declaration_deadline(s, policy)
-        by = f" avant le {deadline:%d/%m/%Y}" if deadline else " dans les délais (date de publication au BODACC à enregistrer)"
+        if deadline and deadline < self.today:  # recorded late: the task says so at once, not a date already gone
+            by = (f" : le délai a expiré le {deadline:%d/%m/%Y}, demander au juge-commissaire un relevé de forclusion"
+                  " (six mois après la publication au BODACC)")
+        else:
+            by = f" avant le {deadline:%d/%m/%Y}" if deadline else " dans les délais (date de publication au BODACC à enregistrer)"
         claim = account.statement_of(s, policy, self.today)
         text = (f"Procédure collective ({insolvency.kind}, jugement du {insolvency.judgment_on:%d/%m/%Y}): déclarer la"
                 f" créance de {eur(claim.total_due)} (principal {eur(claim.principal_due)}, pénalités arrêtées au jugement"

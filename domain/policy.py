@@ -79,9 +79,9 @@ class EcbRate(Rule):
 class Penalties(Rule):
     """Code de commerce L441-10 and D441-5: ECB refinancing rate + points, and the fixed indemnity."""
 
-    points_over_ecb: Decimal = Field(description="Points added to the ECB rate (L441-10: 10 unless the contract says otherwise).")
-    fixed_indemnity: Decimal = Field(description="Fixed recovery indemnity per invoice paid late (D441-5: 40.00).")
-    days_in_year: int = Field(default=365, description="Day count of the penalty formula: amount × rate × days / this.")
+    points_over_ecb: Decimal = Field(ge=0, description="Points added to the ECB rate (L441-10: 10 unless the contract says otherwise).")
+    fixed_indemnity: Decimal = Field(ge=0, description="Fixed recovery indemnity per invoice paid late (D441-5: 40.00; 0 waives it).")
+    days_in_year: Literal[360, 365, 366] = Field(default=365, description="Day count of the penalty formula: amount × rate × days / this (365; 360 or 366 where the contract says so).")
     ecb_rates: list[EcbRate] = Field(min_length=1, description="ECB main refinancing rate in force on each 1 January and 1 July.")
     # Taux de l'intérêt légal (professional creditors): a contractual rate must stay above 3 times it.
     legal_rates: list[EcbRate] = Field(default=[], description="Taux de l'intérêt légal per half-year, to check the 3× floor of a contractual rate.")

@@ -13,6 +13,7 @@ CENT = Decimal("0.01")
 # Kinds the workflow renders itself, whatever the ladder says.
 FIXED_TEMPLATES = {"email": {"plan_accepted", "ops_task", "insurer_claim"},
                    "letter": {"injonction_request", "small_claims_request", "insurer_claim", "statement_of_account"}}
+LEGAL_INDEMNITY = Decimal("40.00")  # Code de commerce D441-5
 MIN_DAYS_BETWEEN_REMINDERS = 3  # closer than this reads as harassment, which French law punishes
 
 
@@ -111,6 +112,13 @@ def _practice(policy: Policy, today: dt.date) -> list[Finding]:
         if rate < floor:
             findings.append(Finding("warning", "penalties.points_over_ecb", f"a penalty rate of {rate} % today is"
                                     f" below 3 × the legal interest rate ({floor} %), the floor of L441-10"))
+    indemnity = policy.penalties.fixed_indemnity
+    if indemnity == 0:
+        findings.append(Finding("warning", "penalties.fixed_indemnity", "0 waives the 40.00 EUR indemnity D441-5 gives"
+                                " every late invoice: letters will not claim it"))
+    elif indemnity != LEGAL_INDEMNITY:
+        findings.append(Finding("warning", "penalties.fixed_indemnity", f"D441-5 sets the indemnity at 40.00 EUR, not"
+                                f" {indemnity}: more is owed only on proof of the costs (L441-10), never as a flat rate"))
     insurer, notice = policy.insurer, policy.formal_notice
     last_safe_filing = insurer.max_credit_period_days + insurer.filing_window_days - insurer.file_days_before_deadline
     if notice.offset_days + notice.deadline_days >= last_safe_filing:

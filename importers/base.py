@@ -40,6 +40,31 @@ class RowError(BaseModel):
         return f"{french} / {english}"
 
 
+SAME_WARNING_ROWS = 5  # rows named for a warning many rows share, before "and N more"
+
+
+def said(errors: list[RowError]) -> list[str]:
+    """The lines to print: every error, and each warning once with the first rows it concerns (a ledger without an
+    address column would otherwise print the same warning once per row)."""
+    lines, shared = [], {}
+    for error in errors:
+        if error.severity == "error":
+            lines.append(str(error))
+        else:
+            shared.setdefault((error.field, error.message), []).append(error)
+    for same in shared.values():
+        first = same[0]
+        if len(same) == 1:
+            lines.append(str(first))
+            continue
+        rows = ", ".join(str(e.row) for e in same[:SAME_WARNING_ROWS])
+        more_fr = f" et {len(same) - SAME_WARNING_ROWS} autres" if len(same) > SAME_WARNING_ROWS else ""
+        more = f" and {len(same) - SAME_WARNING_ROWS} more" if len(same) > SAME_WARNING_ROWS else ""
+        lines.append(str(first.model_copy(update={"row": 0})).replace("ligne 0", f"lignes {rows}{more_fr}", 1)
+                     .replace("row 0", f"rows {rows}{more}", 1))
+    return lines
+
+
 def rejected_rows(errors: list[RowError]) -> int:
     """How many rows were refused: a row with three bad cells is one row, and a warning refuses nothing."""
     return len({error.row for error in errors if error.severity == "error"})

@@ -1,4 +1,5 @@
-"""Checks of a row that only an import makes: the debtor's identifiers, and payment terms against the policy.
+"""Checks of a row that only an import makes: the debtor's identifiers, and the invoice against its policy (payment
+terms, the ECB rates its penalties need, the address its letters need).
 
 SIREN, SIRET and VAT numbers (any EU country's) go on mises en demeure, insurer filings and court requests: one digit wrong there
 names another company, so a bad one (python-stdnum: length, Luhn, VAT key) rejects the row. A SIRET or a French
@@ -78,3 +79,33 @@ def terms_warning(row: int, issue_date: dt.date, due_date: dt.date, policy: Poli
                      message=f"payment terms of {days} days, more than the {limit} days of policy {policy_id!r}",
                      message_fr=f"délai de paiement de {days} jours, au-delà des {limit} jours de la politique "
                                 f"« {policy_id} » (article L441-10 du code de commerce)")]
+
+
+def rates_error(row: int, due_date: dt.date, policy: Policy | None) -> list[RowError]:
+    """Penalties run from the day after the due date, at the ECB rate of each half-year: a due date older than the
+    policy's first rate would give a case that cannot compute what it is owed (and fails at its first figure)."""
+    if policy is None:
+        return []
+    first_day = due_date + dt.timedelta(days=1)
+    needed = dt.date(first_day.year, 1 if first_day.month < 7 else 7, 1)
+    first_rate = policy.penalties.ecb_rates[0].effective
+    if needed >= first_rate:
+        return []
+    return [RowError(
+        row=row, field="due_date",
+        message=f"policy {policy.policy_id!r} has no ECB rate for the half-year starting {needed:%d/%m/%Y} (its"
+                f" penalties.ecb_rates start on {first_rate:%d/%m/%Y}): add the rates from then on",
+        message_fr=f"la politique « {policy.policy_id} » n'a pas de taux BCE pour le semestre commençant le"
+                   f" {needed:%d/%m/%Y} (ses penalties.ecb_rates commencent le {first_rate:%d/%m/%Y}) : ajouter les"
+                   f" taux depuis cette date, sans quoi les pénalités ne se calculent pas")]
+
+
+def address_warning(row: int, address: str, policy: Policy | None) -> list[RowError]:
+    """Imported, but said now: the registered mise en demeure and the court requests of the policy are addressed
+    by post, and a case without an address stops at that step, months later, with a task for ops."""
+    if policy is None or address.strip():
+        return []
+    return [RowError(row=row, field="debtor_address", severity="warning",
+                     message="no debtor address: the registered formal notice and the court requests need one",
+                     message_fr="adresse du débiteur absente : la mise en demeure recommandée et les requêtes au"
+                                " tribunal en ont besoin ; la compléter avant d'y arriver")]

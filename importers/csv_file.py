@@ -1,6 +1,7 @@
 """CSV ledgers as spreadsheets and accounting programs write them.
 
-UTF-8 with or without a BOM, or Windows-1252 (what French Excel writes for "CSV (séparateur: point-virgule)");
+UTF-8 with or without a BOM, Windows-1252 (what French Excel writes for "CSV (séparateur: point-virgule)"), or
+UTF-16 with its BOM (Excel's "Texte Unicode", tab-separated);
 ";", ",", tab or "|" between cells; headers in French or as our columns (`importers.columns`), or as a
 mapping file says (`importers.mapping`).
 
@@ -44,8 +45,11 @@ def open_csv(path: Path, mapping: Mapping = NO_MAPPING, required: tuple[str, ...
 
 
 def scan(path: Path, wanted: str) -> tuple[str, int]:
-    """One pass, a chunk at a time: the encoding (UTF-8 if every byte decodes as such, else Windows-1252),
-    no overlong line. Returns the encoding and the number of lines after the header."""
+    """One pass, a chunk at a time: the encoding (UTF-16 if the file starts with its BOM, UTF-8 if every byte
+    decodes as such, else Windows-1252), no overlong line. Returns the encoding and the number of lines after the
+    header."""
+    if wanted == "auto" and _utf16_bom(path):
+        return "utf-16", _utf16_rows(path)
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8_error: tuple[int, int] | None = None  # (byte, offset) of the first byte that is not UTF-8
     cp1252_error: tuple[int, int] | None = None
@@ -84,6 +88,32 @@ def scan(path: Path, wanted: str) -> tuple[str, int]:
         raise file_error(path, f"illisible : {error.strerror}", f"cannot read: {error.strerror}") from None
     rows = max(lines, 1) - 1 if line_bytes == 0 else lines
     return _encoding(path, wanted, utf8_error, cp1252_error, saw_utf8_latin), rows
+
+
+def _utf16_bom(path: Path) -> bytes | None:
+    try:
+        with path.open("rb") as file:
+            start = file.read(2)
+    except OSError:
+        return None  # said by the scan that follows
+    return start if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else None
+
+
+def _utf16_rows(path: Path) -> int:
+    """Lines after the header of a UTF-16 file, none longer than `MAX_LINE_BYTES` of text."""
+    decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")  # bad pairs show as such in their cells
+    lines, line_chars = 0, 0
+    with path.open("rb") as file:
+        while chunk := file.read(_CHUNK_BYTES):
+            pieces = decoder.decode(chunk).split("\n")
+            for index, piece in enumerate(pieces):
+                line_chars = line_chars + len(piece) if index == 0 else len(piece)
+                if line_chars > MAX_LINE_BYTES:
+                    raise file_error(path, f"la ligne {lines + index + 1} dépasse {MAX_LINE_BYTES // 2**20} Mo ; est-ce"
+                                           " bien un export CSV ?", f"line {lines + index + 1} is longer than"
+                                           f" {MAX_LINE_BYTES // 2**20} MB; is this a ledger exported as CSV?")
+            lines += len(pieces) - 1
+    return max(lines, 1) - 1 if line_chars == 0 else lines
 
 
 def _encoding(path: Path, wanted: str, utf8_error, cp1252_error, saw_utf8_latin: bool) -> str:

@@ -26,6 +26,7 @@ from domain.letters import Instalment
 from domain.money import parse_date
 from relance import cases, go_live, listing, logs, opening, rules_cli, views
 from relance.config import ROOT, Config, from_env
+from importers.base import said
 from relance.ledger import LedgerFileError, LedgerReader, read_amount
 from relance.temporal import TemporalUnreachable, connect
 from workflows import visibility
@@ -80,8 +81,8 @@ async def cmd_import(args, config: Config) -> int:
     finally:
         bar.close()
     errors = reader.errors
-    for error in errors:
-        print(f"{args.file}: {error}", file=sys.stderr)
+    for line in said(errors):
+        print(f"{args.file}: {line}", file=sys.stderr)
     for number, reason in report.failed:
         print(f"{number}: not started: {reason}", file=sys.stderr)
     summary = {"started": len(report.started), "already_open": len(report.existing),
@@ -129,8 +130,8 @@ def _dry_run(args, reader: LedgerReader, plans, places_unknown: str | None = Non
     if places_unknown:
         print(f"Places déjà prises par des imports précédents non comptées ({places_unknown})"
               f" — places taken by earlier imports not counted", file=sys.stderr)
-    for error in reader.errors:
-        print(f"{args.file}: {error}", file=sys.stderr)
+    for line in said(reader.errors):
+        print(f"{args.file}: {line}", file=sys.stderr)
     print(f"Aperçu seulement, aucun dossier ouvert ; {reader.rejected} ligne(s) rejetée(s)"
           f" — dry run, nothing started; {reader.rejected} row(s) rejected")
     return 1 if reader.rejected else 0
@@ -171,8 +172,8 @@ async def cmd_sync(args, config: Config) -> int:
         raise UserError(f"{error}; nothing after it was reconciled") from error
     except go_live.PlacesUnknown as error:
         raise UserError(str(error)) from error
-    for error in reader.errors:
-        print(f"{args.file}: {error}", file=sys.stderr)
+    for line in said(reader.errors):
+        print(f"{args.file}: {line}", file=sys.stderr)
     if args.json:
         print(json.dumps({**report.summary(), "rejected_rows": reader.rejected, "vanished_invoices": report.vanished,
                           "raised_invoices": report.raised, "failures": report.failed}))
@@ -679,7 +680,15 @@ def _date(text: str) -> dt.date:
     try:
         return parse_date(text)
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)") from error
+        raise argparse.ArgumentTypeError(f"{text!r} n'est pas une date (JJ/MM/AAAA ou AAAA-MM-JJ) — not a date"
+                                         f" (DD/MM/YYYY or YYYY-MM-DD)") from error
+
+
+def _rebase_days(text: str) -> int:
+    days = int(text)
+    if not -3650 <= days <= 3650:  # ten years either way: far enough for any ledger, and a date Python can hold
+        raise argparse.ArgumentTypeError(f"{text} jours : entre -3650 et 3650 — days: between -3650 and 3650")
+    return days
 
 
 def parser() -> argparse.ArgumentParser:
@@ -758,7 +767,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--note", default="")
     for procedure, steps in PROCEDURE_STEPS.items():
         name = procedure.replace("_", "-")
-        c = command(name, cmd_step, f"confirm a {name} step: {', '.join(steps)}")
+        c = command(name, cmd_step, f"confirm a step of the {name} procedure: {', '.join(steps)}")
         c.set_defaults(procedure=procedure)
         c.add_argument("invoice")
         c.add_argument("step", choices=steps)
@@ -846,7 +855,7 @@ def parser() -> argparse.ArgumentParser:
         else:
             c.add_argument("--rules", help="rules folder (default: RELANCE_RULES_DIR)")
         c.add_argument("--ledger", required=True, help="CSV or JSON ledger; its script column plays debtor behaviour")
-        c.add_argument("--rebase", type=int, metavar="DAYS",
+        c.add_argument("--rebase", type=_rebase_days, metavar="DAYS",
                        help="move the ledger's dates so the first invoice falls due DAYS after today")
         c.add_argument("--fast", action="store_true",
                        help="the decision core in memory instead of the workflows on Temporal: same timelines,"

@@ -29,7 +29,7 @@ from domain.prior import PriorHistory
 from domain.script import ScriptError, parse_script
 from importers import open_source
 from importers.base import LedgerFileError, Record, RowError, rejected_rows
-from importers.checks import identifier_errors, terms_warning
+from importers.checks import address_warning, identifier_errors, rates_error, terms_warning
 from importers.columns import COLUMNS, HISTORY_COLUMNS, REQUIRED_COLUMNS, TARGETS as _TARGETS
 from importers.french import in_french
 from importers.mapping import NO_MAPPING, Mapping
@@ -142,9 +142,12 @@ def _read_row(
     policy = (policies or {}).get(invoice.policy_id) if invoice else None
     prior, prior_errors = _prior(row, values, invoice, policy, today, skip={error.field for error in errors})
     errors += prior_errors
+    if invoice is not None and "due_date" not in {error.field for error in errors}:
+        errors += rates_error(row, invoice.due_date, policy)
     if errors or invoice is None:
         return None, errors
-    warnings = terms_warning(row, invoice.issue_date, invoice.due_date, policy)
+    warnings = terms_warning(row, invoice.issue_date, invoice.due_date, policy) + address_warning(
+        row, invoice.debtor.address, policy)
     return LedgerRow(row=row, invoice=invoice, script=script, prior=prior), warnings
 
 

@@ -84,7 +84,8 @@ def check(paths: list[Path], today: dt.date) -> tuple[list[str], int]:
         lines.append(f"{path}: {verdict} ({policy.ref}, {policy.adoption}, hash {policy.content_hash},"
                      f" {sum(f.level == 'warning' for f in findings)} warning(s))")
     for folder in {p if p.is_dir() else p.parent for p in paths}:
-        lines_, errors_ = _check_routing(folder, set(seen) or set(valid_policies(folder)[0]))
+        # The routes may name any policy of the folder, checked now or not (`rules check one.yaml`).
+        lines_, errors_ = _check_routing(folder, set(seen) | set(valid_policies(folder)[0]))
         lines += lines_
         errors += errors_
     return lines, errors
@@ -157,6 +158,8 @@ async def run_simulation(ledger: Path, rules_dir: Path, config: Config, rebase_d
                          progress=None, *, fast: bool = False, start: dt.datetime | None = None) -> SimulationResult:
     """The ledger through the real workflows on the time-skipping server; with `fast`, through the same decision
     core in memory (`start`: the moment the preview begins, now by default)."""
+    if not rules_dir.is_dir():
+        raise RulesError(f"{rules_dir} : dossier de règles introuvable — no such rules folder")
     rows, errors, problems = read_routed_ledger(ledger, rules_dir)
     if problems:
         raise RulesError("rules refused:\n" + "\n".join(problems))

@@ -291,9 +291,9 @@ def _simulate_fast(rows: list[LedgerRow], policies: dict[str, Policy], start: dt
                      for row in rows for event in parse_script(row.script)), key=lambda item: item[0])
     played, now = [], start
     for moment, invoice, event in agenda:
-        now = max(now, moment)
-        outcome = play_event(cases[invoice.number], event, moment)
-        played.append(Played(_paris_day(moment), invoice.number, str(event), outcome))
+        now = max(now, moment)  # an event dated before the preview starts plays at its start, as on the server
+        outcome = play_event(cases[invoice.number], event, now)
+        played.append(Played(_paris_day(now), invoice.number, str(event), outcome))
     alone = [case for case in cases.values() if case.customer is None]
     for unit in [*alone, *customers]:
         unit.advance(now)

@@ -46,8 +46,19 @@ async def _connect_once(settings: TemporalSettings, runtime=None) -> Client:
         )
     except RuntimeError as error:
         raise TemporalUnreachable(
-            f"cannot reach Temporal at {settings.address} (namespace {settings.namespace}): is `make up` running,"
-            f" or TEMPORAL_ADDRESS set? ({error})") from error
+            f"Temporal injoignable à {settings.address} (namespace {settings.namespace}) : `make up` est-il lancé, ou"
+            f" TEMPORAL_ADDRESS réglée ? ({_why(error)}) — cannot reach Temporal at {settings.address}: is `make up`"
+            f" running, or TEMPORAL_ADDRESS set?") from error
+
+
+def _why(error: Exception) -> str:
+    """The gist of the SDK's connection error (a nested Rust transport error), in a few words."""
+    text = str(error)
+    for marker, said in (("Connection refused", "connexion refusée"), ("dns error", "nom d'hôte inconnu"),
+                         ("timed out", "délai dépassé"), ("certificate", "certificat TLS refusé")):
+        if marker.lower() in text.lower():
+            return said
+    return text
 
 
 def metrics_runtime(address: str | None):

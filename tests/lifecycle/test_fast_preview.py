@@ -74,6 +74,26 @@ async def test_generated_ledgers_play_the_same_in_memory_and_on_temporal(config,
 
 
 @pytest.mark.timeout(300)
+async def test_script_events_dated_before_the_preview_starts_play_at_its_start_in_memory_as_on_temporal(
+        config, rules_dir, today, tmp_path):
+    """A ledger previewed without --rebase whose debtors paid or disputed before today: the server cannot go back
+    in time and plays those events at the start; the memory did the same (it once played them on their own day,
+    back-dating a payment and the penalties it settled)."""
+    ledger = tmp_path / "past.csv"
+    rows = ["number;issue_date;due_date;debtor_id;debtor_name;debtor_email;debtor_address;amount_incl_tax;insured;amount_excl_tax;script\n"]
+    for n, (days_ago, script) in enumerate([(120, "+10 pay full"), (90, "+20 pay 50%; +200 pay rest"),
+                                           (60, "+5 dispute prix; +100 resolve"), (200, "+30 plan 3 every 30")]):
+        due = today - dt.timedelta(days=days_ago)
+        rows.append(LINE.replace("01/01/2027", f"{due - dt.timedelta(days=30):%d/%m/%Y}").format(
+            n=f"P-{n}", due=f"{due:%d/%m/%Y}", d=n, amount="3 600,00", insured="non", excl="", script=script))
+    ledger.write_text("".join(rows), encoding="utf-8")
+    slow = await rules_cli.run_simulation(ledger, rules_dir, config, None)
+    fast = await rules_cli.run_simulation(ledger, rules_dir, config, None, fast=True, start=clock.start_moment(today))
+    same(timeline(fast), timeline(slow))
+    assert all(p.day >= today for p in fast.played), "nothing played before the preview starts"
+
+
+@pytest.mark.timeout(300)
 @pytest.mark.today("2027-03-10")
 async def test_a_book_at_every_stage_previews_as_its_import_would_open_it(config, rules_dir, today, tmp_path):
     """The preview reads the book's history columns and the catch-up as `relance import` does: each case opens in

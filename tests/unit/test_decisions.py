@@ -142,3 +142,21 @@ def test_what_the_accounting_shows_but_relance_does_not_apply_gives_ops_one_task
     assert case.s.principal == Decimal("1200.00") and "facture rectificative" in case.s.tasks[0].text
     told(raised.model_copy(update={"export_amount": Decimal("1350.00")}))
     assert len(case.s.tasks) == 3, "another amount is another finding"
+
+
+def test_an_insolvency_recorded_after_its_declaration_deadline_says_the_deadline_has_gone():
+    """Ops learn of a procédure collective late: the task does not ask to declare "before" a date already past, it
+    says the delay has run out and what is left (a relevé de forclusion)."""
+    from domain import transitions
+    from domain.case import InsolvencyNotice
+
+    invoice = Invoice(number="L-1", issue_date=OPENED.date() - dt.timedelta(days=200),
+                      due_date=OPENED.date() - dt.timedelta(days=170), amount_incl_tax=Decimal("1200.00"),
+                      debtor=Debtor(debtor_id="D", name="Client", email="c@client.example"))
+    case = Playback(invoice, POLICY, OPENED)
+    published = OPENED.date() - dt.timedelta(days=100)
+    notice = InsolvencyNotice(kind="redressement", judgment_on=published - dt.timedelta(days=5), published_on=published)
+    case.message(OPENED, lambda s, policy, now: (None, transitions.record_insolvency(s, policy, notice, now)))
+    case.advance(OPENED + dt.timedelta(hours=1))
+    [declare] = [task.text for task in case.s.tasks if task.key == "insolvency:declare"]
+    assert "le délai a expiré le" in declare and "relevé de forclusion" in declare and "avant le" not in declare

@@ -338,3 +338,48 @@ def test_csv_neither_utf8_nor_windows_1252_is_refused(tmp_path):
 def test_policy_id_header_is_read_as_policy(tmp_path):
     rows, errors = read_ledger(_write(tmp_path, "l.csv", f"{HEADER};Policy_ID\n{GOOD_ROW};vip\n"), {"default"})
     assert rows == [] and _errors(errors) == [(2, "policy")]
+
+
+def test_an_invoice_older_than_its_policys_rates_is_refused_naming_the_half_year(tmp_path):
+    """Its penalties could not be computed (the case would fail at its first figure): said at the door."""
+    from domain.rule_file import load_policy_file
+    from relance.config import ROOT
+
+    policy = load_policy_file(ROOT / "rules" / "default.yaml")
+    first = policy.penalties.ecb_rates[0].effective
+    due = first - dt.timedelta(days=10)
+    row = (f"OLD-1;C-1;Alpha SARL;compta@alpha.example;{due - dt.timedelta(days=30):%d/%m/%Y};{due:%d/%m/%Y};"
+           "1 234,56")
+    path = _write(tmp_path, "old.csv", "\n".join([HEADER, row, GOOD_ROW]) + "\n")
+    rows, errors = read_ledger(path, known_policies={"default"}, policies={"default": policy})
+    assert [r.invoice.number for r in rows] == ["F-1"]
+    [error] = [e for e in errors if e.severity == "error"]
+    assert (error.row, error.field) == (2, "due_date")
+    assert f"semestre commençant le {due.replace(day=1, month=7 if due.month >= 7 else 1):%d/%m/%Y}" in str(error)
+
+
+def test_a_missing_address_is_imported_with_a_warning_said_once_for_many_rows(tmp_path):
+    from importers.base import said
+
+    rows_text = [f"F-{n};C-{n};Alpha SARL;compta@alpha.example;15/01/2026;14/03/2026;1 234,56" for n in range(1, 9)]
+    path = _write(tmp_path, "no_address.csv", "\n".join([HEADER, *rows_text]) + "\n")
+    from domain.rule_file import load_policy_file
+    from relance.config import ROOT
+
+    rows, errors = read_ledger(path, known_policies={"default"},
+                               policies={"default": load_policy_file(ROOT / "rules" / "default.yaml")})
+    assert len(rows) == 8 and {(e.field, e.severity) for e in errors} == {("debtor_address", "warning")}
+    [line] = said(errors)
+    assert line.startswith("lignes 2, 3, 4, 5, 6 et 3 autres, « debtor_address » : adresse du débiteur absente")
+    assert "/ rows 2, 3, 4, 5, 6 and 3 more, debtor_address: no debtor address" in line
+
+
+def test_an_excel_unicode_text_export_utf16_with_tabs_is_read(tmp_path):
+    text = "\r\n".join(["N° facture\tCode client\tClient\tEmail\tDate facture\tDate d'échéance\tMontant TTC",
+                        "U-1\tC-1\tSociété Été\tcompta@ete.example\t15/01/2026\t14/03/2026\t1 234,56", ""])
+    path = tmp_path / "unicode.txt.csv"
+    path.write_bytes(text.encode("utf-16"))  # with its BOM, as Excel writes it
+    rows, errors = read_ledger(path, known_policies={"default"})
+    assert [e for e in errors if e.severity == "error"] == []
+    assert [(r.invoice.number, r.invoice.debtor.name, r.invoice.amount_incl_tax) for r in rows] == [
+        ("U-1", "Société Été", Decimal("1234.56"))]

@@ -85,3 +85,30 @@ def test_principal_before_penalties_is_warned():
     agreed = policy.model_copy(update={"payments": policy.payments.model_copy(update={"impute": "principal_first"})})
     assert any("1343-1" in str(f) for f in check_policy(agreed, templates_by_channel(), TODAY))
     assert not any("1343-1" in str(f) for f in check_policy(policy, templates_by_channel(), TODAY))
+
+
+def test_money_settings_that_would_break_the_figures_are_refused_and_a_waived_indemnity_is_said():
+    import pytest
+
+    from domain.rule_file import RuleFileError
+
+    for wrong in ('  days_in_year: 0', '  days_in_year: 400', '  fixed_indemnity: "-40.00"', '  points_over_ecb: "-1"'):
+        key = wrong.split(":")[0]
+        start = DEFAULT.index(key + ":")
+        text = DEFAULT[:start] + wrong + DEFAULT[DEFAULT.index("\n", start):]
+        with pytest.raises(RuleFileError, match=key.strip()):
+            parse_policy(text, "p.yaml")
+    waived = findings(DEFAULT.replace('  fixed_indemnity: "40.00"', '  fixed_indemnity: "0"'))
+    assert any(f.startswith("warning: penalties.fixed_indemnity") and "waives" in f for f in waived)
+    flat = findings(DEFAULT.replace('  fixed_indemnity: "40.00"', '  fixed_indemnity: "100.00"'))
+    assert any(f.startswith("warning: penalties.fixed_indemnity") and "proof of the costs" in f for f in flat)
+
+
+def test_checking_one_file_knows_the_other_policies_its_routing_names(tmp_path):
+    """`rules check rules/default.yaml` (a deploy gate on the file that changed) passes while routing.yaml routes to
+    a policy of another file of the folder."""
+    from relance import rules_cli
+
+    lines, errors = rules_cli.check([ROOT / "rules" / "default.yaml"], TODAY)
+    assert errors == 0, lines
+    assert any("routing.yaml: ok" in line for line in lines)

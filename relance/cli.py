@@ -123,6 +123,14 @@ async def _places_for_dry_run(config: Config, policies, now: dt.datetime):
 def _dry_run(args, reader: LedgerReader, plans, places_unknown: str | None = None) -> int:
     """`relance import --dry-run`: what each invoice would get first and when, per day; nothing starts."""
     try:
+        if args.json:  # one object per invoice, in the file's order; the rows are all read once they are
+            invoices = [{"number": plan.start.invoice.number, "stage": plan.stage, "first": plan.first,
+                         "on": plan.on.isoformat() if plan.on else None,
+                         "overdue_since": plan.overdue_since.isoformat() if plan.overdue_since else None}
+                        for plan in plans]
+            print(json.dumps({"invoices": invoices, "rejected_rows": reader.rejected, "places_unknown": places_unknown,
+                              "errors": [e.model_dump() for e in reader.errors]}, ensure_ascii=False))
+            return 1 if reader.rejected else 0
         text = go_live.dry_run_text(plans, cases.paris_today())
     except LedgerFileError as error:
         raise UserError(str(error)) from error
@@ -469,7 +477,10 @@ async def cmd_demo(args, config: Config) -> int:
 
 async def cmd_rules_check(args, config: Config) -> int:
     lines, errors = rules_cli.check([Path(p) for p in args.paths] or [config.rules_dir], cases.paris_today())
-    rules_cli.print_findings(lines)
+    if args.json:
+        print(json.dumps({"errors": errors, "lines": lines}, ensure_ascii=False))
+    else:
+        rules_cli.print_findings(lines)
     return 1 if errors else 0
 
 

@@ -45,3 +45,42 @@ def test_each_command_refuses_the_amount_before_contacting_temporal(command):
     done = subprocess.run([RELANCE, *command], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "relance: montant refusé : " in done.stderr, done.stderr
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The command line of this checkout (not an installed copy), Temporal out of reach on purpose."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "TEMPORAL_ADDRESS": "127.0.0.1:9", "RELANCE_RULES_DIR": str(root / "rules")}
+    return subprocess.run([sys.executable, "-c", "from relance.cli import main; main()", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_json_is_what_rules_check_and_an_import_dry_run_print_when_asked(tmp_path):
+    import datetime as dt
+    import json
+
+    from tests import clock
+
+    due = clock.dev_server_today() + dt.timedelta(days=20)  # the CLI plans on the machine's day
+    ledger = tmp_path / "book.csv"
+    ledger.write_text("number;issue_date;due_date;debtor_id;debtor_name;debtor_email;amount_incl_tax\n"
+                      f"J-1;{due - dt.timedelta(days=30):%d/%m/%Y};{due:%d/%m/%Y};D1;Client 1;c1@x.example;1 200,00\n"
+                      f"J-2;{due - dt.timedelta(days=30):%d/%m/%Y};{due:%d/%m/%Y};D2;Client 2;pas-un-email;600,00\n",
+                      encoding="utf-8")
+    planned = _cli("import", str(ledger), "--dry-run", "--json", cwd=tmp_path)
+    answer = json.loads(planned.stdout)
+    assert planned.returncode == 1 and answer["rejected_rows"] == 1, planned.stderr
+    assert [i["number"] for i in answer["invoices"]] == ["J-1"] and answer["invoices"][0]["on"]
+    assert {(e["row"], e["field"], e["severity"]) for e in answer["errors"]} >= {(3, "debtor_email", "error")}
+    assert answer["places_unknown"], "Temporal out of reach: the places of earlier imports were not counted"
+    checked = _cli("rules", "check", "--json", cwd=tmp_path)
+    assert checked.returncode == 0 and json.loads(checked.stdout)["errors"] == 0, checked.stdout + checked.stderr
+
+
+def test_bad_arguments_are_refused_in_french_without_a_traceback(tmp_path):
+    for args, said in ((["pay", "F-1", "10", "--date", "31/02/2026"], "n'est pas une date"),
+                       (["rules", "simulate", "--fast", "--ledger", "x.csv", "--rebase", "99999999"], "entre -3650 et 3650"),
+                       (["rules", "simulate", "--fast", "--ledger", "x.csv", "--rules", str(tmp_path / "none")],
+                        "dossier de règles introuvable")):
+        done = _cli(*args, cwd=tmp_path)
+        assert done.returncode != 0 and said in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)

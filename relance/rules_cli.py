@@ -263,16 +263,17 @@ def diff_text(report: dict) -> str:
         if parts:
             lines.append(f"{invoice}: " + "; ".join(parts))
     if not lines:
-        lines.append("No action moves, appears or disappears.")
+        lines.append("Aucune action n'est avancée, retardée, ajoutée ni retirée.")
     old, new = report["totals"]["old"], report["totals"]["new"]
     lines.append("")
-    lines.append(f"{'':<22}{'old':>8}{'new':>8}")
-    for label, key in (("emails", "emails"), ("cases to court", "court"), ("cases to insurer", "insurer"),
-                       ("cases closed", "closed")):
-        lines.append(f"{label:<22}{old[key]:>8}{new[key]:>8}")
+    lines.append(f"{'':<26}{'en vigueur':>12}{'proposée':>10}")
+    for label, key in (("e-mails", "emails"), ("dossiers au tribunal", "court"), ("dossiers à l'assureur", "insurer"),
+                       ("dossiers clos", "closed")):
+        lines.append(f"{label:<26}{old[key]:>12}{new[key]:>10}")
     months = sorted(old["emails_per_month"].keys() | new["emails_per_month"].keys())
     for month in months:
-        lines.append(f"  emails {month:<13}{old['emails_per_month'].get(month, 0):>8}{new['emails_per_month'].get(month, 0):>8}")
+        lines.append(f"  e-mails {month:<16}{old['emails_per_month'].get(month, 0):>12}"
+                     f"{new['emails_per_month'].get(month, 0):>10}")
     return "\n".join(lines) + "\n"
 
 

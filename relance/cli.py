@@ -544,7 +544,15 @@ async def cmd_rules_simulate(args, config: Config) -> int:
     result = await _simulate(args, Path(args.rules or config.rules_dir), config)
     print(rules_cli.as_json([s.model_dump(mode="json") for s in result.statuses]) if args.json
           else rules_cli.simulation_text(result))
-    return 0
+    # A step that cannot be carried out (a template, missing data) would stop these cases for real: said, and the
+    # exit status lets a deploy script stop there.
+    stuck = [s for s in result.statuses if s.failure is not None]
+    for status in stuck[:20]:
+        print(f"{status.invoice_number}: étape {status.failure.step} impossible — {status.failure.error}", file=sys.stderr)
+    if stuck:
+        print(f"{len(stuck)} dossier(s) arrêté(s) sur une étape impossible — {len(stuck)} case(s) stopped on a step"
+              f" that cannot be carried out", file=sys.stderr)
+    return 1 if stuck else 0
 
 
 async def cmd_rules_diff(args, config: Config) -> int:

@@ -88,7 +88,7 @@ def _postal_lines(address: str, country: str = "FR") -> list[str]:
 def _required(value, name: str):
     """Fail loudly where a letter would otherwise go out with a blank (a mise en demeure without a deadline)."""
     if value is None or value == "" or value == []:
-        raise jinja2.UndefinedError(f"{name} is required by this template")
+        raise jinja2.UndefinedError(f"{name} manquant, ce modèle en a besoin — {name} is required by this template")
     return value
 
 

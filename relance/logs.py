@@ -13,8 +13,9 @@ import sys
 
 import structlog
 
-# Failures that retries are for: their tracebacks say nothing the error's one line does not.
-TRANSIENT = ("ConnectionError", "ConnectionRefusedError", "ConnectionResetError", "OSError", "TimeoutError",
+# Failures that retries are for, and those no retry fixes (a PermanentFailure names its template, data or refusal,
+# and the case gives ops a task): their tracebacks say nothing the error's one line does not.
+TRANSIENT = ("PermanentFailure", "ConnectionError", "ConnectionRefusedError", "ConnectionResetError", "OSError", "TimeoutError",
              "SMTPException", "SMTPConnectError", "SMTPServerDisconnected", "SMTPTimeoutError", "SMTPReadTimeoutError", "SMTPResponseException",
              "SMTPDataError", "MessageInFlight", "LeaseLost", "PossibleDuplicate")
 

@@ -84,3 +84,16 @@ def test_bad_arguments_are_refused_in_french_without_a_traceback(tmp_path):
                         "dossier de règles introuvable")):
         done = _cli(*args, cwd=tmp_path)
         assert done.returncode != 0 and said in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+
+
+@pytest.mark.timeout(180)
+def test_a_preview_whose_case_stops_on_an_impossible_step_says_which_and_exits_1(tmp_path):
+    """A small claim without the debtor's address cannot be written: the workflow preview shows the case stopped,
+    names it on stderr, and a deploy script stops on its exit status."""
+    ledger = tmp_path / "no_address.csv"
+    ledger.write_text("number;issue_date;due_date;debtor_id;debtor_name;debtor_email;amount_incl_tax;script\n"
+                      "NA-1;01/01/2027;31/01/2027;D1;Client 1;c1@x.example;3 000,00;\n", encoding="utf-8")
+    done = _cli("rules", "simulate", "--ledger", str(ledger), "--rebase", "-5", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "NA-1: étape small_claims:dossier impossible" in done.stderr and "debtor.address manquant" in done.stderr
+    assert "1 dossier(s) arrêté(s)" in done.stderr and "Traceback" not in done.stderr

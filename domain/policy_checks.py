@@ -32,7 +32,7 @@ def check_policy(policy: Policy, templates: dict[str, set[str]], today: dt.date)
 
 
 def _templates(policy: Policy, templates: dict[str, set[str]]) -> list[Finding]:
-    return [Finding("error", field, f"no {channel.value} template {kind!r} under templates/fr/")
+    return [Finding("error", field, f"no {channel.value} template {kind!r} in fr/ of the templates folder (RELANCE_TEMPLATES_DIR)")
             for field, kind, channel in templates_wanted(policy) if kind not in templates[channel.value]]
 
 

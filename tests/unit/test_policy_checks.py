@@ -31,7 +31,7 @@ def test_a_missing_template_is_an_error_for_its_channel():
 def test_a_letter_attached_to_an_email_needs_a_printable_template():
     attached = DEFAULT.replace("    channels: [email]\n    template: reminder_overdue",
                                "    channels: [email]\n    template: thank_you\n    attach_pdf: true")
-    assert "error: reminders.2.attach_pdf: no letter template 'thank_you' in fr/ of the templates folder" in findings(attached)
+    assert "error: reminders.2.attach_pdf: no letter template 'thank_you' in fr/ of the templates folder (RELANCE_TEMPLATES_DIR)" in findings(attached)
     assert not any("attach_pdf" in f for f in findings(attached.replace("attach_pdf: true", "attach_pdf: false")))
 
 

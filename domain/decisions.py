@@ -304,9 +304,9 @@ class _Planner:
         rules, insolvency = policy.insolvency, s.insolvency
         rule, declared = rules.id, account.confirmed(s, "declared")
         deadline = account.declaration_deadline(s, policy)
-        if deadline and deadline < self.today:  # recorded late: the task says so at once, not a date already gone
-            by = (f" : le délai a expiré le {deadline:%d/%m/%Y}, demander au juge-commissaire un relevé de forclusion"
-                  " (six mois après la publication au BODACC)")
+        relief = self._relief(deadline)
+        if deadline and deadline < self.today:  # recorded late: every task says so, none names a date already gone
+            by = f" : le délai a expiré le {deadline:%d/%m/%Y} ; {relief}"
         else:
             by = f" avant le {deadline:%d/%m/%Y}" if deadline else " dans les délais (date de publication au BODACC à enregistrer)"
         claim = account.statement_of(s, policy, self.today)
@@ -319,15 +319,27 @@ class _Planner:
             steps.append(Step("insolvency:insurer", rule, "Sinistre déclaré à l'assureur", now, DeclareLossToInsurer()))
         if deadline and not declared:
             warn_key, lapse_key = f"insolvency:declare-by:{deadline}", f"insolvency:lapsed:{deadline}"
+            warning = (f"Déclaration de créance non confirmée: dernier délai le {deadline:%d/%m/%Y}"
+                       if deadline >= self.today else
+                       f"Déclaration de créance non confirmée: délai expiré le {deadline:%d/%m/%Y} ; {relief}")
             steps.append(self.task(warn_key, rule, "Déclaration de créance à confirmer",
-                                   deadline - dt.timedelta(days=rules.task_days_before_deadline),
-                                   f"Déclaration de créance non confirmée: dernier délai le {deadline:%d/%m/%Y}"))
+                                   deadline - dt.timedelta(days=rules.task_days_before_deadline), warning))
             steps.append(self.task(lapse_key, rule, "Délai de déclaration expiré", deadline + dt.timedelta(days=1),
-                                   f"Créance non déclarée au {deadline:%d/%m/%Y}: demander au juge-commissaire un"
-                                   " relevé de forclusion"))
+                                   f"Créance non déclarée au {deadline:%d/%m/%Y}: {relief}"))
         if s.path == "insurer_claim":
             steps += self.procedure()
         return steps
+
+    def _relief(self, deadline: dt.date | None) -> str:
+        """A missed declaration: the relevé de forclusion the juge-commissaire may grant, and until when (L622-26)."""
+        published = self.s.insolvency.published_on if self.s.insolvency else None
+        if deadline is None or published is None:
+            return "demander au juge-commissaire un relevé de forclusion"
+        until = procedural_deadline(published, months=self.policy.insolvency.relief_months, calendar=self.policy.calendar)
+        if until < self.today:
+            return (f"le délai du relevé de forclusion a lui aussi expiré le {until:%d/%m/%Y} (article L622-26) : la"
+                    " créance est inopposable à la procédure, voir avec le mandataire judiciaire")
+        return f"demander au juge-commissaire un relevé de forclusion avant le {until:%d/%m/%Y} (article L622-26)"
 
     def dispute_review(self) -> Step | None:
         dispute = self.s.dispute

@@ -142,6 +142,7 @@ class InsolvencyRules(Rule):
     id: str = Field(default="procedure-collective", description="Rule id written in the audit trail of what insolvency causes.")
     declaration_months: int = Field(gt=0, description="Time to declare the claim from the BODACC publication (C. com. R622-24: 2).")
     task_days_before_deadline: int = Field(ge=0, description="Ops get a reminder this many days before the declaration deadline.")
+    relief_months: int = Field(default=6, gt=0, description="Time to ask the juge-commissaire for a relevé de forclusion after a missed declaration, from the BODACC publication (C. com. L622-26: 6).")
 
 
 class SmallClaims(Rule):

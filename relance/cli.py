@@ -704,7 +704,10 @@ def _date(text: str) -> dt.date:
 
 
 def _rebase_days(text: str) -> int:
-    days = int(text)
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} n'est pas un nombre de jours — not a number of days") from None
     if not -3650 <= days <= 3650:  # ten years either way: far enough for any ledger, and a date Python can hold
         raise argparse.ArgumentTypeError(f"{text} jours : entre -3650 et 3650 — days: between -3650 and 3650")
     return days

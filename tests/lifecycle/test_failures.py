@@ -44,3 +44,27 @@ async def test_no_retry_is_taken_when_nothing_failed(harness, today):
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await case.handle.execute_update(InvoiceCase.retry_step)
     assert "no step of this case is waiting to be retried" in refused.value.cause.message
+
+
+async def test_a_closed_case_whose_last_email_cannot_be_written_is_retried_and_ends(harness, today, monkeypatch):
+    """The thank-you after the payment (a step that outlives the close) fails on a broken template: the case is
+    closed but waits for ops, and `relance retry` is accepted on it (it was refused as closed, and the case never
+    ended)."""
+    import shutil
+    from decimal import Decimal
+
+    from domain.case import Payment
+    from relance.config import ROOT
+
+    template = harness.var / "templates-thanks"
+    shutil.copytree(ROOT / "templates", template)
+    thanks = template / "fr" / "thank_you.txt"
+    thanks.write_text("{{ merci_beaucoup }}", encoding="utf-8")
+    monkeypatch.setenv("RELANCE_TEMPLATES_DIR", str(template))
+    case = await (await Case.open(harness, invoice(today=today, due_in_days=15, amount="900.00"))).opened()
+    await case.update(InvoiceCase.record_payment, Payment(amount=Decimal("900.00")))
+    status = await case.until(lambda s: s.failure is not None and s.failure.waiting_for_retry, "wait for ops")
+    assert status.stage.value == "closed" and status.failure.step == "thank-you"
+    monkeypatch.setenv("RELANCE_TEMPLATES_DIR", str(ROOT / "templates"))  # ops deploy the fixed templates
+    await case.handle.execute_update(InvoiceCase.retry_step)
+    assert (await case.finished()).failure is None

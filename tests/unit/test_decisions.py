@@ -158,5 +158,17 @@ def test_an_insolvency_recorded_after_its_declaration_deadline_says_the_deadline
     notice = InsolvencyNotice(kind="redressement", judgment_on=published - dt.timedelta(days=5), published_on=published)
     case.message(OPENED, lambda s, policy, now: (None, transitions.record_insolvency(s, policy, notice, now)))
     case.advance(OPENED + dt.timedelta(hours=1))
-    [declare] = [task.text for task in case.s.tasks if task.key == "insolvency:declare"]
-    assert "le délai a expiré le" in declare and "relevé de forclusion" in declare and "avant le" not in declare
+    texts = {task.key.split(":")[1]: task.text for task in case.s.tasks if task.key.startswith("insolvency:")}
+    deadline, relief = account.declaration_deadline(case.s, POLICY), "relevé de forclusion avant le"
+    assert deadline < OPENED.date()
+    assert "le délai a expiré le" in texts["declare"] and relief in texts["declare"]
+    assert "dernier délai" not in texts["declare-by"] and "délai expiré le" in texts["declare-by"], texts
+    assert relief in texts["lapsed"], "the same story in each task, no date already gone given as a deadline"
+    for text in texts.values():
+        assert f"avant le {deadline:%d/%m/%Y}" not in text
+    months_later = Playback(invoice, POLICY, OPENED + dt.timedelta(days=120))
+    months_later.message(OPENED + dt.timedelta(days=120),
+                         lambda s, policy, now: (None, transitions.record_insolvency(s, policy, notice, now)))
+    months_later.advance(OPENED + dt.timedelta(days=120, hours=1))
+    [late] = [task.text for task in months_later.s.tasks if task.key == "insolvency:declare"]
+    assert "relevé de forclusion a lui aussi expiré" in late and "inopposable" in late

@@ -6,6 +6,7 @@ so they hold plain data only; the lifecycle itself lives in workflows/invoice_ca
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from decimal import Decimal
 from typing import Literal
 
@@ -319,6 +320,32 @@ class InsolvencyNotice(OpsMessage):
     kind: InsolvencyKind
     judgment_on: dt.date
     published_on: dt.date | None = None
+
+
+class ContactChange(OpsMessage):
+    """The debtor's contact details corrected (`relance contact`, or a newer export read by `relance sync`): what
+    the next email, letter or court request is addressed with. A field left out keeps its value."""
+
+    email: str | None = Field(default=None, max_length=320)
+    address: str | None = Field(default=None, max_length=500)
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    language: Literal["fr", "en"] | None = None
+
+    @field_validator("address", "email")
+    @classmethod
+    def _one_printable_line(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        hidden = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+        if hidden is not None:  # it would print in the envelope's window, or break the message's headers
+            raise ValueError(f"contains the control character U+{ord(hidden):04X}")
+        return value.strip()
+
+    def changes(self) -> dict[str, str]:
+        return {name: value for name in CONTACT_FIELDS if (value := getattr(self, name)) is not None}
+
+
+CONTACT_FIELDS = ("email", "address", "country", "language")
 
 
 class AccountingCredit(OpsMessage):

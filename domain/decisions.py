@@ -640,6 +640,21 @@ def paid_since(s: CaseState, effect: Effect, paid: Decimal) -> bool:
     return effect.step != "thank-you" and s.paid_total > paid
 
 
+def readdressed(s: CaseState, effect: Effect) -> Effect:
+    """An effect about to be tried again after ops corrected the debtor's contact details: it goes to, and prints,
+    the case's debtor as it is now (the figures stay those of the day it was written)."""
+    if isinstance(effect, Record) or not isinstance(effect.letter, LetterContext):
+        return effect
+    before = effect.letter.invoice
+    if before.number != s.invoice.number or before.debtor == s.invoice.debtor:
+        return effect
+    letter = effect.letter.model_copy(update={"invoice": before.model_copy(update={"debtor": s.invoice.debtor})})
+    changes = {"letter": letter}
+    if isinstance(effect, SendEmail) and effect.to == before.debtor.email:  # the debtor's message, not ops'
+        changes["to"] = s.invoice.debtor.email
+    return dataclasses.replace(effect, **changes)
+
+
 def recorded(s: CaseState, effect: Effect, refs: list[str], subject: str | None = None) -> None:
     """Write the audit line of an effect once carried out (an interpreter's last move for each effect)."""
     if isinstance(effect, Record):
@@ -665,8 +680,8 @@ def step_failed(s: CaseState, policy: Policy, effect: Effect, error: str, now: d
         text = (f"Étape {effect.step} en échec depuis plus de {policy.ops.task_after_failing_minutes} minutes"
                 f" (nouvelles tentatives en cours): {error}")
     else:
-        text = (f"Étape {effect.step} impossible: {error}. Corriger la donnée ou le modèle, puis"
-                f" `relance retry {invoice}`")
+        text = (f"Étape {effect.step} impossible: {error}. Corriger la donnée (les coordonnées du débiteur :"
+                f" `relance contact {s.invoice.debtor.debtor_id}`) ou le modèle, puis `relance retry {invoice}`")
     work.s.failure = StepFailure(step=effect.step, error=error, since=now, waiting_for_retry=not retrying)
     n = sum(1 for t in s.tasks if t.key.startswith(f"failed:{effect.step}:")) + 1
     work.task(f"failed:{effect.step}:{n}", "ops", text)

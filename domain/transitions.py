@@ -8,14 +8,17 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from pydantic import ValidationError
+
 from domain import account, history
 from domain.case import (
-    PLATFORM_STATUSES, PROCEDURE_STEPS, AccountingCredit, AccountingNotice, CaseState, CloseRequest, CreditHold, Dispute, DisputeRequest,
+    CONTACT_FIELDS, PLATFORM_STATUSES, PROCEDURE_STEPS, AccountingCredit, ContactChange, AccountingNotice, CaseState, CloseRequest, CreditHold, Dispute, DisputeRequest,
     DisputeResolution, Insolvency, InsolvencyNotice, Payment, PaymentPlan, PaymentReceipt, PaymentReversal,
     PlanProposal, PlatformStatus, ProcedureStep, ReturnedPayment, TrackedStep,
 )
 from domain.decisions import FILING_TASKS, Outcome, Record, Work
 from domain.history import PriorHistory
+from domain.invoice import Debtor
 from domain.money import format_eur as eur
 from domain.policy import Policy, Reminder, Stage
 from domain.schedule import local_date, plan_refusal, sending_moment, step_day
@@ -121,6 +124,39 @@ def open_refusal(s: CaseState) -> str | None:
     if s.stage is Stage.closed:
         return f"the case is closed ({s.closed_reason})"
     return None
+
+
+CONTACT_LABELS = {"email": "e-mail", "address": "adresse", "country": "pays", "language": "langue"}
+
+
+def _new_contact(s: CaseState, change: ContactChange) -> dict[str, str]:
+    debtor = s.invoice.debtor
+    return {name: value for name, value in change.changes().items() if value != getattr(debtor, name)}
+
+
+def contact_refusal(s: CaseState, change: ContactChange) -> str | None:
+    new = _new_contact(s, change)
+    if not new:
+        return "the debtor's contact details already read so: nothing to change"
+    try:
+        Debtor.model_validate(s.invoice.debtor.model_dump() | new)  # the checks of an imported row's debtor
+    except ValidationError as error:
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+                         for e in error.errors())
+    return None
+
+
+def update_contact(s: CaseState, policy: Policy, change: ContactChange, now: dt.datetime) -> Outcome:
+    """The next message, letter or request goes to the corrected details; what went before stays as it went."""
+    work = _work(s, policy, now)
+    new = _new_contact(s, change)
+    old = s.invoice.debtor
+    work.s.invoice = s.invoice.model_copy(update={"debtor": Debtor.model_validate(old.model_dump() | new)})
+    said = ", ".join(f"{CONTACT_LABELS[name]} « {value} » "
+                     + (f"(était « {getattr(old, name)} »)" if getattr(old, name) else "(vide jusqu'ici)")
+                     for name, value in new.items())
+    work.record("contact", "contact", "ops", f"Coordonnées du débiteur corrigées : {said}")
+    return _done(work)
 
 
 def retry_refusal(s: CaseState) -> str | None:

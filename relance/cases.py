@@ -15,7 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from zoneinfo import ZoneInfo
 
 from domain.case import (
-    CaseStart, CaseStatus, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReversal, PlanProposal,
+    CaseStart, CaseStatus, ContactChange, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReversal, PlanProposal,
     ProcedureStep,
 )
 from domain.transitions import reopened
@@ -180,7 +180,18 @@ UPDATES = {Payment: InvoiceCase.record_payment, DisputeRequest: InvoiceCase.open
 
 async def debtor_insolvency(client: Client, debtor_id: str, notice: InsolvencyNotice,
                             concurrency: int = 20) -> dict[str, str]:
-    """Tell every running case of a debtor that a procédure collective opened: invoice number -> outcome.
+    """Tell every running case of a debtor that a procédure collective opened: invoice number -> outcome."""
+    return await tell_debtor_cases(client, debtor_id, InvoiceCase.record_insolvency, notice, concurrency)
+
+
+async def debtor_contact(client: Client, debtor_id: str, change: ContactChange,
+                         concurrency: int = 20) -> dict[str, str]:
+    """Correct the debtor's contact details on every running case of it: invoice number -> outcome."""
+    return await tell_debtor_cases(client, debtor_id, InvoiceCase.update_contact, change, concurrency)
+
+
+async def tell_debtor_cases(client: Client, debtor_id: str, update, message, concurrency: int = 20) -> dict[str, str]:
+    """Send `message` to every running case of a debtor: invoice number -> "recorded" or why it was refused.
 
     Cases are found through visibility, which lags writes by a moment: a case opened in the same second may be
     missed, and running the command again only reaches the cases not told yet (a repeat is refused, harmlessly).
@@ -192,7 +203,7 @@ async def debtor_insolvency(client: Client, debtor_id: str, notice: InsolvencyNo
     async def one(number: str) -> None:
         async with gate:
             try:
-                await handle(client, number).execute_update(InvoiceCase.record_insolvency, notice)
+                await handle(client, number).execute_update(update, message)
                 outcomes[number] = "recorded"
             except WorkflowUpdateFailedError as refused:
                 outcomes[number] = f"refused: {refused.cause.message if refused.cause else refused}"

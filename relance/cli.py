@@ -17,7 +17,7 @@ from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedErro
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.case import (
-    PROCEDURE_STEPS, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyKind, InsolvencyNotice, OpsMessage,
+    PROCEDURE_STEPS, CloseRequest, ContactChange, DisputeRequest, DisputeResolution, InsolvencyKind, InsolvencyNotice, OpsMessage,
     Payment, PlanProposal, ProcedureStep, RetryRequest,
 )
 from domain.debtor_account import debtor_account
@@ -345,13 +345,28 @@ async def cmd_insolvency(args, config: Config) -> int:
     notice = _model(InsolvencyNotice, kind=args.kind, judgment_on=args.judgment, published_on=args.published)
     client = await connect(config.temporal)
     outcomes = await cases.debtor_insolvency(client, args.debtor, notice)
+    return _told(args, outcomes, "stopped for the procédure collective")
+
+
+async def cmd_contact(args, config: Config) -> int:
+    change = _model(ContactChange, email=args.email, address=args.address, country=args.country,
+                    language=args.language)
+    if not change.changes():
+        raise UserError("rien à changer : donner --email, --address, --country ou --language — nothing to change")
+    client = await connect(config.temporal)
+    outcomes = await cases.debtor_contact(client, args.debtor, change)
+    return _told(args, outcomes, "now addressed with the corrected details")
+
+
+def _told(args, outcomes: dict[str, str], what: str) -> int:
+    """What each running case of the debtor answered a message sent to all of them."""
     if args.json:
         print(json.dumps(outcomes, indent=2))
     else:
         for number, outcome in outcomes.items():
             print(f"{number}: {outcome}")
         print(f"{sum(o == 'recorded' for o in outcomes.values())} of {len(outcomes)} running case(s) of {args.debtor}"
-              " stopped for the procédure collective")
+              f" {what}")
     if not outcomes:
         print(f"no running case for debtor {args.debtor}", file=sys.stderr)
     return 0 if outcomes and all(o == "recorded" for o in outcomes.values()) else 1
@@ -801,6 +816,14 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--kind", required=True, choices=typing.get_args(InsolvencyKind))
     c.add_argument("--judgment", required=True, type=_date, help="date of the opening judgment")
     c.add_argument("--published", type=_date, help="BODACC publication date (starts the time to declare the claim)")
+    c = command("contact", cmd_contact, "correct a debtor's email, postal address, country or language on all of its"
+                " running cases: the next message, letter or court request uses them (then `relance retry` a step that"
+                " failed for want of them)")
+    c.add_argument("debtor", help="debtor id, as in the ledger")
+    c.add_argument("--email")
+    c.add_argument("--address", help='one line, parts separated by commas: "5 rue des Lilas, 75011 Paris"')
+    c.add_argument("--country", help="ISO code, FR, BE...")
+    c.add_argument("--language", choices=["fr", "en"])
     c = command("credit", cmd_credit, "a credit note or an unapplied payment of a customer (grouping per_debtor):"
                 " netted in its messages; a reminder it covers is not sent", json_flag=False)
     c.add_argument("debtor", help="debtor id, as in the ledger")

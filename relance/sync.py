@@ -28,7 +28,7 @@ from temporalio.client import (
 import structlog
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.case import AccountingCredit, AccountingNotice, CaseStatus, Payment
+from domain.case import AccountingCredit, AccountingNotice, CaseStatus, ContactChange, Payment
 from domain.invoice import invoice_number_of
 from domain.money import format_eur
 from domain.policy import Policy, Stage
@@ -50,6 +50,7 @@ class SyncReport:
     credited: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)  # number, from, to
     raised: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)  # reported, not applied
     vanished: list[str] = dataclasses.field(default_factory=list)
+    contacts: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # number, what changed
     vanished_not_told: str = ""  # why the cases gone from the export got no task this time, if they did not
     paid_without_case: int = 0
     unchanged: int = 0
@@ -65,6 +66,9 @@ class SyncReport:
         lines += [f"  {number} : {old} -> {new}" for number, old, new in self.credited]
         lines.append(f"{len(self.raised)} montant(s) augmenté(s) : non appliqués, une tâche pour les équipes sur le dossier")
         lines += [f"  {number} : {old} -> {new}" for number, old, new in self.raised]
+        lines.append(f"{len(self.contacts)} coordonnée(s) du débiteur changée(s) dans l'export : {verb} corrigées"
+                     " sur le dossier")
+        lines += [f"  {number} : {what}" for number, what in self.contacts]
         told = f"aucune tâche : {self.vanished_not_told}" if self.vanished_not_told else "une tâche pour les équipes sur chacun"
         lines.append(f"{len(self.vanished)} dossier(s) en cours absent(s) de l'export : {told}")
         lines += [f"  {number}" for number in self.vanished]
@@ -75,6 +79,7 @@ class SyncReport:
     def summary(self) -> dict:
         return {"opened": len(self.opened), "paid": len(self.paid), "credited": len(self.credited),
                 "raised": len(self.raised), "vanished": len(self.vanished), "unchanged": self.unchanged,
+                "contacts": len(self.contacts),
                 "paid_without_case": self.paid_without_case, "failed": len(self.failed),
                 "vanished_not_told": self.vanished_not_told}
 
@@ -152,6 +157,7 @@ async def _reconcile(client: Client, row: LedgerRow, status: CaseStatus, report:
         report.unchanged += 1
         return
     case = cases.handle(client, number)
+    await _reconcile_contact(case, row, status, report, dry_run)
     known = status.invoice_amount if status.invoice_amount is not None else invoice.amount_incl_tax
     if go_live.settled_before(row):
         owed = known - status.paid_total
@@ -171,6 +177,26 @@ async def _reconcile(client: Client, row: LedgerRow, status: CaseStatus, report:
         report.raised.append((number, _eur(known), _eur(invoice.amount_incl_tax)))
     else:
         report.unchanged += 1
+
+
+SYNCED_CONTACT = ("email", "address")  # what an export always carries when it has it (its language and country
+# columns default when absent, and would undo a correction made with `relance contact`)
+
+
+async def _reconcile_contact(case, row: LedgerRow, status: CaseStatus, report: SyncReport, dry_run: bool) -> None:
+    """The ERP corrected the debtor's email or address: the case writes to the new one from its next step."""
+    known = status.invoice.debtor if status.invoice else None
+    exported = row.invoice.debtor
+    if known is None:
+        return
+    new = {name: getattr(exported, name) for name in SYNCED_CONTACT
+           if getattr(exported, name) and getattr(exported, name) != getattr(known, name)}
+    if not new:
+        return
+    if not dry_run:
+        await _update(case, InvoiceCase.update_contact, ContactChange(**new, by=BY))
+    report.contacts.append((row.invoice.number, ", ".join(f"{name} {getattr(known, name) or '(vide)'} -> {value}"
+                                                          for name, value in new.items())))
 
 
 async def _update(case, update, message) -> None:

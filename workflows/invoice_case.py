@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import account, decisions, grouping, transitions
     from domain.grouping import Ask, Reply, Withdrawal
     from domain.case import (
-        AccountingCredit, AccountingNotice, CaseStart, CaseState, CaseStatus, CloseRequest, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PaymentReversal, PlanDecision, PlanProposal, PlatformStatus, ProcedureStep,
+        AccountingCredit, AccountingNotice, CaseStart, CaseState, CaseStatus, CloseRequest, ContactChange, DisputeRequest, DisputeResolution, InsolvencyNotice, Payment, PaymentReceipt, PaymentReversal, PlanDecision, PlanProposal, PlatformStatus, ProcedureStep,
         RetryRequest,
     )
     from domain.decisions import Effect, FileInsurerClaim, Outcome, PrepareDossier, Record, SendEmail, WriteDocument
@@ -187,6 +187,7 @@ class InvoiceCase:
                     told = True
                 if permanent:
                     await workflow.wait_condition(lambda: self.s.failure is None or not self.s.failure.waiting_for_retry)
+                    effect = decisions.readdressed(self.s, effect)  # ops may have corrected the debtor meanwhile
                 continue
             self.s.failure = None
             return done
@@ -432,6 +433,17 @@ class InvoiceCase:
     @record_accounting_notice.validator
     def _check_accounting_notice(self, notice: AccountingNotice) -> None:
         self._refuse(lambda: transitions.accounting_notice_refusal(self.s, notice))
+
+    @workflow.update
+    def update_contact(self, change: ContactChange) -> CaseStatus:
+        """The debtor's email, address, country or language corrected (`relance contact`, `relance sync`)."""
+        self._apply(transitions.update_contact(self.s, self._policy(), change, workflow.now()), wake=False,
+                    by=change.by)
+        return self.status()
+
+    @update_contact.validator
+    def _check_contact(self, change: ContactChange) -> None:
+        self._refuse(lambda: transitions.contact_refusal(self.s, change))
 
     @workflow.update
     def retry_step(self, request: RetryRequest | None = None) -> CaseStatus:

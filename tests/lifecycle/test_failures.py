@@ -68,3 +68,31 @@ async def test_a_closed_case_whose_last_email_cannot_be_written_is_retried_and_e
     monkeypatch.setenv("RELANCE_TEMPLATES_DIR", str(ROOT / "templates"))  # ops deploy the fixed templates
     await case.handle.execute_update(InvoiceCase.retry_step)
     assert (await case.finished()).failure is None
+
+
+async def test_ops_give_the_missing_address_and_the_court_request_is_written_on_retry(harness, today):
+    """The data, not the template: `relance contact` corrects the case's debtor and `relance retry` writes the
+    request with the address ops gave; an address with a control character is refused at the door."""
+    from domain.case import ContactChange
+    from tests.pdf import pdf_text
+
+    bare = invoice(today=today, due_in_days=15, amount="4000.00")
+    without_address = bare.model_copy(update={"debtor": bare.debtor.model_copy(update={"address": ""})})
+    case = await Case.open(harness, without_address)
+    await case.wait_until_due_plus(75)
+    assert (await case.status()).failure.step == "small_claims:dossier"
+    import pytest
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match="control character U\\+0000"):
+        ContactChange(address="9 rue Neuve\x00, 69003 Lyon")
+    assert "not a valid email address" in await case.refusal(InvoiceCase.update_contact, ContactChange(email="pas-un-email"))
+    assert "nothing to change" in await case.refusal(InvoiceCase.update_contact, ContactChange(address=""))
+    status = await case.update(InvoiceCase.update_contact, ContactChange(address="9 rue Neuve, 69003 Lyon", by="ops"))
+    assert status.invoice.debtor.address == "9 rue Neuve, 69003 Lyon"
+    assert any(a.kind == "contact" and "adresse « 9 rue Neuve, 69003 Lyon » (vide jusqu'ici)" in a.summary for a in status.audit), [a.summary for a in status.audit][-3:]
+    await case.handle.execute_update(InvoiceCase.retry_step)
+    status = await case.until(lambda s: s.failure is None and "small_claims:dossier" in [a.step for a in s.audit],
+                              "write the request")
+    [dossier] = [a for a in status.audit if a.step == "small_claims:dossier"]
+    request = next(ref for ref in dossier.refs if ref.endswith(".pdf"))
+    assert "9 rue Neuve, 69003 Lyon" in pdf_text(open(request, "rb").read()), "printed with the address ops gave"

@@ -25,14 +25,14 @@ async def test_a_newer_export_opens_closes_credits_and_reports_then_changes_noth
     today = clock.dev_server_today()
     issued, due = today.strftime("%d/%m/%Y"), (today + dt.timedelta(days=30)).strftime("%d/%m/%Y")
 
-    def row(letter: str, amount: str = "1 200,00", paid: str = ";") -> str:
-        return f"S-{tag}-{letter};{issued};{due};C-{tag};Société {letter};ap@{tag}.example;{amount};{paid}"
+    def row(letter: str, amount: str = "1 200,00", paid: str = ";", email: str = f"ap@{tag}.example") -> str:
+        return f"S-{tag}-{letter};{issued};{due};C-{tag};Société {letter};{email};{amount};{paid}"
 
     first = _export(tmp_path, "v1.csv", [row("A"), row("B"), row("C", "600,00"), row("E")])
     imported = await relance(service, "import", str(first), "--json")
     assert json.loads(imported.stdout)["started"] == 4, imported.stderr
 
-    newer = _export(tmp_path, "v2.csv", [row("A", "1 300,00"), row("B", "1 000,00"),
+    newer = _export(tmp_path, "v2.csv", [row("A", "1 300,00"), row("B", "1 000,00", email=f"compta@{tag}.example"),
                                          row("C", "600,00", f"600,00;{issued}"), row("D")])
 
     async def previewed():
@@ -42,8 +42,8 @@ async def test_a_newer_export_opens_closes_credits_and_reports_then_changes_noth
         return report if f"S-{tag}-E" in report["vanished_invoices"] else None
 
     preview = await eventually(previewed)
-    assert {key: preview[key] for key in ("opened", "paid", "credited", "raised", "unchanged")} == {
-        "opened": 1, "paid": 1, "credited": 1, "raised": 1, "unchanged": 0}
+    assert {key: preview[key] for key in ("opened", "paid", "credited", "raised", "unchanged", "contacts")} == {
+        "opened": 1, "paid": 1, "credited": 1, "raised": 1, "unchanged": 0, "contacts": 1}
     still = json.loads((await relance(service, "status", f"S-{tag}-C", "--json")).stdout)
     assert still["stage"] != "closed", "a dry run changes nothing"
 
@@ -55,6 +55,9 @@ async def test_a_newer_export_opens_closes_credits_and_reports_then_changes_noth
     credited = json.loads((await relance(service, "status", f"S-{tag}-B", "--json")).stdout)
     assert Decimal(str(credited["principal_due"])) == Decimal("1000.00")
     assert any("Avoir de 200,00" in a["summary"] for a in credited["audit"])
+    assert credited["invoice"]["debtor"]["email"] == f"compta@{tag}.example", "the ERP's corrected email"
+    assert any(a["kind"] == "contact" and f"compta@{tag}.example" in a["summary"] and a["by"] == "relance sync"
+               for a in credited["audit"])
 
     raised = json.loads((await relance(service, "status", f"S-{tag}-A", "--json")).stdout)
     assert [t["key"] for t in raised["tasks"]] == ["sync:raised:1300.00"], "not applied: a task for ops"
@@ -64,7 +67,7 @@ async def test_a_newer_export_opens_closes_credits_and_reports_then_changes_noth
     assert [t["key"] for t in gone["tasks"]] == ["sync:vanished"] and gone["stage"] != "closed"
 
     again = json.loads((await relance(service, "sync", str(newer), "--json")).stdout)
-    assert (again["opened"], again["paid"], again["credited"], again["unchanged"]) == (0, 0, 0, 3), \
+    assert (again["opened"], again["paid"], again["credited"], again["unchanged"], again["contacts"]) == (0, 0, 0, 3, 0), \
         "the same export twice: nothing more"
     for number in ("A", "E"):
         status = json.loads((await relance(service, "status", f"S-{tag}-{number}", "--json")).stdout)

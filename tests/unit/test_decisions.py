@@ -172,3 +172,30 @@ def test_an_insolvency_recorded_after_its_declaration_deadline_says_the_deadline
     months_later.advance(OPENED + dt.timedelta(days=120, hours=1))
     [late] = [task.text for task in months_later.s.tasks if task.key == "insolvency:declare"]
     assert "relevé de forclusion a lui aussi expiré" in late and "inopposable" in late
+
+
+def test_corrected_contact_details_address_what_is_retried_and_nothing_else():
+    from domain import decisions, transitions
+    from domain.case import ContactChange
+
+    invoice = Invoice(number="C-1", issue_date=OPENED.date(), due_date=OPENED.date() + dt.timedelta(days=30),
+                      amount_incl_tax=Decimal("1200.00"),
+                      debtor=Debtor(debtor_id="D", name="Client", email="old@client.example"))
+    case = Playback(invoice, POLICY, OPENED)
+    work = decisions.Work(case.s, POLICY, OPENED)
+    work.email("reminder:x", "x", "reminder_overdue")
+    work.task("call", "x", "Appeler le client")
+    to_debtor, to_ops = [e for e in work.effects if isinstance(e, decisions.SendEmail)]
+    change = ContactChange(email="new@client.example", address="2 rue B, 75002 Paris")
+    assert transitions.contact_refusal(case.s, change) is None
+    outcome = transitions.update_contact(case.s, POLICY, change, OPENED)
+    assert (outcome.state.invoice.debtor.email, outcome.state.invoice.debtor.address) == (
+        "new@client.example", "2 rue B, 75002 Paris")
+    [line] = [e.action for e in outcome.effects if isinstance(e, decisions.Record)]
+    assert line.kind == "contact" and "e-mail « new@client.example » (était « old@client.example »)" in line.summary
+    again = decisions.readdressed(outcome.state, to_debtor)
+    assert again.to == "new@client.example" and again.letter.invoice.debtor.address == "2 rue B, 75002 Paris"
+    assert again.letter.total_due == to_debtor.letter.total_due, "the figures of the day it was written"
+    assert decisions.readdressed(outcome.state, to_ops).to == to_ops.to, "an ops task still goes to ops"
+    assert "nothing to change" in transitions.contact_refusal(outcome.state, change)
+    assert "not a valid email" in transitions.contact_refusal(case.s, ContactChange(email="pas-un-email"))

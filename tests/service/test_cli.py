@@ -110,3 +110,28 @@ async def test_an_insolvency_stops_every_case_of_the_debtor_and_no_other(service
     stages = {n: json.loads((await relance(service, "status", f"INS-{tag}-{n}", "--json")).stdout)["stage"]
               for n in (1, 2, 3)}
     assert stages == {1: "insolvency", 2: "insolvency", 3: "preventive"}
+
+
+async def test_a_debtors_corrected_address_reaches_every_case_of_it_and_no_other(service, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    due = (clock.dev_server_today() + dt.timedelta(days=30)).strftime("%d/%m/%Y")
+    issued = clock.dev_server_today().strftime("%d/%m/%Y")
+    rows = [f"CON-{tag}-{n};{issued};{due};{debtor};Client SAS;ap@client.example;500,00;non"
+            for n, debtor in ((1, f"MOVED-{tag}"), (2, f"MOVED-{tag}"), (3, f"STAYED-{tag}"))]
+    assert (await relance(service, "import", str(ledger(tmp_path, rows)))).returncode == 0
+    await eventually(lambda: _rows(relance(service, "list", "--debtor", f"MOVED-{tag}", "--json")), )
+
+    done = await relance(service, "contact", f"MOVED-{tag}", "--address", "9 rue Neuve, 69003 Lyon",
+                         "--email", "compta@client.example")
+    again = await relance(service, "contact", f"MOVED-{tag}", "--address", "9 rue Neuve, 69003 Lyon")
+    nothing = await relance(service, "contact", f"MOVED-{tag}")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"CON-{tag}-1: recorded" in done.stdout and "2 of 2 running case(s)" in done.stdout
+    assert again.returncode == 1 and "nothing to change" in again.stdout, "a repeat changes nothing and says so"
+    assert nothing.returncode == 1 and "rien à changer" in nothing.stderr
+    debtors = {n: json.loads((await relance(service, "status", f"CON-{tag}-{n}", "--json")).stdout)["invoice"]["debtor"]
+               for n in (1, 2, 3)}
+    assert {n: (d["address"], d["email"]) for n, d in debtors.items()} == {
+        1: ("9 rue Neuve, 69003 Lyon", "compta@client.example"), 2: ("9 rue Neuve, 69003 Lyon", "compta@client.example"),
+        3: ("", "ap@client.example")}

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pydantic import BaseModel, ValidationError
 
 from domain.case import (
-    PROCEDURE_STEPS, CloseRequest, DisputeRequest, DisputeResolution, Payment, PlanProposal, ProcedureStep, RetryRequest,
+    CONTACT_FIELDS, PROCEDURE_STEPS, CloseRequest, ContactChange, DisputeRequest, DisputeResolution, Payment, PlanProposal, ProcedureStep, RetryRequest,
 )
 from domain.money import parse_date
 from relance.ledger import read_amount
@@ -99,6 +99,12 @@ def _retry(form, by, today, status) -> RetryRequest:
     return RetryRequest(by=by)
 
 
+def _contact(form, by, today, status) -> ContactChange:
+    """A field left blank keeps its value."""
+    given = {name: value.strip() for name in CONTACT_FIELDS if (value := form.get(name, "")).strip()}
+    return ContactChange(**given, by=by)
+
+
 FORMS = {form.name: form for form in (
     Form("payment", InvoiceCase.record_payment, _payment),
     Form("dispute", InvoiceCase.open_dispute, _dispute),
@@ -107,6 +113,7 @@ FORMS = {form.name: form for form in (
     Form("step", InvoiceCase.record_procedure_step, _step),
     Form("close", InvoiceCase.close_case, _close),
     Form("retry", InvoiceCase.retry_step, _retry),
+    Form("contact", InvoiceCase.update_contact, _contact),
 )}
 
 

@@ -104,6 +104,21 @@ async def test_a_morning_worklist_payment_and_dispute(page, console, dev_server,
     assert [a.by for a in status.audit if a.kind == "dispute"] == ["olivia"]
     assert "olivia" in await page.locator("#audit").inner_text()
 
+    # The debtor moved: ops correct its address (a blank field keeps its value); a bad email is refused in French.
+    form = page.locator("#action-contact")
+    await form.locator("input[name=email]").fill("compta@intranet")  # the browser lets it through, the case does not
+    await form.locator("button").click()
+    await page.locator("#refusal-contact").wait_for()
+    assert "adresse invalide" in await page.locator("#refusal-contact").inner_text()
+    form = page.locator("#action-contact")
+    await form.locator("input[name=email]").fill("")
+    await form.locator("input[name=address]").fill("9 rue Neuve, 69003 Lyon")
+    await form.locator("button").click()
+    await page.locator(".done").wait_for()
+    status = await _status(handle)
+    assert status.invoice.debtor.address == "9 rue Neuve, 69003 Lyon" and status.invoice.debtor.email == case.debtor.email
+    assert [a.by for a in status.audit if a.kind == "contact"] == ["olivia"]
+
     # The customer, its invoices grouped from the cases' statuses, over its credit limit.
     await page.goto(f"{console.url}/customers?q={case.debtor.debtor_id}")
     row = page.locator("table.customers tbody tr")

@@ -90,14 +90,20 @@ def test_rules_check_names_file_line_and_field(tmp_path, rules_dir):
     assert "default.yaml: ok" in result.stdout
 
 
-async def test_an_insolvency_stops_every_case_of_the_debtor_and_no_other(service, tmp_path):
+async def _two_debtors(service, tmp_path, prefix: str, told: str, other: str) -> str:
+    """Invoices 1 and 2 of debtor `told`, 3 of `other`, open and listed; their tag."""
     tag = uuid.uuid4().hex[:6]
     due = (clock.dev_server_today() + dt.timedelta(days=30)).strftime("%d/%m/%Y")
     issued = clock.dev_server_today().strftime("%d/%m/%Y")
-    rows = [f"INS-{tag}-{n};{issued};{due};{debtor};Client SAS;ap@client.example;500,00;non"
-            for n, debtor in ((1, f"FAILED-{tag}"), (2, f"FAILED-{tag}"), (3, f"HEALTHY-{tag}"))]
+    rows = [f"{prefix}-{tag}-{n};{issued};{due};{debtor}-{tag};Client SAS;ap@client.example;500,00;non"
+            for n, debtor in ((1, told), (2, told), (3, other))]
     assert (await relance(service, "import", str(ledger(tmp_path, rows)))).returncode == 0
-    await eventually(lambda: _rows(relance(service, "list", "--debtor", f"FAILED-{tag}", "--json")), )
+    await eventually(lambda: _rows(relance(service, "list", "--debtor", f"{told}-{tag}", "--json")), )
+    return tag
+
+
+async def test_an_insolvency_stops_every_case_of_the_debtor_and_no_other(service, tmp_path):
+    tag = await _two_debtors(service, tmp_path, "INS", "FAILED", "HEALTHY")
 
     judgment = clock.dev_server_today().isoformat()
     done = await relance(service, "insolvency", f"FAILED-{tag}", "--kind", "redressement", "--judgment", judgment)
@@ -113,13 +119,7 @@ async def test_an_insolvency_stops_every_case_of_the_debtor_and_no_other(service
 
 
 async def test_a_debtors_corrected_address_reaches_every_case_of_it_and_no_other(service, tmp_path):
-    tag = uuid.uuid4().hex[:6]
-    due = (clock.dev_server_today() + dt.timedelta(days=30)).strftime("%d/%m/%Y")
-    issued = clock.dev_server_today().strftime("%d/%m/%Y")
-    rows = [f"CON-{tag}-{n};{issued};{due};{debtor};Client SAS;ap@client.example;500,00;non"
-            for n, debtor in ((1, f"MOVED-{tag}"), (2, f"MOVED-{tag}"), (3, f"STAYED-{tag}"))]
-    assert (await relance(service, "import", str(ledger(tmp_path, rows)))).returncode == 0
-    await eventually(lambda: _rows(relance(service, "list", "--debtor", f"MOVED-{tag}", "--json")), )
+    tag = await _two_debtors(service, tmp_path, "CON", "MOVED", "STAYED")
 
     done = await relance(service, "contact", f"MOVED-{tag}", "--address", "9 rue Neuve, 69003 Lyon",
                          "--email", "compta@client.example")

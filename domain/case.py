@@ -341,6 +341,11 @@ class ContactChange(OpsMessage):
             raise ValueError(f"contains the control character U+{ord(hidden):04X}")
         return value.strip()
 
+    @field_validator("country", mode="before")
+    @classmethod
+    def _country_code(cls, value):
+        return value.strip().upper() if isinstance(value, str) else value  # "be" as typed is BE
+
     def changes(self) -> dict[str, str]:
         return {name: value for name in CONTACT_FIELDS if (value := getattr(self, name)) is not None}
 

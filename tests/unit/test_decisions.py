@@ -199,3 +199,4 @@ def test_corrected_contact_details_address_what_is_retried_and_nothing_else():
     assert decisions.readdressed(outcome.state, to_ops).to == to_ops.to, "an ops task still goes to ops"
     assert "nothing to change" in transitions.contact_refusal(outcome.state, change)
     assert "not a valid email" in transitions.contact_refusal(case.s, ContactChange(email="pas-un-email"))
+    assert ContactChange(country=" be ").country == "BE"

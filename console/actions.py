@@ -125,7 +125,7 @@ def message(form: Form, fields: Mapping[str, str], by: str, today: dt.date, stat
         raise Refused("; ".join(_field_error(e) for e in error.errors())) from error
 
 
-_FIELDS = {"amount": "montant", "reason": "motif", "review_by": "date de revue", "paid_on": "date",
+_FIELDS = {"email": "e-mail", "address": "adresse", "country": "pays", "language": "langue", "amount": "montant", "reason": "motif", "review_by": "date de revue", "paid_on": "date",
            "credit_amount": "montant de l'avoir", "instalments": "échéances", "on": "date"}
 
 

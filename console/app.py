@@ -208,13 +208,22 @@ async def case_action(request: Request, user: User) -> Response:
     try:
         message = actions.message(form, fields, user.login, console.today(), status)
         await cases.handle(await console.client(), invoice).execute_update(form.update, message)
-    except actions.Refused as refused:
-        return await _case_response(request, user, errors={name: str(refused)}, values={name: fields}, status_code=422)
+    except actions.Refused as refused:  # each field's problem in the page's language
+        said = "; ".join(i18n.refusal(part, lang) for part in str(refused).split("; "))
+        return await _case_response(request, user, errors={name: said}, values={name: fields}, status_code=422)
     except WorkflowUpdateFailedError as refused:
         cause = refused.cause.message if refused.cause is not None and hasattr(refused.cause, "message") else str(refused)
         log.info("console.action.refused", user=user.login, invoice=invoice, action=name, reason=cause)
         return await _case_response(request, user, errors={name: i18n.refusal(cause, lang)}, values={name: fields},
                                     status_code=422)
+    except RPCError as gone:  # the case closed (or was terminated) since the page was shown: it takes no message
+        if gone.status != RPCStatusCode.NOT_FOUND and "already completed" not in gone.message:
+            raise
+        log.info("console.action.refused", user=user.login, invoice=invoice, action=name, reason=gone.message)
+        said = "the case has closed meanwhile: nothing was recorded" if lang == "en" else \
+            "le dossier a été clos entre-temps : rien n'a été enregistré"
+        return await _case_response(request, user, errors={name: said, "case": said}, values={name: fields},
+                                    status_code=422)  # as every refusal: the page's script shows a 422's page
     log.info("console.action", user=user.login, invoice=invoice, action=name)
     return RedirectResponse(f"/cases/{invoice}?done={name}", status_code=303)
 

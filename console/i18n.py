@@ -120,6 +120,8 @@ _REFUSALS = [
     (r"the debtor's contact details already read so: nothing to change",
      "les coordonnées du débiteur sont déjà celles-ci : rien à changer"),
     (r"email: not a valid email address(.*)", "e-mail : adresse invalide{0}"),
+    (r"(.*): contains the control character (\S+)", "{0} : contient le caractère de contrôle {1}"),
+    (r"pays: String should match pattern.*", "pays : un code à deux lettres (FR, BE, DE...)"),
     (r"already recorded: bank entry (\S+)", "déjà enregistré : écriture bancaire {0}"),
     (r"no payment from bank entry (\S+) on this case", "aucun règlement de l'écriture bancaire {0} sur ce dossier"),
     (r"already recorded: status (\S+) of (\S+)", "déjà enregistré : statut {0} du {1}"),
@@ -127,6 +129,7 @@ _REFUSALS = [
      "le montant est de {0} : un export peut le baisser, pas le hausser (à décider par l'équipe recouvrement)"),
     (r"the amount is (.*): the export does not raise it", "le montant est de {0} : l'export ne l'augmente pas"),
     (r"String should have at least (\d+) characters?", "{0} caractères au moins"),
+    (r"(\S+): String should have at least (\d+) characters?", "{0} : {1} caractères au moins"),
     (r"Input should be a valid date.*", "date attendue (JJ/MM/AAAA)"),
     (r"Input should be a valid decimal.*", "montant attendu, par exemple 1 234,56"),
 ]

@@ -640,6 +640,14 @@ def paid_since(s: CaseState, effect: Effect, paid: Decimal) -> bool:
     return effect.step != "thank-you" and s.paid_total > paid
 
 
+def cleared(s: CaseState, step: str | None) -> None:
+    """The step went through: no failure left, and the tasks its failures gave ops are done (the worklist and
+    `relance status` no longer show them; their audit lines stay)."""
+    s.failure = None
+    if step is not None and any(task.key.startswith(f"failed:{step}:") for task in s.tasks):
+        s.tasks = [task for task in s.tasks if not task.key.startswith(f"failed:{step}:")]
+
+
 def readdressed(s: CaseState, effect: Effect) -> Effect:
     """An effect about to be tried again after ops corrected the debtor's contact details: it goes to, and prints,
     the case's debtor as it is now (the figures stay those of the day it was written)."""

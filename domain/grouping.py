@@ -43,6 +43,7 @@ class Ask(BaseModel):
     at: dt.datetime  # the moment of the case's step
     to: str
     letter: LetterContext
+    attach_pdf: bool = False  # the policy attaches the step's letter, printed, to its email
 
     @property
     def ident(self) -> tuple[str, str, str]:
@@ -172,7 +173,7 @@ def ask_for(effect: Effect, kind: EffectKind, policy: Policy, invoice: Invoice, 
     ladder = [reminder_key(r.id) for r in policy.reminders]
     rank = ladder.index(effect.step) if effect.step in ladder else len(ladder) + (effect.step != "notice")
     return Ask(workflow_id=workflow_id, step=effect.step, kind=kind, rank=rank, at=at,
-               to=invoice.debtor.email, letter=effect.letter)
+               to=invoice.debtor.email, letter=effect.letter, attach_pdf=getattr(effect, "attach_pdf", False))
 
 
 def netted_replies(result: Netted) -> list[Reply]:

@@ -308,7 +308,7 @@ async def cmd_plan(args, config: Config) -> int:
         else:
             raise UserError("give --instalments N [--every DAYS] or one --instalment DATE=AMOUNT per instalment")
     except WorkflowUpdateFailedError as refused:
-        print(f"Plan refused: {_cause(refused)}")
+        print(_cause(refused))  # "plan refused: ..." as the case words it
         return 1
     if args.json:
         print(decision.model_dump_json(indent=2))

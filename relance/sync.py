@@ -170,12 +170,12 @@ async def _reconcile(client: Client, row: LedgerRow, status: CaseStatus, report:
             await _update(case, InvoiceCase.record_accounting_credit, AccountingCredit(
                 new_amount=invoice.amount_incl_tax, on=today, reference=EXPORT, by=BY))
         report.credited.append((number, _eur(known), _eur(invoice.amount_incl_tax)))
-    elif invoice.amount_incl_tax > known:
+    elif invoice.amount_incl_tax > (status.invoice.amount_incl_tax if status.invoice else known):
         if not dry_run:
             await _update(case, InvoiceCase.record_accounting_notice, AccountingNotice(
                 kind="raised", export_amount=invoice.amount_incl_tax, on=today, by=BY))
         report.raised.append((number, _eur(known), _eur(invoice.amount_incl_tax)))
-    else:
+    else:  # the same, or a credit note recorded in relance (a dispute's) that the accounts do not show yet
         report.unchanged += 1
 
 
@@ -187,8 +187,8 @@ async def _reconcile_contact(case, row: LedgerRow, status: CaseStatus, report: S
     """The ERP corrected the debtor's email or address: the case writes to the new one from its next step."""
     known = status.invoice.debtor if status.invoice else None
     exported = row.invoice.debtor
-    if known is None:
-        return
+    if known is None or any(line.kind == "contact" and line.by != BY for line in status.audit):
+        return  # ops corrected it themselves (`relance contact`, the console): theirs stands until they change it
     new = {name: getattr(exported, name) for name in SYNCED_CONTACT
            if getattr(exported, name) and getattr(exported, name) != getattr(known, name)}
     if not new:

@@ -93,7 +93,8 @@ class DebtorAccount:
         lead, key, letter = message.lead, message.key, message.letter
         if lead.kind == "email":
             sent = await workflow.execute_activity(
-                "send_email", OutgoingEmail(key=key, to=lead.to, letter=letter), result_type=SentEmail,
+                "send_email", OutgoingEmail(key=key, to=lead.to, letter=letter, attach_pdf=lead.attach_pdf),
+                result_type=SentEmail,
                 heartbeat_timeout=HEARTBEAT_TIMEOUTS["send_email"], **call)
             return [sent.message_id], sent.subject
         if lead.kind == "document":

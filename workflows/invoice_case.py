@@ -189,7 +189,7 @@ class InvoiceCase:
                     await workflow.wait_condition(lambda: self.s.failure is None or not self.s.failure.waiting_for_retry)
                     effect = decisions.readdressed(self.s, effect)  # ops may have corrected the debtor meanwhile
                 continue
-            self.s.failure = None
+            decisions.cleared(self.s, getattr(effect, "step", None))  # a Record has no step and never fails
             return done
 
     async def _report_failure(self, effect: Effect, reason: str, *, retrying: bool) -> None:

@@ -231,3 +231,21 @@ async def test_a_customer_page_lists_what_was_sent_and_prints_the_statement(page
     assert answer.status == 200 and answer.headers["content-type"] == "application/pdf"
     printed = pdf_text(await answer.body())
     assert "relevé de compte client" in printed.lower() and case.number in printed
+
+
+async def test_an_action_on_a_case_closed_meanwhile_is_refused_in_french(page, console, dev_server, service, rules_dir):
+    """The page was shown, then the case closed (paid by another ops user, closed by a sync): the form's message
+    is refused next to it, not a server error."""
+    from domain.case import CloseRequest
+
+    case, handle = await _open_overdue_case(console, dev_server, service, rules_dir)
+    await sign_in(page, console, "olivia")
+    await page.goto(f"{console.url}/cases/{case.number}")
+    await handle.execute_update(InvoiceCase.close_case, CloseRequest(reason="réglé hors relance", by="autre"))
+    await handle.result()
+    form = page.locator("#action-payment")
+    await form.locator("input[name=amount]").fill("100,00")
+    await form.locator("button").click()
+    refusal = page.locator("#refusal-case")  # the closed case's page has no forms left: said at its top
+    await refusal.wait_for()
+    assert "clos entre-temps" in await refusal.inner_text()

@@ -259,3 +259,15 @@ def test_a_message_from_ops_signs_the_audit_lines_it_causes():
     assert signed.effects and {e.action.by for e in signed.effects} == {"olivia"}
     assert transitions.signed(outcome, "") is outcome, "no name, nothing to sign"
     assert len(case.s.audit) == before, "the transition leaves the state it was given untouched"
+
+
+def test_a_forms_field_problems_are_said_in_french():
+    from console import i18n
+
+    said = {message: i18n.refusal(message, "fr") for message in (
+        "adresse: contains the control character U+0007", "pays: String should match pattern '^[A-Z]{2}$'",
+        "motif: String should have at least 3 characters",
+        "the debtor's contact details already read so: nothing to change")}
+    assert list(said.values()) == ["adresse : contient le caractère de contrôle U+0007",
+                                   "pays : un code à deux lettres (FR, BE, DE...)", "motif : 3 caractères au moins",
+                                   "les coordonnées du débiteur sont déjà celles-ci : rien à changer"]

@@ -6,6 +6,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
+from tests.pdf import pdf_text
 from tests.lifecycle.scenario import PARIS, Case, customer_invoices
 
 pytestmark = pytest.mark.per_debtor
@@ -148,6 +149,9 @@ async def test_an_insured_customer_with_two_invoices_gets_one_notice_and_one_ins
     assert len(notices) == 1 and len(claims) == 1
     notice = notices[0].get_body(("plain",)).get_content()
     assert all(inv.number in notice for inv in invoices) and "MISE EN DEMEURE" in notice
+    [attached] = [part for part in notices[0].iter_attachments() if part.get_content_type() == "application/pdf"]
+    printed = pdf_text(attached.get_content())
+    assert all(inv.number in printed for inv in invoices), "the policy's attach_pdf: the customer's notice, printed"
     claim = claims[0].get_body(("plain",)).get_content()
     assert "9\u202f000,00\u00a0€" in claim and all(inv.number in claim for inv in invoices)
     for case in cases:

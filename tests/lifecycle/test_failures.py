@@ -93,6 +93,7 @@ async def test_ops_give_the_missing_address_and_the_court_request_is_written_on_
     await case.handle.execute_update(InvoiceCase.retry_step)
     status = await case.until(lambda s: s.failure is None and "small_claims:dossier" in [a.step for a in s.audit],
                               "write the request")
+    assert not [t for t in status.tasks if t.key.startswith("failed:")], "done: off the worklist"
     [dossier] = [a for a in status.audit if a.step == "small_claims:dossier"]
     request = next(ref for ref in dossier.refs if ref.endswith(".pdf"))
     assert "9 rue Neuve, 69003 Lyon" in pdf_text(open(request, "rb").read()), "printed with the address ops gave"

@@ -131,3 +131,26 @@ async def test_an_export_with_a_rejected_row_tells_no_case_it_vanished(service, 
     assert "rejetée" in report["vanished_not_told"] and report["rejected_rows"] == 1
     status = json.loads((await relance(service, "status", f"R-{tag}-B", "--json")).stdout)
     assert status["tasks"] == [], "no 'gone from the export' task for an invoice whose row was only rejected"
+
+
+async def test_a_sync_leaves_a_credit_note_and_a_contact_ops_recorded_in_relance(service, tmp_path):
+    """The accounts have not booked yet the credit note a dispute ended with, nor the address ops corrected: the
+    next export, with the invoice as it was, raises nothing and undoes nothing."""
+    tag = uuid.uuid4().hex[:6]
+    today = clock.dev_server_today()
+    issued, due = today.strftime("%d/%m/%Y"), (today + dt.timedelta(days=30)).strftime("%d/%m/%Y")
+    rows = [f"K-{tag}-{n};{issued};{due};C-{tag}-{n};Société {n};ap@{tag}-{n}.example;3 000,00;;" for n in (1, 2)]
+    export = _export(tmp_path, "v1.csv", rows)
+    assert (await relance(service, "import", str(export))).returncode == 0
+    credited = await relance(service, "dispute", f"K-{tag}-1", "--reason", "prix")
+    assert credited.returncode == 0, credited.stderr
+    assert (await relance(service, "resolve", f"K-{tag}-1", "--credit", "500")).returncode == 0
+    contact = await relance(service, "contact", f"C-{tag}-2", "--email", f"compta@{tag}-2.example")
+    assert contact.returncode == 0, contact.stdout + contact.stderr
+
+    done = json.loads((await relance(service, "sync", str(export), "--json")).stdout)
+    assert (done["raised"], done["credited"], done["contacts"]) == (0, 0, 0), done
+    first = json.loads((await relance(service, "status", f"K-{tag}-1", "--json")).stdout)
+    assert not first["tasks"] and Decimal(str(first["principal_due"])) == Decimal("2500.00")
+    second = json.loads((await relance(service, "status", f"K-{tag}-2", "--json")).stdout)
+    assert second["invoice"]["debtor"]["email"] == f"compta@{tag}-2.example", "ops' correction stands"

@@ -12,7 +12,7 @@ from temporalio import activity
 from activities.bank_checks import BankChecks
 from activities.contracts import (
     ClaimReceipt, ClaimRequest, Dossier, DossierRequest, DocumentRef, DocumentRequest, OutgoingEmail, PermanentFailure,
-    SentEmail,
+    SentEmail, SentFound, SentLookup,
 )
 from activities.court import CourtGateway
 from activities.disputed import disputed_left_out
@@ -48,6 +48,12 @@ class CaseActivities:
             return await self.mailer.send(email.key, email.to, rendered)
 
     @activity.defn
+    async def find_sent_email(self, lookup: SentLookup) -> SentFound:
+        """Whether a message went out, sending nothing: a customer's message held for review that ops answered."""
+        found = await self.mailer.sent(lookup.key)
+        return SentFound() if found is None else SentFound(message_id=found.message_id, subject=found.subject)
+
+    @activity.defn
     async def write_document(self, request: DocumentRequest) -> DocumentRef:
         pdf = await print_letter(self.printer, request.letter)
         if request.registered:
@@ -69,7 +75,7 @@ class CaseActivities:
             return await self.insurer.file_claim(request)
 
     def all(self) -> list:
-        return [self.send_email, self.write_document, self.prepare_dossier, self.file_insurer_claim,
+        return [self.send_email, self.find_sent_email, self.write_document, self.prepare_dossier, self.file_insurer_claim,
                 *(self.bank.all() if self.bank is not None else [])]
 
 

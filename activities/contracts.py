@@ -54,6 +54,15 @@ class SentEmail(BaseModel):
     already_sent: bool  # a retry found the key recorded as accepted by SMTP in the sent ledger
 
 
+class SentLookup(BaseModel):
+    key: str  # a message's business key: was it recorded as sent (ops answered `sent` to a review, say)?
+
+
+class SentFound(BaseModel):
+    message_id: str | None = None  # None: not recorded as sent
+    subject: str = ""
+
+
 class DocumentRequest(BaseModel):
     key: str
     letter: LetterContext

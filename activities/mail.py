@@ -1,12 +1,13 @@
 """Sending email through SMTP exactly once per business key, as far as SMTP allows.
 
 SMTP has no idempotency, so a ledger (`activities/sent_ledger.py`) holds each key under a lease. A worker claims
-the key only once it holds an SMTP session and is about to talk; right before DATA it checks, in one statement,
-that the lease is still its own (a worker that was paused or cut off past its lease stops there); the lease is
+the key only once it holds an SMTP session and is about to talk; right before the message's final dot it checks, in
+one statement, that the lease is still its own (a worker that was paused or cut off past its lease stops there, and
+the server drops a message without its dot); the lease is
 renewed while the send runs; the key is recorded as sent only once SMTP answered 250. A claim never confirmed is
 never reported as sent: once its lease has run out and its owner is gone, the message is sent again with the
-same Message-ID (or, with RELANCE_MAIL_UNCONFIRMED=review, waits for ops). The one window left is between SMTP's
-acceptance and the ledger's commit (README, "Exactly once").
+same Message-ID (RELANCE_MAIL_UNCONFIRMED=resend) or waits for ops (review, the default). The one window left is
+from the final dot to the ledger's commit of SMTP's answer (README, "Exactly once").
 """
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ import aiosmtplib
 import structlog
 from temporalio import activity
 
-from activities import mime
+from activities import mime, smtp_data
 from activities.contracts import PermanentFailure, SentEmail
+from domain.decisions import HELD_FOR_REVIEW
 from activities.rendering import RenderedEmail
 from activities.sent_ledger import Claim, Outcome, PostgresSentLedger, SentLedger, open_ledger
 from activities.smtp_sessions import SmtpSessions
@@ -84,11 +86,14 @@ class PossibleDuplicate(Exception):
 
 
 class LeaseLost(Exception):
-    """This attempt's lease ran out or was taken over before DATA: it sends nothing; a retry sorts it out."""
+    """This attempt's lease ran out or was taken over before the final dot: it sends nothing; a retry sorts it out."""
 
 
 class Mailer(Protocol):
     async def send(self, key: str, to: str, email: RenderedEmail) -> SentEmail: ...
+
+    async def sent(self, key: str) -> SentEmail | None:
+        """The message recorded as sent under `key`, without sending anything."""
 
     async def close(self) -> None: ...
 
@@ -126,6 +131,10 @@ class FileMailer:
             path.write_bytes(message_bytes(self.sender, to, message_id, key, email))
         return SentEmail(message_id=message_id, subject=email.subject, already_sent=already)
 
+    async def sent(self, key: str) -> SentEmail | None:
+        path = self.folder / (re.sub(r"[^A-Za-z0-9._+-]+", "_", key) + ".eml")
+        return SentEmail(message_id=message_id_for(key), subject="", already_sent=True) if path.exists() else None
+
     async def close(self) -> None:
         pass
 
@@ -134,7 +143,7 @@ class SmtpMailer:
     """Sends over reused SMTP sessions, each key under a lease of `ledger`.
 
     `fault(point, key)`, for tests and `make chaos`, runs at each point of a send: "claimed", "before_data",
-    "accepted" (SMTP answered 250, not yet recorded) and "confirmed"; raising there plays a failure at that point.
+    "before_dot" (the message written, not its final dot), "accepted" (SMTP answered 250, not yet recorded) and "confirmed"; raising there plays a failure at that point.
     """
 
     def __init__(self, settings: SmtpSettings, ledger: SentLedger,
@@ -169,9 +178,8 @@ class SmtpMailer:
                     if claim.outcome is Outcome.CLAIMED:
                         held.append(key)
                         progress["phase"] = "sending"
-                        handed = time.perf_counter()
-                        accepted = await self._hand_off(smtp, key, owner, to,
-                                                        self._message(message_id, key, to, email))
+                        accepted, handed = await self._hand_off(smtp, key, owner, to,
+                                                                self._message(message_id, key, to, email))
                         answered = time.perf_counter()
                         break
                 if claim.outcome is not Outcome.BUSY or time.monotonic() >= patience:
@@ -198,17 +206,24 @@ class SmtpMailer:
                  window_ms=round((recorded - answered) * 1000, 2), recorded_at=round(time.time(), 6))
         return SentEmail(message_id=message_id, subject=email.subject, already_sent=False)
 
+    async def sent(self, key: str) -> SentEmail | None:
+        found = await _ledger(self.ledger.sent_message, key)
+        return None if found is None else SentEmail(message_id=found[0], subject=found[1], already_sent=True)
+
     def _refuse_unless_claimed(self, key: str, claim: Claim) -> None:
         if claim.outcome is Outcome.BUSY:
             raise MessageInFlight(f"{key}: another attempt holds it ({claim.owner}) for {claim.lease_left:.0f}s more")
         if claim.outcome is Outcome.REVIEW:
             raise PossibleDuplicate(
                 f"{key} : un envoi précédent n'a jamais été confirmé, le serveur SMTP l'a peut-être"
-                f" accepté ; vérifier la boîte du destinataire, puis `python -m relance.delivery resolve {key}"
-                f" sent` (il y est) ou `resend` (le renvoyer)")
+                f" accepté ; chercher le Message-ID {message_id_for(key)} dans le journal du relais SMTP (ou"
+                f" demander au destinataire), puis `{HELD_FOR_REVIEW} {key} sent` (il est parti)"
+                f" ou `resend` (le renvoyer)")
 
-    async def _hand_off(self, smtp: aiosmtplib.SMTP, key: str, owner: str, to: str, message: bytes) -> str:
-        """The envelope, the fence, then DATA. Returns SMTP's answer once it accepted the message."""
+    async def _hand_off(self, smtp: aiosmtplib.SMTP, key: str, owner: str, to: str, message: bytes
+                        ) -> tuple[str, float]:
+        """The envelope and the message, the fence, then the final dot (activities/smtp_data.py). Returns SMTP's
+        answer once it accepted the message, and the moment the dot went out."""
         utf8 = not (to + self.settings.sender).isascii()
         try:
             self._fault("claimed", key)
@@ -218,16 +233,20 @@ class SmtpMailer:
                             encoding="utf-8" if utf8 else "ascii")
             await smtp.rcpt(to, encoding="utf-8" if utf8 else "ascii")
             self._fault("before_data", key)
+            await smtp_data.send_body(smtp, message, self.settings.timeout)
+            self._fault("before_dot", key)
             fenced = await _ledger(self.ledger.fence, key, owner)
-        except BaseException as error:  # nothing was handed to SMTP: the next attempt may send at once
+        except BaseException as error:  # no final dot went out: the server holds nothing, the next attempt may send
             await _ledger(self.ledger.release, key, owner)
             if isinstance(error, aiosmtplib.SMTPResponseException) and error.code >= 500:
                 raise PermanentFailure(f"recipient refused: {to}: {error.code} {error.message}") from error
             raise
         if not fenced:
-            raise LeaseLost(f"{key}: this attempt's lease ran out or was taken over before DATA ({owner})")
+            smtp.close()  # without its final dot the message is dropped by the server
+            raise LeaseLost(f"{key}: this attempt's lease ran out or was taken over before the final dot ({owner})")
         # From here the outcome may be unknown: the row stays 'handing' unless SMTP answers.
-        data = asyncio.ensure_future(smtp.data(message, timeout=None))  # timed below, pauses not counted
+        data = asyncio.ensure_future(smtp_data.end_data(smtp))  # timed below, pauses not counted
+        dot = time.perf_counter()
         try:
             response = await self._answer(data)
         except asyncio.CancelledError:
@@ -240,15 +259,15 @@ class SmtpMailer:
                 with contextlib.suppress(BaseException):
                     await _ledger(self.ledger.abandon, key, owner)
             raise
-        except aiosmtplib.SMTPResponseException:
-            await _ledger(self.ledger.release, key, owner)  # refused: nothing went out
+        except (aiosmtplib.SMTPResponseException, smtp_data.DotNotWritten):
+            await _ledger(self.ledger.release, key, owner)  # refused, or the dot never left: nothing went out
             raise
         except BaseException:
             # The connection failed (or timed out) before SMTP answered: it may or may not have the message.
             # Not ours to wait on any more: the next attempt resends it (or holds it for review) at once.
             await _ledger(self.ledger.abandon, key, owner)
             raise
-        return f"{response.code} {response.message}"[:120]
+        return f"{response.code} {response.message}"[:120], dot
 
     async def _answer(self, data: asyncio.Future) -> aiosmtplib.SMTPResponse:
         """SMTP's answer to DATA, within `timeout` seconds of this process running. A worker stopped for a while

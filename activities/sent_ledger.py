@@ -1,7 +1,7 @@
 """Which business keys went out by email: one row per key, taken under a lease before the SMTP hand-off.
 
-A row moves `claimed` (a worker holds an SMTP session and is about to talk) → `handing` (the fence passed: DATA
-is going out) → `sent` (SMTP accepted the message). Every move names its owner, a token unique to one attempt of
+A row moves `claimed` (a worker holds an SMTP session and is about to talk) → `handing` (the fence passed: the
+message's final dot is going out, so the server may hold it) → `sent` (SMTP accepted the message). Every move names its owner, a token unique to one attempt of
 one worker process, and only that owner may move the row on, give it back or confirm it. A lease (an expiry on
 the database's clock) bounds how long a row waits for an owner that stopped answering:
 
@@ -10,8 +10,8 @@ the database's clock) bounds how long a row waits for an owner that stopped answ
   at once, without waiting for its lease;
 - an expired `handing` row may or may not have reached the mailbox. It is taken over once its owner is known
   dead or after `unconfirmed_seconds`
-  without news (a worker paused longer than that), then resent with the same Message-ID (`on_unconfirmed=
-  "resend"`) or marked `review` for ops (`"review"`). A paused owner that comes back finds its row taken and
+  without news (a worker paused longer than that), then marked `review` for ops (`on_unconfirmed="review"`, the
+  default: nothing goes twice) or resent with the same Message-ID (`"resend"`: nothing waits for ops). A paused owner that comes back finds its row taken and
   neither confirms nor releases it.
 
 SQLite (one file per host, the default) and PostgreSQL (one ledger for every host) run the same statements.
@@ -73,7 +73,7 @@ class SentLedger:
     now_sql = "((julianday('now') - 2440587.5) * 86400.0)"
 
     def __init__(self, path: Path | None = None, *, lease_seconds: float = 15.0, unconfirmed_seconds: float = 600.0,
-                 on_unconfirmed: str = "resend") -> None:
+                 on_unconfirmed: str = "review") -> None:
         if on_unconfirmed not in ("resend", "review"):
             raise ValueError(f"on_unconfirmed must be resend or review, not {on_unconfirmed!r}")
         self.lease_seconds = lease_seconds
@@ -126,7 +126,7 @@ class SentLedger:
         raise RuntimeError(f"{key}: the ledger row kept changing under this claim")
 
     def fence(self, key: str, owner: str) -> bool:
-        """Right before DATA: true, and the row is `handing` under a fresh lease, only if `owner` still holds an
+        """Right before the message's final dot: true, and the row is `handing` under a fresh lease, only if `owner` still holds an
         unexpired lease on it. One statement, so no other owner can slip in between the check and the move."""
         return self._write(
             f"UPDATE sent SET state = 'handing', handoffs = handoffs + 1, lease_until = {self.now_sql} + ?"
@@ -153,7 +153,7 @@ class SentLedger:
             " WHERE key = ? AND owner = ? AND state IN ('claimed', 'handing')", (key, owner))
 
     def abandon(self, key: str, owner: str) -> bool:
-        """The owner lost its connection in the middle of DATA and never heard back: the outcome is unknown, but
+        """The owner lost its connection after the final dot went out and never heard back: the outcome is unknown, but
         the owner is not coming back for it; the next attempt treats it as an unconfirmed hand-off of a dead
         owner (resent with the same Message-ID, or held for review), without waiting."""
         return self._write(
@@ -167,6 +167,11 @@ class SentLedger:
                                (key,))
         return self._write("UPDATE sent SET state = 'claimed', lease_until = 0 WHERE key = ? AND state = 'review'",
                            (key,))
+
+    def sent_message(self, key: str) -> tuple[str, str] | None:
+        """The Message-ID and subject of `key` once recorded as sent."""
+        found = self._one("SELECT message_id, subject FROM sent WHERE key = ? AND state = 'sent'", (key,))
+        return (found[0], found[1] or "") if found else None
 
     def rows(self, state: str | None = None) -> list[Row]:
         where, args = ("WHERE state = ?", (state,)) if state else ("", ())

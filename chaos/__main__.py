@@ -18,7 +18,8 @@ async def run_all(scenarios, cases: int, postgres: PostgresServer | None, progre
     for scenario in scenarios:
         progress(f"chaos: {scenario.name}: {scenario.what} ...")
         run = Run(scenario.name, scenario.cases or cases, workers=scenario.workers, ledger=scenario.ledger,
-                  sink_delay=scenario.sink_delay, postgres=postgres, worker_settings=dict(scenario.worker_settings))
+                  sink_delay=scenario.sink_delay, postgres=postgres, worker_settings=dict(scenario.worker_settings),
+                  unconfirmed=scenario.unconfirmed)
         result = await run.execute(scenario.faults)
         result.notes.insert(0, scenario.what)
         progress("  " + report.line(result))

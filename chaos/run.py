@@ -17,10 +17,11 @@ from pathlib import Path
 
 from activities.sent_ledger import HOST, open_ledger
 from chaos.processes import DevServer, Process, Sink, Worker
-from domain.invoice import Debtor, Invoice
+from domain.invoice import Debtor, Invoice, case_workflow_id
 from relance import cases
 from relance.config import ROOT, TemporalSettings
 from relance.temporal import connect
+from workflows.invoice_case import InvoiceCase
 
 EVENTS = {"activity.attempt_failed": "failed attempts", "email.unconfirmed_resent": "unconfirmed resent",
           "email.confirmed_too_late": "confirmed too late", "email.lease_lost": "leases lost"}
@@ -36,6 +37,8 @@ class Result:
     window_duplicates: int = 0  # of which: a worker died between the server's acceptance and the ledger's record
     missing: int = 0
     lost: int = 0  # recorded as sent by the case, never received
+    held: int = 0  # unconfirmed hand-offs held for ops (RELANCE_MAIL_UNCONFIRMED=review), answered as the task says
+    held_in_mailbox: int = 0  # of which the relay had (answered "sent"; the others "resend")
     recorded: int = 0  # cases whose audit has their email
     recover_seconds: float | None = None  # last fault's end → every message received
     resume_seconds: float | None = None  # last fault's end → the first message received after it
@@ -56,7 +59,7 @@ class Run:
     """The processes of one scenario and what it can do to them."""
 
     def __init__(self, name: str, cases: int, *, workers: int = 1, ledger: str = "sqlite", sink_delay: float = 0.0,
-                 postgres=None, worker_settings: dict[str, str] | None = None) -> None:
+                 postgres=None, worker_settings: dict[str, str] | None = None, unconfirmed: str = "review") -> None:
         self.name, self.cases = name, cases
         self.folder = Path(tempfile.mkdtemp(prefix=f"relance-chaos-{name}-"))
         self.rules = overdue_friendly_rules(self.folder / "rules")
@@ -69,11 +72,14 @@ class Run:
         self.ledger_location = location
         self._ledger = None
         task_queue = f"chaos-{name}"
-        self.workers = [Worker(self.folder, n, self.server, self.sink, task_queue, self.rules, location,
-                               **(worker_settings or {})) for n in range(workers)]
+        settings = {"RELANCE_MAIL_UNCONFIRMED": unconfirmed, **(worker_settings or {})}
+        self.workers = [Worker(self.folder, n, self.server, self.sink, task_queue, self.rules, location, **settings)
+                        for n in range(workers)]
         self.task_queue = task_queue
         self.invoices: list[Invoice] = []
         self.resent_unconfirmed: dict[str, float] = {}
+        self._answered: set[str] = set()  # keys in review ops answered
+        self._to_retry: set[str] = set()  # invoices whose case ops still have to `relance retry`
         self.fault_ended = time.monotonic()
         self.received_at_fault_end = 0
         self.result = Result(name, expected=cases)
@@ -89,7 +95,7 @@ class Run:
         """Until a share of the invoices has its message (or more than `more_than` messages overall)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if more_than is not None and sum(self.sink.received().values()) > more_than:
+            if more_than is not None and sum(self.reminders().values()) > more_than:
                 return
             if more_than is None and self.delivered() >= fraction * self.cases:
                 return
@@ -111,14 +117,17 @@ class Run:
         worker.kill()
 
     def _handing(self, pid: int) -> bool:
+        mine = f"{HOST}/{pid}/"
+        return any((row.owner or "").startswith(mine) for row in self._rows("handing"))
+
+    def _rows(self, state: str):
         if self._ledger is None:
             self._ledger = open_ledger(self.ledger_location)
-        mine = f"{HOST}/{pid}/"
-        return any((row.owner or "").startswith(mine) for row in self._ledger.rows("handing"))
+        return self._ledger.rows(state)
 
     def fault_over(self) -> None:
         self.fault_ended = time.monotonic()
-        self.received_at_fault_end = sum(self.sink.received().values())
+        self.received_at_fault_end = sum(self.reminders().values())
 
     # ------------------------------------------------------------------ the run
 
@@ -136,7 +145,7 @@ class Run:
                 raise RuntimeError(f"{self.name}: cases not opened: {report.failed[:3]}")
             self.fault_ended = time.monotonic()
             await faults(self)
-            await self._settle(settle_seconds)
+            await self._settle(client, settle_seconds)
             await self._count(client)
         finally:
             if self._ledger is not None:
@@ -154,11 +163,16 @@ class Run:
             self.result.notes.append(f"processes' logs kept in {self.folder}")
         return self.result
 
-    async def _settle(self, seconds: float) -> None:
-        """Until every invoice has its message; notes when delivery resumed after the last fault."""
+    async def _settle(self, client, seconds: float) -> None:
+        """Until every invoice has its message; notes when delivery resumed after the last fault. Ops answer the
+        messages held for review meanwhile, once a second."""
         deadline = time.monotonic() + seconds
+        answered = 0.0
         while time.monotonic() < deadline:
-            total = sum(self.sink.received().values())
+            if time.monotonic() - answered >= 1.0:
+                await self._answer_reviews(client)
+                answered = time.monotonic()
+            total = sum(self.reminders().values())
             if self.result.resume_seconds is None and (total > self.received_at_fault_end
                                                        or self.delivered() == self.cases):
                 self.result.resume_seconds = time.monotonic() - self.fault_ended
@@ -172,6 +186,7 @@ class Run:
         recorded: set[str] = set()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(recorded) < self.cases:
+            await self._answer_reviews(client)
             for invoice in self.invoices:
                 if invoice.number not in recorded and await self._recorded(client, invoice.number):
                     recorded.add(invoice.number)
@@ -179,12 +194,35 @@ class Run:
                 await asyncio.sleep(1)
         await asyncio.sleep(1)  # a late copy from a worker resumed just now would land here
         per_invoice = self._per_invoice()
-        keys = self.sink.received()
+        keys = self.reminders()
         self.result.recorded = len(recorded)
         self.result.received = sum(keys.values())
         self.result.duplicates = sum(count - 1 for count in keys.values())
         self.result.missing = sum(1 for invoice in self.invoices if invoice.number not in per_invoice)
         self.result.lost = sum(1 for number in recorded if number not in per_invoice)
+
+    async def _answer_reviews(self, client) -> None:
+        """Ops' part under RELANCE_MAIL_UNCONFIRMED=review, as the case's task asks: look for the message in the
+        relay's log (here the sink's record of what it accepted), answer `sent` or `resend`, then retry the case."""
+        held = [row.key for row in await asyncio.to_thread(self._rows, "review") if row.key not in self._answered]
+        if held:
+            in_relay = self.reminders()
+            owners = self._owners()
+            for key in held:
+                found = in_relay.get(key, 0) > 0
+                await asyncio.to_thread(self._ledger.resolve, key, found)
+                self._answered.add(key)
+                self.result.held += 1
+                self.result.held_in_mailbox += found
+                number = owners.get(key.split(":", 1)[0])
+                if number is not None:
+                    self._to_retry.add(number)
+        for number in sorted(self._to_retry):
+            try:  # refused while the case has not yet recorded the failure: again at the next round
+                await client.get_workflow_handle(case_workflow_id(number)).execute_update(InvoiceCase.retry_step)
+            except Exception:  # noqa: BLE001
+                continue
+            self._to_retry.discard(number)
 
     async def _recorded(self, client, number: str) -> bool:
         try:
@@ -198,7 +236,7 @@ class Run:
         resent after a worker SIGKILLed in the middle of its hand-off and both copies carry the same Message-ID;
         any other duplicate (a paused worker's, a live worker's) is a fault of the mailer."""
         copies: dict[str, set[str]] = {}
-        counts = self.sink.received()
+        counts = self.reminders()
         for line in self.sink.record.read_text().splitlines():
             fields = line.split("\t")
             if len(fields) >= 2:
@@ -223,7 +261,7 @@ class Run:
                         continue
                     event = record.get("event", "")
                     if "handoff_ms" in record:
-                        # the window a crash can turn into a resend: from DATA going out (the server may commit
+                        # the window a crash leaves unconfirmed: from the final dot going out (the server may commit
                         # the message as soon as its final dot arrives) to the ledger's commit
                         self.result.window_ms.append(record["handoff_ms"] + record.get("window_ms", 0))
                     previous = (record.get("previous_owner") or "").split("/")
@@ -235,13 +273,23 @@ class Run:
                         counts[EVENTS[event]] = counts.get(EVENTS[event], 0) + 1
         return counts
 
-    def _per_invoice(self) -> dict[str, int]:
-        """Messages per invoice. A message's key starts with its invoice's number, or, sent by a customer's account
-        (grouping per_debtor), with `account-<debtor id>`: each chaos invoice has a customer of its own."""
+    def reminders(self) -> dict[str, int]:
+        """Messages received per key, the debtors' only: not the ops tasks' emails (`INV:task:...`), which go to
+        the ops mailbox on the same relay."""
+        return {key: count for key, count in self.sink.received().items() if ":task:" not in key}
+
+    def _owners(self) -> dict[str, str]:
+        """A key's first part → its invoice. A message's key starts with its invoice's number, or, sent by a
+        customer's account (grouping per_debtor), with `account-<debtor id>`: each chaos invoice has a customer
+        of its own."""
         owner = {invoice.number: invoice.number for invoice in self.invoices}
-        owner |= {f"account-{invoice.debtor.debtor_id}": invoice.number for invoice in self.invoices}
+        return owner | {f"account-{invoice.debtor.debtor_id}": invoice.number for invoice in self.invoices}
+
+    def _per_invoice(self) -> dict[str, int]:
+        """Messages per invoice."""
+        owner = self._owners()
         counts: dict[str, int] = {}
-        for key, count in self.sink.received().items():
+        for key, count in self.reminders().items():
             number = owner.get(key.split(":", 1)[0])
             if number is not None:
                 counts[number] = counts.get(number, 0) + count

@@ -21,6 +21,7 @@ class Scenario:
     sink_delay: float = 0.0  # seconds the SMTP server takes to answer DATA
     cases: int | None = None  # None: the run's size
     worker_settings: tuple[tuple[str, str], ...] = ()
+    unconfirmed: str = "review"  # RELANCE_MAIL_UNCONFIRMED: an unconfirmed hand-off goes to ops (or is resent)
 
 
 def kill_worker_while_sending(times: int) -> Faults:
@@ -37,7 +38,7 @@ def kill_worker_while_sending(times: int) -> Faults:
 def kill_worker_as_it_starts_sending(times: int) -> Faults:
     async def play(run: Run) -> None:
         for _ in range(times):
-            await run.until_delivered(more_than=sum(run.sink.received().values()))
+            await run.until_delivered(more_than=sum(run.reminders().values()))
             run.workers[0].kill()
             run.workers[0].start()
             run.fault_over()
@@ -90,6 +91,8 @@ def full() -> list[Scenario]:
         Scenario("worker-kill", "worker SIGKILLed 5 times while sending", kill_worker_while_sending(5)),
         Scenario("worker-kill-start", "worker SIGKILLed 4 times right after it starts sending",
                  kill_worker_as_it_starts_sending(4)),
+        Scenario("worker-kill-start-resend", "the same with RELANCE_MAIL_UNCONFIRMED=resend: the window measured",
+                 kill_worker_as_it_starts_sending(4), unconfirmed="resend"),
         Scenario("server-kill", "dev server SIGKILLed twice mid-send, restarted on its SQLite", kill_server(2)),
         Scenario("smtp-outage", "SMTP server down 4 min mid-send", smtp_outage(240), cases=50),
         Scenario("one-host-kill", "two workers, one host (SQLite ledger), one SIGKILLed", kill_one_of_two(),

@@ -679,6 +679,9 @@ def recorded(s: CaseState, effect: Effect, refs: list[str], subject: str | None 
                               summary=spec.summary if spec.summary is not None else subject or ""))
 
 
+HELD_FOR_REVIEW = "python -m relance.delivery resolve"  # what a message held for review tells ops to run
+
+
 def step_failed(s: CaseState, policy: Policy, effect: Effect, error: str, now: dt.datetime, *,
                 retrying: bool) -> Outcome:
     """A step that cannot be carried out never stalls in silence: the case says so and ops get one task."""
@@ -687,6 +690,8 @@ def step_failed(s: CaseState, policy: Policy, effect: Effect, error: str, now: d
     if retrying:
         text = (f"Étape {effect.step} en échec depuis plus de {policy.ops.task_after_failing_minutes} minutes"
                 f" (nouvelles tentatives en cours): {error}")
+    elif HELD_FOR_REVIEW in error:  # a message the relay may hold (activities/mail.py): ops answer, no data to fix
+        text = f"Étape {effect.step} en attente de la réponse d'ops: {error}, puis `relance retry {invoice}`"
     else:
         text = (f"Étape {effect.step} impossible: {error}. Corriger la donnée (les coordonnées du débiteur :"
                 f" `relance contact {s.invoice.debtor.debtor_id}`) ou le modèle, puis `relance retry {invoice}`")

@@ -10,6 +10,7 @@ among the invoices it lists, one mise en demeure, one insurer notice, one court 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import datetime as dt
 from decimal import Decimal
 from typing import Literal
@@ -109,10 +110,14 @@ class Netted:
     total: Decimal
 
 
-def message_key(debtor_id: str, day: dt.date, lead: Ask) -> str:
-    """One per customer, day and kind of message; it ends with the leading step, as a per-invoice key does."""
+def message_key(debtor_id: str, day: dt.date, lead: Ask, asks: list[Ask]) -> str:
+    """One per customer, day, kind of message and the asks it carries; it ends with the leading step, as a
+    per-invoice key does. The asks are in it because the key is what the sent ledger answers "already sent" to:
+    two messages of one day that carry different invoices (a batch that failed, its cases retried one by one) are
+    two messages, and the second must not pass for the first."""
     suffix = "" if lead.kind == "email" else f":{lead.kind}"
-    return f"account-{debtor_id}:{day:%Y-%m-%d}:{lead.step}{suffix}"
+    carried = hashlib.sha256("\n".join(sorted("|".join(a.ident) for a in asks)).encode()).hexdigest()[:10]
+    return f"account-{debtor_id}:{day:%Y-%m-%d}:{carried}:{lead.step}{suffix}"
 
 
 def compose(batch: list[Ask], credits: list[AccountCredit], now: dt.datetime, policy: Policy,
@@ -138,7 +143,7 @@ def compose(batch: list[Ask], credits: list[AccountCredit], now: dt.datetime, po
         lead = lead.model_copy(update={"kind": "injonction"})
         update["kind"] = "injonction_request"
     day = local_date(now, policy.calendar)
-    return Message(message_key(lead.letter.invoice.debtor.debtor_id, day, lead), lead, asks,
+    return Message(message_key(lead.letter.invoice.debtor.debtor_id, day, lead, asks), lead, asks,
                    lead.letter.model_copy(update=update), rerouted, covered)
 
 

@@ -42,7 +42,7 @@ class MailLedgerSettings:
     url: str | None = None  # postgresql://...: one ledger for every host; else the SQLite file `Config.sent_ledger`
     lease_seconds: float = 15.0  # a claim or hand-off not renewed for this long is no longer its owner's
     unconfirmed_seconds: float = 600.0  # an expired hand-off whose owner may still be alive (paused) waits this long
-    on_unconfirmed: str = "resend"  # or "review": an unconfirmed hand-off goes to ops instead of being resent
+    on_unconfirmed: str = "review"  # an unconfirmed hand-off goes to ops; "resend": it goes again, maybe twice
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +108,7 @@ def from_env() -> Config:
             url=env("RELANCE_SENT_LEDGER_URL") or None,
             lease_seconds=float(env("RELANCE_MAIL_LEASE_SECONDS", "15")),
             unconfirmed_seconds=float(env("RELANCE_MAIL_UNCONFIRMED_SECONDS", "600")),
-            on_unconfirmed=env("RELANCE_MAIL_UNCONFIRMED", "resend"),
+            on_unconfirmed=env("RELANCE_MAIL_UNCONFIRMED", "review"),
         ),
         bank_store=env("RELANCE_BANK_URL") or env("RELANCE_BANK_STORE") or "",
     )

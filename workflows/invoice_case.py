@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.bank_checks import CHECK_CALL, CreditCheck, CreditFound
     from activities.contracts import (
         ADAPTER_CALL, AccountAsk, HEARTBEAT_TIMEOUTS, ClaimReceipt, ClaimRequest, DocumentRef, DocumentRequest, Dossier, DossierRequest,
-        OutgoingEmail, PolicyRequest, SentEmail,
+        OutgoingEmail, PolicyRequest, SentEmail, SentFound, SentLookup,
     )
     from domain import account, decisions, grouping, transitions
     from domain.grouping import Ask, Reply, Withdrawal
@@ -48,12 +48,14 @@ class AccountFailed(Exception):
     def __init__(self, reply: Reply) -> None:
         super().__init__(reply.summary)
         self.permanent = reply.permanent
+        self.message_key = reply.message_key if reply.kind == "email" else ""
 
 
 POLICY_READ_LOCALLY = "policy-read-locally"  # patch id: cases opened before `CaseStart.read_policy_locally` existed
 BANK_HOLD = "bank-hold"  # patch id: cases opened before `CaseStart.bank_checks` existed
 CLAIM_ON_INSOLVENCY = "claim-on-insolvency"  # patch id: an insolvent customer's insurer claim is not withdrawn
 TASKS_FROM_MESSAGES_EMAILED = "tasks-from-messages-emailed"  # patch id: before it, a task a message raised was not emailed
+RETRY_FINDS_ACCOUNT_EMAIL_SENT = "retry-finds-account-email-sent"  # patch id: before it, a retry always asked again
 
 
 @workflow.defn
@@ -188,9 +190,27 @@ class InvoiceCase:
                 if permanent:
                     await workflow.wait_condition(lambda: self.s.failure is None or not self.s.failure.waiting_for_retry)
                     effect = decisions.readdressed(self.s, effect)  # ops may have corrected the debtor meanwhile
+                    went = await self._went_meanwhile(failure)
+                    if went is not None:
+                        decisions.cleared(self.s, getattr(effect, "step", None))
+                        return went
                 continue
             decisions.cleared(self.s, getattr(effect, "step", None))  # a Record has no step and never fails
             return done
+
+    async def _went_meanwhile(self, failure: Exception) -> tuple[list[str], str | None] | None:
+        """The customer's email that carried this step, held for review and found by ops at the relay (`relance.delivery
+        resolve KEY sent`): the step is recorded as carried by it. Asked again, the account would compose a new
+        message (its key names the day and the invoices it carries) and send the invoice a second time."""
+        if not (isinstance(failure, AccountFailed) and failure.message_key):
+            return None
+        if not workflow.patched(RETRY_FINDS_ACCOUNT_EMAIL_SENT):
+            return None
+        found = await workflow.execute_activity("find_sent_email", SentLookup(key=failure.message_key),
+                                                result_type=SentFound, **ADAPTER_CALL)
+        if found.message_id is None:
+            return None
+        return [found.message_id, failure.message_key], found.subject
 
     async def _report_failure(self, effect: Effect, reason: str, *, retrying: bool) -> None:
         outcome = decisions.step_failed(self.s, self._policy(), effect, reason, workflow.now(), retrying=retrying)

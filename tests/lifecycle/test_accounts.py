@@ -255,3 +255,52 @@ async def test_a_disputed_invoice_leaves_the_conversation_and_comes_back_when_re
     assert kept.invoice.number in bodies[0] and disputed.invoice.number not in bodies[0]
     assert disputed.invoice.number in bodies[1] and kept.invoice.number not in bodies[1]
     assert [a.step for a in (await disputed.status()).audit if a.kind == "email"] == [J10]
+
+
+async def test_a_grouped_message_ops_found_at_the_relay_is_not_sent_again_days_later(env, smtp, config, today):
+    """RELANCE_MAIL_UNCONFIRMED=review (the default): the relay accepted the customer's message and the worker never
+    recorded it. Ops look two days later, find it in the relay's log and answer `sent`: each case, retried, records the
+    step as carried by that message. Asked again, the account would key a new message on the new day and send it."""
+    from activities.mail import SentLedger, SmtpMailer
+    from tests.conftest import Harness
+    from worker import build_activities, build_worker
+    from workflows.invoice_case import InvoiceCase
+
+    held = []
+
+    def lost_after_acceptance(point: str, key: str) -> None:
+        if point == "accepted" and key.startswith("account-") and not held:
+            held.append(key)
+            raise ConnectionError("worker lost between the relay's 250 and the ledger")
+
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    harness = Harness(env=env, task_queue=task_queue, outbox=smtp.outbox, var=config.var_dir)
+    ledger = SentLedger(config.sent_ledger, lease_seconds=0.3, unconfirmed_seconds=0.5)
+    mailer = SmtpMailer(config.smtp, ledger, fault=lost_after_acceptance)
+    async with build_worker(env.client, task_queue, build_activities(config, mailer=mailer)):
+        cases = await open_all(harness, customer_invoices(["1200.00", "300.00"], today=today, due_in_days=12))
+        await cases[0].wait_until_due_plus(-11)
+        j10 = dt.datetime.combine(cases[0].invoice.due_date - dt.timedelta(days=10), dt.time(9, 15, 5), tzinfo=PARIS)
+        await env.sleep(j10 - await cases[0].now())
+        for case in cases:
+            status = await case.until(lambda s: s.failure is not None and s.failure.waiting_for_retry,
+                                      "hold the customer's message for ops", seconds=60)
+            assert "jamais été confirmé" in status.failure.error
+        assert ledger.lookup(held[0]).state == "review"
+
+        await env.sleep(dt.timedelta(days=2))
+        assert ledger.resolve(held[0], sent=True), "ops: it is in the relay's log"
+        for case in cases:
+            await case.handle.execute_update(InvoiceCase.retry_step)
+        audits = [[a for a in (await case.until(lambda s: any(a.kind == "email" for a in s.audit),
+                                                "record the message ops found")).audit if a.kind == "email"]
+                  for case in cases]
+        await cases[0].wait_until_due_plus(-7)
+        await harness.end_cases()
+    await mailer.close()
+
+    mails = [m for m in cases[0].emails() if m["X-Relance-Key"].endswith(J10)]
+    assert len(mails) == 1, [m["X-Relance-Key"] for m in mails]
+    assert [[a.step for a in audit] for audit in audits] == [[J10], [J10]]
+    assert {audit[0].refs[0] for audit in audits} == {mails[0]["Message-ID"]}
+    assert {audit[0].refs[-1] for audit in audits} == {held[0]}

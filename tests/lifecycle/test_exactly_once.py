@@ -44,8 +44,8 @@ async def run_j10_with_fault(env, smtp, config, today, point: str, ledger: SentL
     return j10, [a.step for a in status.audit if a.kind == "email"]
 
 
-@pytest.mark.parametrize("point", ["claimed", "before_data", "confirmed"])
-async def test_a_failure_before_data_or_after_the_record_sends_the_reminder_once(env, smtp, config, today, point):
+@pytest.mark.parametrize("point", ["claimed", "before_data", "before_dot", "confirmed"])
+async def test_a_failure_before_the_final_dot_or_after_the_record_sends_the_reminder_once(env, smtp, config, today, point):
     j10, emailed = await run_j10_with_fault(env, smtp, config, today, point)
 
     assert len(j10) == 1, "exactly one message reached the SMTP server"
@@ -55,7 +55,7 @@ async def test_a_failure_before_data_or_after_the_record_sends_the_reminder_once
 async def test_a_loss_between_acceptance_and_record_resends_with_the_same_message_id(env, smtp, config, today):
     """The one window left: SMTP accepted, the ledger does not know. The claim is never taken for a send;
     once its lease ran out (and, its owner being alive here, `unconfirmed_seconds` passed) it goes again."""
-    ledger = SentLedger(config.sent_ledger, lease_seconds=0.3, unconfirmed_seconds=0.5)
+    ledger = SentLedger(config.sent_ledger, lease_seconds=0.3, unconfirmed_seconds=0.5, on_unconfirmed="resend")
     j10, emailed = await run_j10_with_fault(env, smtp, config, today, "accepted", ledger)
 
     assert len(j10) == 2
@@ -64,9 +64,9 @@ async def test_a_loss_between_acceptance_and_record_resends_with_the_same_messag
 
 
 async def test_with_review_an_unconfirmed_send_gives_ops_a_task_and_waits_for_their_answer(env, smtp, config, today):
-    """RELANCE_MAIL_UNCONFIRMED=review: SMTP accepted, the ledger does not know. No retry can settle whether the
+    """RELANCE_MAIL_UNCONFIRMED=review (the default): SMTP accepted, the ledger does not know. No retry can settle whether the
     debtor has it: the case records the failure, ops get a task saying what to check and answer, and it waits."""
-    ledger = SentLedger(config.sent_ledger, lease_seconds=0.3, unconfirmed_seconds=0.5, on_unconfirmed="review")
+    ledger = SentLedger(config.sent_ledger, lease_seconds=0.3, unconfirmed_seconds=0.5)
     async with case_with_fault(env, smtp, config, today, "accepted", ledger) as case:
         await case.wait_until_due_plus(-10, hour=10)
         status = await case.until(lambda status: status.failure is not None and status.failure.waiting_for_retry,
@@ -74,7 +74,8 @@ async def test_with_review_an_unconfirmed_send_gives_ops_a_task_and_waits_for_th
         key = f"{case.invoice.number}:{J10}"
         task = next(t for t in status.tasks if t.key.startswith(f"failed:{J10}:"))
         assert "jamais été confirmé" in task.text and f"python -m relance.delivery resolve {key}" in task.text
-        assert f"relance retry {case.invoice.number}" in task.text
+        assert message_id_for(key) in task.text, "what to look for in the relay's log"
+        assert f"relance retry {case.invoice.number}" in task.text and "Corriger la donnée" not in task.text
         assert ledger.lookup(key).state == "review"
 
         # Ops find it in the debtor's mailbox: recorded as sent, not sent again.

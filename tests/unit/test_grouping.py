@@ -123,7 +123,19 @@ def test_the_insurer_notice_caps_the_customer_exposure_once_by_the_credit_limit(
 
     assert message.letter.expected_indemnity == Decimal("9000.00")
     assert [line.number for line in message.letter.account_lines] == ["F-1", "F-2"]
-    assert message.key == "account-C-42:2027-03-10:insurer:file:insurer_claim"
+    day, carried, step = message.key.removeprefix("account-C-42:").split(":", 2)
+    assert (day, step) == ("2027-03-10", "insurer:file:insurer_claim") and len(carried) == 10
+
+
+def test_a_message_key_names_the_invoices_it_carries_in_any_order():
+    """The sent ledger answers "already sent" to a key: a batch that failed, its cases retried one by one the same
+    day, makes messages that carry different invoices and must not pass for one another."""
+    both = [ask(n, 2, Decimal("100.00"), due=NINE.date()) for n in ("F-1", "F-2")]
+
+    key = grouping.compose(both, [], NINE, POLICY).key
+    assert grouping.compose(list(reversed(both)), [], NINE, POLICY).key == key
+    alone = {grouping.compose([one], [], NINE, POLICY).key for one in both}
+    assert len(alone) == 2 and key not in alone
 
 
 def test_an_invoice_beyond_the_maximum_credit_period_is_listed_as_not_covered():

@@ -22,7 +22,8 @@ def open_one(request, tmp_path):
     opened = []
 
     def one(**settings):
-        settings = {"lease_seconds": LEASE, "unconfirmed_seconds": 30, **settings}
+        # Most of these tests follow an unconfirmed hand-off to its resend; the review ones say so.
+        settings = {"lease_seconds": LEASE, "unconfirmed_seconds": 30, "on_unconfirmed": "resend", **settings}
         ledger = open_ledger(location, **settings)
         opened.append(ledger)
         return ledger
@@ -184,7 +185,7 @@ def test_a_ledger_of_the_earlier_mailer_is_carried_over(tmp_path):
     old.commit()
     old.close()
 
-    ledger = SentLedger(path, lease_seconds=LEASE, unconfirmed_seconds=0)
+    ledger = SentLedger(path, lease_seconds=LEASE, unconfirmed_seconds=0, on_unconfirmed="resend")
     assert claim(ledger, key="FA-1:a")[1].outcome is Outcome.SENT
     resent = claim(ledger, key="FA-1:b")[1]
     assert resent.outcome is Outcome.CLAIMED and resent.resend

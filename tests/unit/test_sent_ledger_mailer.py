@@ -1,10 +1,12 @@
 """The mailer on its ledger: what a failed hand-off leaves for the next attempt."""
 from __future__ import annotations
 
+import asyncio
+
 import aiosmtplib
 import pytest
 
-from activities.mail import PossibleDuplicate, SentLedger, SmtpMailer, SmtpSettings
+from activities.mail import LeaseLost, PossibleDuplicate, SentLedger, SmtpMailer, SmtpSettings
 from activities.rendering import RenderedEmail
 from relance import smtp_sink
 
@@ -34,7 +36,7 @@ def relay():
 
 
 async def test_a_connection_lost_during_data_is_resent_by_the_next_attempt_without_waiting(relay, tmp_path):
-    ledger = SentLedger(tmp_path / "sent.db", lease_seconds=60, unconfirmed_seconds=600)
+    ledger = SentLedger(tmp_path / "sent.db", lease_seconds=60, unconfirmed_seconds=600, on_unconfirmed="resend")
     mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=relay.port), ledger)
 
     with pytest.raises(aiosmtplib.SMTPException):
@@ -50,7 +52,7 @@ async def test_a_connection_lost_during_data_is_resent_by_the_next_attempt_witho
 
 
 async def test_with_review_a_connection_lost_during_data_waits_for_ops(relay, tmp_path):
-    ledger = SentLedger(tmp_path / "sent.db", on_unconfirmed="review")
+    ledger = SentLedger(tmp_path / "sent.db")  # review: the default
     mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=relay.port), ledger)
 
     with pytest.raises(aiosmtplib.SMTPException):
@@ -61,3 +63,50 @@ async def test_with_review_a_connection_lost_during_data_waits_for_ops(relay, tm
     assert not (await mailer.send("FA-1:j+2", "client@example.fr", EMAIL)).already_sent
     await mailer.close()
     assert len(relay.outbox.messages) == 1
+
+
+def dies_before_the_dot(point: str, key: str) -> None:
+    if point == "before_dot":
+        raise ConnectionError("worker lost with the message written, not its final dot")
+
+
+async def test_a_worker_lost_before_the_final_dot_is_resent_at_once_even_under_review(tmp_path):
+    """The server drops a message whose final dot never came: nothing for ops to check, nothing twice."""
+    outbox = smtp_sink.Outbox()
+    controller = smtp_sink.start(outbox)
+    ledger = SentLedger(tmp_path / "sent.db")
+    settings = SmtpSettings(host="127.0.0.1", port=controller.port)
+    try:
+        dying = SmtpMailer(settings, ledger, fault=dies_before_the_dot)
+        with pytest.raises(ConnectionError):
+            await dying.send("FA-1:j+2", "client@example.fr", EMAIL)
+        await dying.close()
+        assert ledger.lookup("FA-1:j+2").state == "claimed", "given back, not left for review"
+        mailer = SmtpMailer(settings, ledger)
+        assert not (await mailer.send("FA-1:j+2", "client@example.fr", EMAIL)).already_sent
+        await mailer.close()
+    finally:
+        controller.stop()
+    assert len(outbox.messages) == 1
+
+
+async def test_a_lease_lost_before_the_final_dot_sends_nothing(tmp_path):
+    """A worker that comes back after its lease was taken over has written its message but not the dot: the fence
+    refuses it, the connection closes, and the server holds nothing of it."""
+    outbox = smtp_sink.Outbox()
+    controller = smtp_sink.start(outbox)
+    ledger = SentLedger(tmp_path / "sent.db")
+
+    def taken_over(point: str, key: str) -> None:
+        if point == "before_dot":
+            ledger._write("UPDATE sent SET owner = 'another-host/1/x' WHERE key = ?", (key,))
+
+    mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=controller.port), ledger, fault=taken_over)
+    try:
+        with pytest.raises(LeaseLost):
+            await mailer.send("FA-1:j+2", "client@example.fr", EMAIL)
+        await mailer.close()
+        await asyncio.sleep(0.2)  # what the server would have done with the message, it has done by now
+    finally:
+        controller.stop()
+    assert outbox.messages == []

@@ -10,7 +10,7 @@ import sys
 from chaos import report
 from chaos.postgres import PostgresServer
 from chaos.run import Run
-from chaos.scenarios import full, small
+from chaos.scenarios import full, resend, small
 
 
 async def run_all(scenarios, cases: int, postgres: PostgresServer | None, progress=print) -> list:
@@ -35,7 +35,10 @@ def main() -> int:
     args = parser.parse_args()
     scenarios = small() if args.small else full()
     if args.only:
-        scenarios = [s for s in scenarios if s.name in args.only]
+        scenarios = [s for s in full() + resend() + small() if s.name in args.only]
+        unknown = set(args.only) - {s.name for s in scenarios}
+        if unknown:
+            parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     postgres = PostgresServer().start() if any(s.ledger == "postgresql" for s in scenarios) else None
     try:
         results = asyncio.run(run_all(scenarios, args.cases, postgres, progress=lambda m: print(m, flush=True)))

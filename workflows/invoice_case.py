@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.bank_checks import CHECK_CALL, CreditCheck, CreditFound
     from activities.contracts import (
         ADAPTER_CALL, AccountAsk, HEARTBEAT_TIMEOUTS, ClaimReceipt, ClaimRequest, DocumentRef, DocumentRequest, Dossier, DossierRequest,
-        OutgoingEmail, PolicyRequest, SentEmail, SentFound, SentLookup,
+        OutgoingEmail, PolicyRequest, SERVER_CALL, SentEmail, SentFound, SentLookup,
     )
     from domain import account, decisions, grouping, transitions
     from domain.grouping import Ask, Reply, Withdrawal
@@ -295,7 +295,7 @@ class InvoiceCase:
         self._replies.pop(key, None)
         await workflow.execute_activity(
             "ask_account", AccountAsk(debtor_id=invoice.debtor.debtor_id, ask=ask),
-            **ADAPTER_CALL)
+            **SERVER_CALL)
         # An insolvency is why an insured customer's loss is declared: that claim stays in the message (cases whose
         # history asked without the patch replay as recorded, their claim withdrawn).
         keeps_claim = (kind == "insurer_claim" and self.s.insolvency is not None

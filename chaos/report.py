@@ -9,7 +9,7 @@ def _seconds(value: float | None) -> str:
 
 
 def window(r: Result) -> str:
-    """The window between DATA going out and the ledger's record: median, 99th percentile, worst."""
+    """The window between the final dot going out and the ledger's record: median, 99th percentile, worst."""
     if not r.window_ms:
         return "-"
     ordered = sorted(r.window_ms)
@@ -23,7 +23,7 @@ def line(r: Result) -> str:
             f" missing {r.missing}, held for ops {r.held} ({r.held_in_mailbox} found at the relay), recorded {r.recorded}, resumed after {_seconds(r.resume_seconds)},"
             f" all delivered {_seconds(r.recover_seconds)} after the last fault ({r.elapsed:.0f} s in all)"
             + "".join(f", {name} {count}" for name, count in sorted(r.events.items()))
-            + f", window DATA→recorded p50/p99/max {window(r)}"
+            + f", window dot→recorded p50/p99/max {window(r)}"
             + (f", window duplicates accepted {', '.join(f'{ms:.0f}' for ms in sorted(r.accepted_before_kill_ms))}"
                " ms before the kill" if r.accepted_before_kill_ms else "")
             + "".join(f"; {note}" for note in r.notes[1:]))

@@ -44,7 +44,7 @@ class Result:
     resume_seconds: float | None = None  # last fault's end → the first message received after it
     elapsed: float = 0.0
     events: dict[str, int] = dataclasses.field(default_factory=dict)  # from the workers' JSON logs
-    window_ms: list[float] = dataclasses.field(default_factory=list)  # DATA sent → ledger commit, per message
+    window_ms: list[float] = dataclasses.field(default_factory=list)  # final dot sent → ledger commit, per message
     accepted_before_kill_ms: list[float] = dataclasses.field(default_factory=list)  # window duplicates: acceptance → kill
     # (negative: the server took the message after the worker died, its final dot already sent)
     notes: list[str] = dataclasses.field(default_factory=list)

@@ -84,7 +84,7 @@ async def cmd_import(args, config: Config) -> int:
     for line in said(errors):
         print(f"{args.file}: {line}", file=sys.stderr)
     for number, reason in report.failed:
-        print(f"{number}: not started: {reason}", file=sys.stderr)
+        print(f"{number}: non lancé : {reason}", file=sys.stderr)
     summary = {"started": len(report.started), "already_open": len(report.existing),
                "rejected_rows": reader.rejected, "failed": len(report.failed)}
     waited = None if args.no_wait or not report.started else await _wait_open(client, report.started,
@@ -94,8 +94,8 @@ async def cmd_import(args, config: Config) -> int:
     if args.json:
         print(json.dumps({**summary, "existing": report.existing, "errors": [e.model_dump() for e in errors]}))
     else:
-        print(f"{summary['started']} case(s) started, {summary['already_open']} already open (nothing new started),"
-              f" {summary['rejected_rows']} row(s) rejected, {summary['failed']} failed to start")
+        print(f"{summary['started']} dossier(s) lancé(s), {summary['already_open']} déjà ouvert(s) (rien de nouveau"
+              f" lancé), {summary['rejected_rows']} ligne(s) rejetée(s), {summary['failed']} non lancé(s)")
         if waited:
             print(opening.summary_line(waited))
     return 1 if reader.rejected or report.failed or (waited and waited.still_opening) else 0
@@ -287,11 +287,11 @@ async def cmd_pay(args, config: Config) -> int:
     if args.json:
         print(receipt.model_dump_json(indent=2))
     else:
-        print(f"Payment recorded: {views.format_eur(receipt.to_penalties)} to penalties, "
-              f"{views.format_eur(receipt.to_indemnity)} to the indemnity, "
-              f"{views.format_eur(receipt.to_principal)} to principal; balance {views.format_eur(receipt.balance)}"
-              + ("; case closed" if receipt.closed else "")
-              + (f"; OVERPAID by {views.format_eur(receipt.overpaid)}, flagged for ops" if receipt.overpaid else ""))
+        print(f"Paiement enregistré : {views.format_eur(receipt.to_penalties)} aux pénalités, "
+              f"{views.format_eur(receipt.to_indemnity)} à l'indemnité forfaitaire, "
+              f"{views.format_eur(receipt.to_principal)} au principal ; reste dû {views.format_eur(receipt.balance)}"
+              + (" ; dossier clos" if receipt.closed else "")
+              + (f" ; TROP-PERÇU de {views.format_eur(receipt.overpaid)}, signalé à ops" if receipt.overpaid else ""))
     return 0
 
 
@@ -306,14 +306,14 @@ async def cmd_plan(args, config: Config) -> int:
         elif args.instalments:
             decision = await cases.plan_in_equal_parts(case, args.instalments, args.every, first_due=args.first)
         else:
-            raise UserError("give --instalments N [--every DAYS] or one --instalment DATE=AMOUNT per instalment")
+            raise UserError("donner --instalments N [--every JOURS] ou un --instalment DATE=MONTANT par échéance")
     except WorkflowUpdateFailedError as refused:
         print(_cause(refused))  # "plan refused: ..." as the case words it
         return 1
     if args.json:
         print(decision.model_dump_json(indent=2))
     else:
-        print("Plan accepted: " + ", ".join(f"{views.format_date_fr(i.due_date)} {views.format_eur(i.amount)}"
+        print("Plan accepté : " + ", ".join(f"{views.format_date_fr(i.due_date)} {views.format_eur(i.amount)}"
                                             for i in decision.instalments))
     return 0
 
@@ -345,7 +345,7 @@ async def cmd_insolvency(args, config: Config) -> int:
     notice = _model(InsolvencyNotice, kind=args.kind, judgment_on=args.judgment, published_on=args.published)
     client = await connect(config.temporal)
     outcomes = await cases.debtor_insolvency(client, args.debtor, notice)
-    return _told(args, outcomes, "stopped for the procédure collective")
+    return _told(args, outcomes, "arrêté(s) pour la procédure collective")
 
 
 async def cmd_contact(args, config: Config) -> int:
@@ -355,7 +355,7 @@ async def cmd_contact(args, config: Config) -> int:
         raise UserError("rien à changer : donner --email, --address, --country ou --language — nothing to change")
     client = await connect(config.temporal)
     outcomes = await cases.debtor_contact(client, args.debtor, change)
-    return _told(args, outcomes, "now addressed with the corrected details")
+    return _told(args, outcomes, "désormais adressé(s) aux coordonnées corrigées")
 
 
 def _told(args, outcomes: dict[str, str], what: str) -> int:
@@ -364,11 +364,11 @@ def _told(args, outcomes: dict[str, str], what: str) -> int:
         print(json.dumps(outcomes, indent=2))
     else:
         for number, outcome in outcomes.items():
-            print(f"{number}: {outcome}")
-        print(f"{sum(o == 'recorded' for o in outcomes.values())} of {len(outcomes)} running case(s) of {args.debtor}"
-              f" {what}")
+            print(f"{number}: {'enregistré' if outcome == 'recorded' else outcome}")
+        print(f"{sum(o == 'recorded' for o in outcomes.values())} sur {len(outcomes)} dossier(s) en cours de"
+              f" {args.debtor} {what}")
     if not outcomes:
-        print(f"no running case for debtor {args.debtor}", file=sys.stderr)
+        print(f"aucun dossier en cours pour le débiteur {args.debtor}", file=sys.stderr)
     return 0 if outcomes and all(o == "recorded" for o in outcomes.values()) else 1
 
 
@@ -630,7 +630,7 @@ async def _update(config: Config, invoice: str, update, argument):
     try:
         return await cases.handle(client, invoice).execute_update(update, argument)
     except WorkflowUpdateFailedError as refused:
-        raise UserError(f"{invoice}: refused: {_cause(refused)}") from refused
+        raise UserError(f"{invoice}: refusé : {_cause(refused)}") from refused
     except RPCError as error:
         raise UserError(f"{invoice}: {error.message}") from error
 

@@ -52,7 +52,7 @@ async def test_import_without_a_worker_stops_waiting_and_names_cases_still_openi
     done = await relance(nobody, "import", str(ledger(tmp_path, rows(tag, 2))), "--stall-seconds", "2")
 
     assert done.returncode == 1, "not every case opened: the exit status says so"
-    assert "2 case(s) started" in done.stdout
+    assert "2 dossier(s) lancé(s)" in done.stdout
     assert "0 dossier(s) ouvert(s), 2 encore en ouverture" in done.stdout
     assert f"BIG-{tag}-001" in done.stdout or f"BIG-{tag}-002" in done.stdout
 

@@ -33,7 +33,7 @@ async def test_import_list_status_and_ops_messages(service, tmp_path):
 
     first = await relance(service, "import", str(file))
     assert first.returncode == 1, "rows were rejected: the exit status says so"
-    assert "2 case(s) started" in first.stdout and "3 row(s) rejected" in first.stdout, first.stdout
+    assert "2 dossier(s) lancé(s)" in first.stdout and "3 ligne(s) rejetée(s)" in first.stdout, first.stdout
     assert "row 3, due_date" in first.stderr and "row 4, amount_incl_tax" in first.stderr
     assert "row 6, debtor_email" in first.stderr
 
@@ -61,7 +61,7 @@ async def test_import_list_status_and_ops_messages(service, tmp_path):
     assert dollars.returncode == 1 and "kept in EUR" in dollars.stderr
 
     paid = await relance(service, "pay", f"CLI-{tag}-2", "1 234,56")
-    assert paid.returncode == 0 and "case closed" in paid.stdout
+    assert paid.returncode == 0 and "dossier clos" in paid.stdout
 
     disputed = await relance(service, "dispute", f"CLI-{tag}-1", "--reason", "Livraison incomplète")
     assert disputed.returncode == 0 and "EN PAUSE" in disputed.stdout
@@ -111,7 +111,7 @@ async def test_an_insolvency_stops_every_case_of_the_debtor_and_no_other(service
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"INS-{tag}-1: recorded" in done.stdout and f"INS-{tag}-2: recorded" in done.stdout
-    assert "2 of 2 running case(s)" in done.stdout and f"INS-{tag}-3" not in done.stdout
+    assert "2 sur 2 dossier(s) en cours" in done.stdout and f"INS-{tag}-3" not in done.stdout
     assert again.returncode == 1 and "already recorded" in again.stdout, "a repeat changes nothing and says so"
     stages = {n: json.loads((await relance(service, "status", f"INS-{tag}-{n}", "--json")).stdout)["stage"]
               for n in (1, 2, 3)}
@@ -127,7 +127,7 @@ async def test_a_debtors_corrected_address_reaches_every_case_of_it_and_no_other
     nothing = await relance(service, "contact", f"MOVED-{tag}")
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"CON-{tag}-1: recorded" in done.stdout and "2 of 2 running case(s)" in done.stdout
+    assert f"CON-{tag}-1: enregistré" in done.stdout and "2 sur 2 dossier(s) en cours" in done.stdout
     assert again.returncode == 1 and "nothing to change" in again.stdout, "a repeat changes nothing and says so"
     assert nothing.returncode == 1 and "rien à changer" in nothing.stderr
     debtors = {n: json.loads((await relance(service, "status", f"CON-{tag}-{n}", "--json")).stdout)["invoice"]["debtor"]

@@ -51,7 +51,7 @@ async def test_a_customers_account_and_the_list_of_customers(service, tmp_path: 
 
     # A payment beyond what B1 owes closes it; the rest is money the customer has on account.
     paid = await relance(service, "pay", f"B1-{tag}", "600", "--date", day)
-    assert paid.returncode == 0 and "case closed" in paid.stdout, paid.stdout + paid.stderr
+    assert paid.returncode == 0 and "dossier clos" in paid.stdout, paid.stdout + paid.stderr
 
     async def settled():
         found = await _json(service, "debtor", small, "--as-of", day)

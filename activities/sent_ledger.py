@@ -24,6 +24,7 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -217,20 +218,35 @@ class SentLedger:
     def _open_sqlite(self, path: Path) -> Any:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
+        for attempt in range(100):  # the switch to WAL waits for no busy handler: workers starting together retry
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as busy:
+                if "locked" not in str(busy) or attempt == 99:
+                    raise
+                time.sleep(0.05)
         # NORMAL: a commit survives the worker's crash without an fsync, which keeps the window between SMTP's
         # acceptance and its record short; a power cut could lose the last confirmations: resent, same Message-ID.
         db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("CREATE TABLE IF NOT EXISTS sent (key TEXT PRIMARY KEY, message_id TEXT, subject TEXT,"
-                   " state TEXT NOT NULL, at TEXT DEFAULT CURRENT_TIMESTAMP)")
-        columns = {r[1] for r in db.execute("PRAGMA table_info(sent)")}
-        if "owner" not in columns:
-            # A ledger of the earlier at-most-once mailer: its 'pending' rows are unconfirmed hand-offs.
-            for column in ("owner TEXT", "lease_until REAL", "handoffs INTEGER NOT NULL DEFAULT 0",
-                           "claims INTEGER NOT NULL DEFAULT 0", "sent_at REAL"):
-                db.execute(f"ALTER TABLE sent ADD COLUMN {column}")
-            db.execute("UPDATE sent SET state = 'handing', lease_until = 0, handoffs = 1, owner = 'earlier-version'"
-                       " WHERE state = 'pending'")
+        # Under the write lock: the workers of a host start together on a new ledger, and two that both found the
+        # columns missing would both add them (the second one died on "duplicate column name").
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS sent (key TEXT PRIMARY KEY, message_id TEXT, subject TEXT,"
+                       " state TEXT NOT NULL, at TEXT DEFAULT CURRENT_TIMESTAMP)")
+            columns = {r[1] for r in db.execute("PRAGMA table_info(sent)")}
+            if "owner" not in columns:
+                # A ledger of the earlier at-most-once mailer: its 'pending' rows are unconfirmed hand-offs.
+                for column in ("owner TEXT", "lease_until REAL", "handoffs INTEGER NOT NULL DEFAULT 0",
+                               "claims INTEGER NOT NULL DEFAULT 0", "sent_at REAL"):
+                    db.execute(f"ALTER TABLE sent ADD COLUMN {column}")
+                db.execute("UPDATE sent SET state = 'handing', lease_until = 0, handoffs = 1,"
+                           " owner = 'earlier-version' WHERE state = 'pending'")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
         return db
 
     def _sql(self, statement: str) -> str:
@@ -252,6 +268,9 @@ class SentLedger:
 SERVER_KEEPALIVES = {"tcp_keepalives_idle": 10, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3}
 
 
+SCHEMA_LOCK = 7_301_202_613  # the advisory lock under which a PostgreSQL ledger's table is created
+
+
 class PostgresSentLedger(SentLedger):
     """One ledger for every host: PostgreSQL at `url` (RELANCE_SENT_LEDGER_URL), through psycopg 3.
 
@@ -266,10 +285,14 @@ class PostgresSentLedger(SentLedger):
         self.location = url
         self._url = url
         self._db = self._connect()
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS sent (key TEXT PRIMARY KEY, message_id TEXT, subject TEXT, state TEXT NOT NULL,"
-            " owner TEXT, lease_until DOUBLE PRECISION, handoffs INTEGER NOT NULL DEFAULT 0,"
-            " claims INTEGER NOT NULL DEFAULT 0, at TIMESTAMPTZ DEFAULT now(), sent_at DOUBLE PRECISION)")
+        # Workers on several hosts start together: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against
+        # itself (the second may fail on the catalogue's unique index), so one creates under a lock at a time.
+        with self._db.transaction():
+            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS sent (key TEXT PRIMARY KEY, message_id TEXT, subject TEXT,"
+                " state TEXT NOT NULL, owner TEXT, lease_until DOUBLE PRECISION, handoffs INTEGER NOT NULL DEFAULT 0,"
+                " claims INTEGER NOT NULL DEFAULT 0, at TIMESTAMPTZ DEFAULT now(), sent_at DOUBLE PRECISION)")
 
     def _connect(self):
         import psycopg

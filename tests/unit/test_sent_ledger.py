@@ -213,3 +213,33 @@ def test_the_postgresql_server_probes_each_ledger_session_so_a_vanished_host_is_
         ledger.close()
     assert shown == {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3",
                      "statement_timeout": "1min"}, "the URL's own options kept"
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_workers_opening_a_new_ledger_at_the_same_moment_all_start(store, request, tmp_path):
+    """The workers of a host (or of several hosts) start together on a ledger nobody has created yet."""
+    for round in range(8):
+        if store == "sqlite":
+            location = str(tmp_path / f"sent-{round}.sqlite3")
+        else:
+            location = request.getfixturevalue("postgres_url")
+            import psycopg
+            with psycopg.connect(location, autocommit=True) as db:
+                db.execute("DROP TABLE IF EXISTS sent")
+        start, opened, failed = threading.Barrier(4), [], []
+
+        def open_at_once():
+            start.wait()
+            try:
+                opened.append(open_ledger(location))
+            except Exception as error:  # noqa: BLE001 - what the test is about
+                failed.append(error)
+
+        threads = [threading.Thread(target=open_at_once) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for ledger in opened:
+            ledger.close()
+        assert not failed, failed

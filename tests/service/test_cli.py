@@ -110,7 +110,7 @@ async def test_an_insolvency_stops_every_case_of_the_debtor_and_no_other(service
     again = await relance(service, "insolvency", f"FAILED-{tag}", "--kind", "redressement", "--judgment", judgment)
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"INS-{tag}-1: recorded" in done.stdout and f"INS-{tag}-2: recorded" in done.stdout
+    assert f"INS-{tag}-1: enregistré" in done.stdout and f"INS-{tag}-2: enregistré" in done.stdout
     assert "2 sur 2 dossier(s) en cours" in done.stdout and f"INS-{tag}-3" not in done.stdout
     assert again.returncode == 1 and "already recorded" in again.stdout, "a repeat changes nothing and says so"
     stages = {n: json.loads((await relance(service, "status", f"INS-{tag}-{n}", "--json")).stdout)["stage"]

@@ -49,9 +49,8 @@ class CaseActivities:
 
     @activity.defn
     async def find_sent_email(self, lookup: SentLookup) -> SentFound:
-        """Whether a message went out, sending nothing: a customer's message held for review that ops answered."""
-        found = await self.mailer.sent(lookup.key)
-        return SentFound() if found is None else SentFound(message_id=found.message_id, subject=found.subject)
+        """What became of a message, sending nothing: a customer's message held for review, answered by ops or not."""
+        return await self.mailer.find(lookup.key)
 
     @activity.defn
     async def write_document(self, request: DocumentRequest) -> DocumentRef:

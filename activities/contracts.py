@@ -64,7 +64,8 @@ class SentLookup(BaseModel):
 
 
 class SentFound(BaseModel):
-    message_id: str | None = None  # None: not recorded as sent
+    state: str | None = None  # the ledger's: sent, review (held for ops), claimed, handing; None: never claimed
+    message_id: str | None = None
     subject: str = ""
 
 

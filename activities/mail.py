@@ -28,7 +28,7 @@ import structlog
 from temporalio import activity
 
 from activities import mime, smtp_data
-from activities.contracts import PermanentFailure, SentEmail
+from activities.contracts import PermanentFailure, SentEmail, SentFound
 from domain.decisions import HELD_FOR_REVIEW
 from activities.rendering import RenderedEmail
 from activities.sent_ledger import Claim, Outcome, PostgresSentLedger, SentLedger, open_ledger
@@ -92,8 +92,8 @@ class LeaseLost(Exception):
 class Mailer(Protocol):
     async def send(self, key: str, to: str, email: RenderedEmail) -> SentEmail: ...
 
-    async def sent(self, key: str) -> SentEmail | None:
-        """The message recorded as sent under `key`, without sending anything."""
+    async def find(self, key: str) -> SentFound:
+        """What became of the message under `key`, without sending anything."""
 
     async def close(self) -> None: ...
 
@@ -131,12 +131,20 @@ class FileMailer:
             path.write_bytes(message_bytes(self.sender, to, message_id, key, email))
         return SentEmail(message_id=message_id, subject=email.subject, already_sent=already)
 
-    async def sent(self, key: str) -> SentEmail | None:
+    async def find(self, key: str) -> SentFound:
         path = self.folder / (re.sub(r"[^A-Za-z0-9._+-]+", "_", key) + ".eml")
-        return SentEmail(message_id=message_id_for(key), subject="", already_sent=True) if path.exists() else None
+        return SentFound(state="sent", message_id=message_id_for(key)) if path.exists() else SentFound()
 
     async def close(self) -> None:
         pass
+
+
+def _nothing_went(error: BaseException) -> bool:
+    """After the fence: the server refused the message with a reply code (4xx, 5xx), or the final dot was never
+    written. A reply that could not be read (aiosmtplib says -1) or a lost connection leaves the outcome unknown."""
+    if isinstance(error, smtp_data.DotNotWritten):
+        return True
+    return isinstance(error, aiosmtplib.SMTPResponseException) and 400 <= error.code < 600
 
 
 class SmtpMailer:
@@ -206,9 +214,9 @@ class SmtpMailer:
                  window_ms=round((recorded - answered) * 1000, 2), recorded_at=round(time.time(), 6))
         return SentEmail(message_id=message_id, subject=email.subject, already_sent=False)
 
-    async def sent(self, key: str) -> SentEmail | None:
-        found = await _ledger(self.ledger.sent_message, key)
-        return None if found is None else SentEmail(message_id=found[0], subject=found[1], already_sent=True)
+    async def find(self, key: str) -> SentFound:
+        found = await _ledger(self.ledger.message, key)
+        return SentFound() if found is None else SentFound(state=found[0], message_id=found[1], subject=found[2])
 
     def _refuse_unless_claimed(self, key: str, claim: Claim) -> None:
         if claim.outcome is Outcome.BUSY:
@@ -235,6 +243,9 @@ class SmtpMailer:
             self._fault("before_data", key)
             await smtp_data.send_body(smtp, message, self.settings.timeout)
             self._fault("before_dot", key)
+            # A worker stopped between the fence and the dot for longer than its lease (and `unconfirmed_seconds`)
+            # may find its hand-off answered by ops meanwhile: past one lease, the dot is not written.
+            dot_before = time.monotonic() + self.ledger.lease_seconds
             fenced = await _ledger(self.ledger.fence, key, owner)
         except BaseException as error:  # no final dot went out: the server holds nothing, the next attempt may send
             await _ledger(self.ledger.release, key, owner)
@@ -245,7 +256,7 @@ class SmtpMailer:
             smtp.close()  # without its final dot the message is dropped by the server
             raise LeaseLost(f"{key}: this attempt's lease ran out or was taken over before the final dot ({owner})")
         # From here the outcome may be unknown: the row stays 'handing' unless SMTP answers.
-        data = asyncio.ensure_future(smtp_data.end_data(smtp))  # timed below, pauses not counted
+        data = asyncio.ensure_future(smtp_data.end_data(smtp, dot_before))  # timed below, pauses not counted
         dot = time.perf_counter()
         try:
             response = await self._answer(data)
@@ -255,17 +266,17 @@ class SmtpMailer:
             try:
                 await asyncio.wait_for(data, self.settings.timeout)
                 await _ledger(self.ledger.confirm, key, owner)
-            except BaseException:
+            except BaseException as error:
                 with contextlib.suppress(BaseException):
-                    await _ledger(self.ledger.abandon, key, owner)
+                    await _ledger(self.ledger.release if _nothing_went(error) else self.ledger.abandon, key, owner)
             raise
-        except (aiosmtplib.SMTPResponseException, smtp_data.DotNotWritten):
+        except BaseException as error:
+            if not _nothing_went(error):
+                # The connection failed (or timed out) before SMTP answered: it may or may not have the message.
+                # Not ours to wait on any more: the next attempt resends it (or holds it for review) at once.
+                await _ledger(self.ledger.abandon, key, owner)
+                raise
             await _ledger(self.ledger.release, key, owner)  # refused, or the dot never left: nothing went out
-            raise
-        except BaseException:
-            # The connection failed (or timed out) before SMTP answered: it may or may not have the message.
-            # Not ours to wait on any more: the next attempt resends it (or holds it for review) at once.
-            await _ledger(self.ledger.abandon, key, owner)
             raise
         return f"{response.code} {response.message}"[:120], dot
 

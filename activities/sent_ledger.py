@@ -169,10 +169,10 @@ class SentLedger:
         return self._write("UPDATE sent SET state = 'claimed', lease_until = 0 WHERE key = ? AND state = 'review'",
                            (key,))
 
-    def sent_message(self, key: str) -> tuple[str, str] | None:
-        """The Message-ID and subject of `key` once recorded as sent."""
-        found = self._one("SELECT message_id, subject FROM sent WHERE key = ? AND state = 'sent'", (key,))
-        return (found[0], found[1] or "") if found else None
+    def message(self, key: str) -> tuple[str, str, str] | None:
+        """The state, Message-ID and subject of `key`'s row."""
+        found = self._one("SELECT state, message_id, subject FROM sent WHERE key = ?", (key,))
+        return (found[0], found[1] or "", found[2] or "") if found else None
 
     def rows(self, state: str | None = None) -> list[Row]:
         where, args = ("WHERE state = ?", (state,)) if state else ("", ())

@@ -10,6 +10,7 @@ aiosmtplib's `data()` writes the body and the dot in one go, so this uses its co
 from __future__ import annotations
 
 import re
+import time
 
 import aiosmtplib
 
@@ -35,9 +36,12 @@ async def send_body(smtp: aiosmtplib.SMTP, message: bytes, timeout: float) -> No
     smtp.protocol.write(framed(message))
 
 
-async def end_data(smtp: aiosmtplib.SMTP) -> aiosmtplib.SMTPResponse:
-    """The final dot, then the server's answer (awaited without a timeout: the caller times it). Nothing is awaited
-    between the write and the read, so the answer cannot arrive before it is expected."""
+async def end_data(smtp: aiosmtplib.SMTP, not_after: float) -> aiosmtplib.SMTPResponse:
+    """The final dot, unless the monotonic clock is past `not_after` (this process was stopped after the fence: its
+    lease may have passed to another attempt), then the server's answer (awaited without a timeout: the caller
+    times it). Nothing is awaited between the write and the read, so the answer cannot arrive before it is expected."""
+    if time.monotonic() > not_after:
+        raise DotNotWritten("too late after the fence: the lease may have passed on; the message is dropped")
     try:
         smtp.protocol.write(b".\r\n")
     except (aiosmtplib.SMTPServerDisconnected, AttributeError) as gone:  # no protocol: the session was closed

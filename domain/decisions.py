@@ -682,6 +682,13 @@ def recorded(s: CaseState, effect: Effect, refs: list[str], subject: str | None 
 HELD_FOR_REVIEW = "python -m relance.delivery resolve"  # what a message held for review tells ops to run
 
 
+def still_held(key: str, message_id: str | None) -> str:
+    """A retry asked before ops answered on the message held for review: what the case says again."""
+    return (f"{key} : toujours en attente de la réponse d'ops sur cet envoi jamais confirmé ; chercher le Message-ID"
+            f" {message_id} dans le journal du relais SMTP, puis `{HELD_FOR_REVIEW} {key} sent` (il est parti) ou"
+            f" `resend` (le renvoyer)")
+
+
 def step_failed(s: CaseState, policy: Policy, effect: Effect, error: str, now: dt.datetime, *,
                 retrying: bool) -> Outcome:
     """A step that cannot be carried out never stalls in silence: the case says so and ops get one task."""

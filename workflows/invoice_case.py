@@ -187,30 +187,32 @@ class InvoiceCase:
                 if permanent or not told:
                     await self._report_failure(effect, reason, retrying=not permanent)
                     told = True
-                if permanent:
+                while permanent:
                     await workflow.wait_condition(lambda: self.s.failure is None or not self.s.failure.waiting_for_retry)
                     effect = decisions.readdressed(self.s, effect)  # ops may have corrected the debtor meanwhile
-                    went = await self._went_meanwhile(failure)
-                    if went is not None:
+                    held = await self._held_message(failure)
+                    if held is None or held.state not in ("sent", "review"):
+                        break  # ask again
+                    if held.state == "sent":
                         decisions.cleared(self.s, getattr(effect, "step", None))
-                        return went
+                        return [held.message_id, failure.message_key], held.subject
+                    await self._report_failure(effect, decisions.still_held(failure.message_key, held.message_id),
+                                               retrying=False)
                 continue
             decisions.cleared(self.s, getattr(effect, "step", None))  # a Record has no step and never fails
             return done
 
-    async def _went_meanwhile(self, failure: Exception) -> tuple[list[str], str | None] | None:
-        """The customer's email that carried this step, held for review and found by ops at the relay (`relance.delivery
-        resolve KEY sent`): the step is recorded as carried by it. Asked again, the account would compose a new
-        message (its key names the day and the invoices it carries) and send the invoice a second time."""
+    async def _held_message(self, failure: Exception) -> SentFound | None:
+        """On retry, what became of the customer's email that failed carrying this step. Found by ops at the relay
+        (`relance.delivery resolve KEY sent`): the step is recorded as carried by it. Still held for their answer:
+        the case waits for it again. Asked again in either case, the account would compose a new message (its key
+        names the day and the invoices it carries) and send the invoice a second time."""
         if not (isinstance(failure, AccountFailed) and failure.message_key):
             return None
         if not workflow.patched(RETRY_FINDS_ACCOUNT_EMAIL_SENT):
             return None
-        found = await workflow.execute_activity("find_sent_email", SentLookup(key=failure.message_key),
-                                                result_type=SentFound, **ADAPTER_CALL)
-        if found.message_id is None:
-            return None
-        return [found.message_id, failure.message_key], found.subject
+        return await workflow.execute_activity("find_sent_email", SentLookup(key=failure.message_key),
+                                               result_type=SentFound, **ADAPTER_CALL)
 
     async def _report_failure(self, effect: Effect, reason: str, *, retrying: bool) -> None:
         outcome = decisions.step_failed(self.s, self._policy(), effect, reason, workflow.now(), retrying=retrying)

@@ -260,7 +260,8 @@ async def test_a_disputed_invoice_leaves_the_conversation_and_comes_back_when_re
 async def test_a_grouped_message_ops_found_at_the_relay_is_not_sent_again_days_later(env, smtp, config, today):
     """RELANCE_MAIL_UNCONFIRMED=review (the default): the relay accepted the customer's message and the worker never
     recorded it. Ops look two days later, find it in the relay's log and answer `sent`: each case, retried, records the
-    step as carried by that message. Asked again, the account would key a new message on the new day and send it."""
+    step as carried by that message; one retried before their answer waits for it again. Asked again, the account
+    would key a new message on the new day and send it."""
     from activities.mail import SentLedger, SmtpMailer
     from tests.conftest import Harness
     from worker import build_activities, build_worker
@@ -289,6 +290,11 @@ async def test_a_grouped_message_ops_found_at_the_relay_is_not_sent_again_days_l
         assert ledger.lookup(held[0]).state == "review"
 
         await env.sleep(dt.timedelta(days=2))
+        # Retried before ops answered: the case asks ops again; asked again, the account would send a new message.
+        await cases[0].handle.execute_update(InvoiceCase.retry_step)
+        again = await cases[0].until(lambda s: s.failure is not None and s.failure.waiting_for_retry
+                                     and "toujours en attente" in s.failure.error, "hold the step for ops again")
+        assert any("toujours en attente" in t.text and "Corriger" not in t.text for t in again.tasks)
         assert ledger.resolve(held[0], sent=True), "ops: it is in the relay's log"
         for case in cases:
             await case.handle.execute_update(InvoiceCase.retry_step)

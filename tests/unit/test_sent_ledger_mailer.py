@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import aiosmtplib
 import pytest
 
 from activities.mail import LeaseLost, PossibleDuplicate, SentLedger, SmtpMailer, SmtpSettings
 from activities.rendering import RenderedEmail
+from activities.smtp_data import DotNotWritten
 from relance import smtp_sink
 
 EMAIL = RenderedEmail(subject="Facture FA-1 : rappel", text="Bonjour", html="<p>Bonjour</p>")
@@ -110,3 +112,63 @@ async def test_a_lease_lost_before_the_final_dot_sends_nothing(tmp_path):
     finally:
         controller.stop()
     assert outbox.messages == []
+
+
+class SlowAfterTheFence(SentLedger):
+    """A worker stopped between the fence's commit and the final dot (longer than its lease)."""
+
+    def fence(self, key: str, owner: str) -> bool:
+        fenced = super().fence(key, owner)
+        time.sleep(self.lease_seconds * 1.5)
+        return fenced
+
+
+async def test_a_worker_stopped_between_the_fence_and_the_dot_writes_no_dot(tmp_path):
+    """Its lease may have passed on, and ops may have answered `resend` meanwhile: it drops the message (no dot) and
+    gives the key back; the next attempt sends it once."""
+    outbox = smtp_sink.Outbox()
+    controller = smtp_sink.start(outbox)
+    settings = SmtpSettings(host="127.0.0.1", port=controller.port)
+    try:
+        late = SmtpMailer(settings, SlowAfterTheFence(tmp_path / "sent.db", lease_seconds=0.3))
+        with pytest.raises(DotNotWritten):
+            await late.send("FA-1:j+2", "client@example.fr", EMAIL)
+        await late.close()
+        await asyncio.sleep(0.2)
+        assert outbox.messages == [], "the server dropped the message without its dot"
+        ledger = SentLedger(tmp_path / "sent.db", lease_seconds=0.3)
+        assert ledger.lookup("FA-1:j+2").state == "claimed", "given back, not left for review"
+        mailer = SmtpMailer(settings, ledger)
+        assert not (await mailer.send("FA-1:j+2", "client@example.fr", EMAIL)).already_sent
+        await mailer.close()
+    finally:
+        controller.stop()
+    assert len(outbox.messages) == 1
+
+
+class GarbledAnswer(smtp_sink.Outbox):
+    """A relay that takes the message and answers DATA with something that is not an SMTP reply."""
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        await super().handle_DATA(server, session, envelope)
+        server.transport.write(b"garbage without a code\r\n")
+        server.transport.close()
+        return "250 never read"
+
+
+async def test_an_answer_that_cannot_be_read_after_the_dot_is_not_taken_for_a_refusal(tmp_path):
+    """aiosmtplib reports an unreadable reply with the code -1: the relay may have the message, so it is held for
+    ops, not given back and sent again."""
+    outbox = GarbledAnswer()
+    controller = smtp_sink.start(outbox)
+    ledger = SentLedger(tmp_path / "sent.db")
+    mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=controller.port), ledger)
+    try:
+        with pytest.raises(aiosmtplib.SMTPException):
+            await mailer.send("FA-1:j+2", "client@example.fr", EMAIL)
+        with pytest.raises(PossibleDuplicate):
+            await mailer.send("FA-1:j+2", "client@example.fr", EMAIL)
+        await mailer.close()
+    finally:
+        controller.stop()
+    assert len(outbox.messages) == 1

@@ -72,46 +72,50 @@ def dies_before_the_dot(point: str, key: str) -> None:
         raise ConnectionError("worker lost with the message written, not its final dot")
 
 
-async def test_a_worker_lost_before_the_final_dot_is_resent_at_once_even_under_review(tmp_path):
-    """The server drops a message whose final dot never came: nothing for ops to check, nothing twice."""
+@pytest.fixture
+def plain_relay():
     outbox = smtp_sink.Outbox()
     controller = smtp_sink.start(outbox)
+    controller.outbox = outbox
+    controller.settings = SmtpSettings(host="127.0.0.1", port=controller.port)
+    yield controller
+    controller.stop()
+
+
+async def given_back_then_sent_once(relay, ledger: SentLedger) -> None:
+    """The key was given back (not left for review) and the next attempt sends it: one message in all."""
+    assert ledger.lookup("FA-1:j+2").state == "claimed", "given back, not left for review"
+    mailer = SmtpMailer(relay.settings, ledger)
+    assert not (await mailer.send("FA-1:j+2", "client@example.fr", EMAIL)).already_sent
+    await mailer.close()
+    assert len(relay.outbox.messages) == 1
+
+
+async def test_a_worker_lost_before_the_final_dot_is_resent_at_once_even_under_review(plain_relay, tmp_path):
+    """The server drops a message whose final dot never came: nothing for ops to check, nothing twice."""
     ledger = SentLedger(tmp_path / "sent.db")
-    settings = SmtpSettings(host="127.0.0.1", port=controller.port)
-    try:
-        dying = SmtpMailer(settings, ledger, fault=dies_before_the_dot)
-        with pytest.raises(ConnectionError):
-            await dying.send("FA-1:j+2", "client@example.fr", EMAIL)
-        await dying.close()
-        assert ledger.lookup("FA-1:j+2").state == "claimed", "given back, not left for review"
-        mailer = SmtpMailer(settings, ledger)
-        assert not (await mailer.send("FA-1:j+2", "client@example.fr", EMAIL)).already_sent
-        await mailer.close()
-    finally:
-        controller.stop()
-    assert len(outbox.messages) == 1
+    dying = SmtpMailer(plain_relay.settings, ledger, fault=dies_before_the_dot)
+    with pytest.raises(ConnectionError):
+        await dying.send("FA-1:j+2", "client@example.fr", EMAIL)
+    await dying.close()
+    await given_back_then_sent_once(plain_relay, ledger)
 
 
-async def test_a_lease_lost_before_the_final_dot_sends_nothing(tmp_path):
+async def test_a_lease_lost_before_the_final_dot_sends_nothing(plain_relay, tmp_path):
     """A worker that comes back after its lease was taken over has written its message but not the dot: the fence
     refuses it, the connection closes, and the server holds nothing of it."""
-    outbox = smtp_sink.Outbox()
-    controller = smtp_sink.start(outbox)
     ledger = SentLedger(tmp_path / "sent.db")
 
     def taken_over(point: str, key: str) -> None:
         if point == "before_dot":
             ledger._write("UPDATE sent SET owner = 'another-host/1/x' WHERE key = ?", (key,))
 
-    mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=controller.port), ledger, fault=taken_over)
-    try:
-        with pytest.raises(LeaseLost):
-            await mailer.send("FA-1:j+2", "client@example.fr", EMAIL)
-        await mailer.close()
-        await asyncio.sleep(0.2)  # what the server would have done with the message, it has done by now
-    finally:
-        controller.stop()
-    assert outbox.messages == []
+    mailer = SmtpMailer(plain_relay.settings, ledger, fault=taken_over)
+    with pytest.raises(LeaseLost):
+        await mailer.send("FA-1:j+2", "client@example.fr", EMAIL)
+    await mailer.close()
+    await asyncio.sleep(0.2)  # what the server would have done with the message, it has done by now
+    assert plain_relay.outbox.messages == []
 
 
 class SlowAfterTheFence(SentLedger):
@@ -123,27 +127,16 @@ class SlowAfterTheFence(SentLedger):
         return fenced
 
 
-async def test_a_worker_stopped_between_the_fence_and_the_dot_writes_no_dot(tmp_path):
+async def test_a_worker_stopped_between_the_fence_and_the_dot_writes_no_dot(plain_relay, tmp_path):
     """Its lease may have passed on, and ops may have answered `resend` meanwhile: it drops the message (no dot) and
     gives the key back; the next attempt sends it once."""
-    outbox = smtp_sink.Outbox()
-    controller = smtp_sink.start(outbox)
-    settings = SmtpSettings(host="127.0.0.1", port=controller.port)
-    try:
-        late = SmtpMailer(settings, SlowAfterTheFence(tmp_path / "sent.db", lease_seconds=0.3))
-        with pytest.raises(DotNotWritten):
-            await late.send("FA-1:j+2", "client@example.fr", EMAIL)
-        await late.close()
-        await asyncio.sleep(0.2)
-        assert outbox.messages == [], "the server dropped the message without its dot"
-        ledger = SentLedger(tmp_path / "sent.db", lease_seconds=0.3)
-        assert ledger.lookup("FA-1:j+2").state == "claimed", "given back, not left for review"
-        mailer = SmtpMailer(settings, ledger)
-        assert not (await mailer.send("FA-1:j+2", "client@example.fr", EMAIL)).already_sent
-        await mailer.close()
-    finally:
-        controller.stop()
-    assert len(outbox.messages) == 1
+    late = SmtpMailer(plain_relay.settings, SlowAfterTheFence(tmp_path / "sent.db", lease_seconds=0.3))
+    with pytest.raises(DotNotWritten):
+        await late.send("FA-1:j+2", "client@example.fr", EMAIL)
+    await late.close()
+    await asyncio.sleep(0.2)
+    assert plain_relay.outbox.messages == [], "the server dropped the message without its dot"
+    await given_back_then_sent_once(plain_relay, SentLedger(tmp_path / "sent.db", lease_seconds=0.3))
 
 
 class GarbledAnswer(smtp_sink.Outbox):

@@ -29,7 +29,7 @@ from temporalio import activity
 
 from activities import mime, smtp_data
 from activities.contracts import PermanentFailure, SentEmail, SentFound
-from domain.decisions import HELD_FOR_REVIEW
+from domain.decisions import held_for_review
 from activities.rendering import RenderedEmail
 from activities.sent_ledger import Claim, Outcome, PostgresSentLedger, SentLedger, open_ledger
 from activities.smtp_sessions import SmtpSessions
@@ -222,11 +222,7 @@ class SmtpMailer:
         if claim.outcome is Outcome.BUSY:
             raise MessageInFlight(f"{key}: another attempt holds it ({claim.owner}) for {claim.lease_left:.0f}s more")
         if claim.outcome is Outcome.REVIEW:
-            raise PossibleDuplicate(
-                f"{key} : un envoi précédent n'a jamais été confirmé, le serveur SMTP l'a peut-être"
-                f" accepté ; chercher le Message-ID {message_id_for(key)} dans le journal du relais SMTP (ou"
-                f" demander au destinataire), puis `{HELD_FOR_REVIEW} {key} sent` (il est parti)"
-                f" ou `resend` (le renvoyer)")
+            raise PossibleDuplicate(held_for_review(key, message_id_for(key)))
 
     async def _hand_off(self, smtp: aiosmtplib.SMTP, key: str, owner: str, to: str, message: bytes
                         ) -> tuple[str, float]:

@@ -682,11 +682,13 @@ def recorded(s: CaseState, effect: Effect, refs: list[str], subject: str | None 
 HELD_FOR_REVIEW = "python -m relance.delivery resolve"  # what a message held for review tells ops to run
 
 
-def still_held(key: str, message_id: str | None) -> str:
-    """A retry asked before ops answered on the message held for review: what the case says again."""
-    return (f"{key} : toujours en attente de la réponse d'ops sur cet envoi jamais confirmé ; chercher le Message-ID"
-            f" {message_id} dans le journal du relais SMTP, puis `{HELD_FOR_REVIEW} {key} sent` (il est parti) ou"
-            f" `resend` (le renvoyer)")
+def held_for_review(key: str, message_id: str | None, *, again: bool = False) -> str:
+    """What ops read of a message held for review: when it is first held (activities/mail.py), and `again` when
+    a case is retried before they answered."""
+    why = ("toujours en attente de la réponse d'ops sur cet envoi jamais confirmé" if again
+           else "un envoi précédent n'a jamais été confirmé, le serveur SMTP l'a peut-être accepté")
+    return (f"{key} : {why} ; chercher le Message-ID {message_id} dans le journal du relais SMTP (ou demander au"
+            f" destinataire), puis `{HELD_FOR_REVIEW} {key} sent` (il est parti) ou `resend` (le renvoyer)")
 
 
 def step_failed(s: CaseState, policy: Policy, effect: Effect, error: str, now: dt.datetime, *,

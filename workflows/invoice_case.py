@@ -196,7 +196,7 @@ class InvoiceCase:
                     if held.state == "sent":
                         decisions.cleared(self.s, getattr(effect, "step", None))
                         return [held.message_id, failure.message_key], held.subject
-                    await self._report_failure(effect, decisions.still_held(failure.message_key, held.message_id),
+                    await self._report_failure(effect, decisions.held_for_review(failure.message_key, held.message_id, again=True),
                                                retrying=False)
                 continue
             decisions.cleared(self.s, getattr(effect, "step", None))  # a Record has no step and never fails

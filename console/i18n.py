@@ -1,11 +1,11 @@
 """French first, English available: the pages are written in French and `t` gives English on request.
 
-The cases answer refusals in English (the CLI prints them as they come); `refusal` says them in plain French for
-the forms, and leaves a refusal it does not know as it came, so nothing is ever hidden.
+The cases answer refusals in English; `refusal` says them in plain French for the forms (relance.refusals, as the
+CLI does), and leaves a refusal it does not know as it came, so nothing is ever hidden.
 """
 from __future__ import annotations
 
-import re
+from relance import refusals
 
 LANGUAGES = ("fr", "en")
 
@@ -86,62 +86,6 @@ def stage(name: str, lang: str) -> str:
     return labels[LANGUAGES.index(lang)] if labels else str(name)
 
 
-# The refusals of domain/transitions.py and of the workflow's validators, in French.
-_REFUSALS = [
-    (r"the case is closed \((.*)\)", "le dossier est clos ({0})"),
-    (r"the case is still opening; try again in a moment", "le dossier est en cours d'ouverture; réessayez dans un instant"),
-    (r"no step of this case is waiting to be retried", "aucune étape de ce dossier n'attend d'être relancée"),
-    (r"payment in (\S+), this case is kept in (\S+)", "règlement en {0}, ce dossier est tenu en {1}"),
-    (r"payment dated (\S+), in the future", "règlement daté du {0}, dans le futur"),
-    (r"payment dated (\S+), before the invoice date \((\S+)\)", "règlement daté du {0}, avant la date de facture ({1})"),
-    (r"procédure collective: no individual payment plan, the claim goes through the mandataire",
-     "procédure collective: pas d'échéancier individuel, la créance passe par le mandataire"),
-    (r"a payment plan is already running for this case", "un échéancier est déjà en cours pour ce dossier"),
-    (r"the case is already escalated \((.*)\)", "le dossier est déjà en phase contentieuse ({0})"),
-    (r"plan refused: (.*)", "échéancier refusé: {0}"),
-    (r"already disputed since (\S+): (.*)", "litige déjà ouvert depuis le {0}: {1}"),
-    (r"the review date is in the past", "la date de revue est passée"),
-    (r"this case is not disputed", "ce dossier n'est pas en litige"),
-    (r"a credit note must be positive and at most the principal due \((.*)\)",
-     "un avoir doit être positif et au plus égal au principal dû ({0})"),
-    (r"unknown (\S+) step '?(.*?)'?; expected one of (.*)", "étape « {1} » inconnue pour {0}; attendu: {2}"),
-    (r"step '?(.*?)'? is already recorded", "l'étape « {0} » est déjà enregistrée"),
-    (r"no procédure collective is recorded for this debtor", "aucune procédure collective n'est enregistrée pour ce débiteur"),
-    (r"the claim must be declared first", "la créance doit d'abord être déclarée"),
-    (r"procédure collective: individual actions against the debtor have stopped",
-     "procédure collective: les poursuites individuelles sont arrêtées"),
-    (r"this case is on the (\S+) path, not (\S+)", "ce dossier suit la voie {0}, pas {1}"),
-    (r"the order must be issued before it is served", "l'ordonnance doit être rendue avant d'être signifiée"),
-    (r"an indemnity needs its amount", "une indemnisation doit indiquer son montant"),
-    (r"the judgment and its publication cannot be in the future", "le jugement et sa publication ne peuvent être dans le futur"),
-    (r"the BODACC publication cannot come before the judgment", "la publication au BODACC ne peut précéder le jugement"),
-    (r"this procédure collective is already recorded \((.*)\)", "cette procédure collective est déjà enregistrée ({0})"),
-    (r"a payment amount must be positive", "un règlement doit être d'un montant positif"),
-    (r"the debtor's contact details already read so: nothing to change",
-     "les coordonnées du débiteur sont déjà celles-ci : rien à changer"),
-    (r"email: not a valid email address(.*)", "e-mail : adresse invalide{0}"),
-    (r"(.*): contains the control character (\S+)", "{0} : contient le caractère de contrôle {1}"),
-    (r"pays: String should match pattern.*", "pays : un code à deux lettres (FR, BE, DE...)"),
-    (r"already recorded: bank entry (\S+)", "déjà enregistré : écriture bancaire {0}"),
-    (r"no payment from bank entry (\S+) on this case", "aucun règlement de l'écriture bancaire {0} sur ce dossier"),
-    (r"already recorded: status (\S+) of (\S+)", "déjà enregistré : statut {0} du {1}"),
-    (r"the amount is (.*): an export can lower it, not raise it \(ops decide\)",
-     "le montant est de {0} : un export peut le baisser, pas le hausser (à décider par l'équipe recouvrement)"),
-    (r"the amount is (.*): the export does not raise it", "le montant est de {0} : l'export ne l'augmente pas"),
-    (r"String should have at least (\d+) characters?", "{0} caractères au moins"),
-    (r"(\S+): String should have at least (\d+) characters?", "{0} : {1} caractères au moins"),
-    (r"Input should be a valid date.*", "date attendue (JJ/MM/AAAA)"),
-    (r"Input should be a valid decimal.*", "montant attendu, par exemple 1 234,56"),
-]
-_COMPILED = [(re.compile(pattern), french) for pattern, french in _REFUSALS]
-
-
 def refusal(message: str, lang: str) -> str:
-    """A case's refusal in the page's language: French from the table above, English as the case said it."""
-    if lang == "en":
-        return message
-    for pattern, french in _COMPILED:
-        found = pattern.fullmatch(message.strip())
-        if found:
-            return french.format(*found.groups())
-    return message
+    """A case's refusal in the page's language: French (relance.refusals), or English as the case said it."""
+    return message if lang == "en" else refusals.in_french(message)

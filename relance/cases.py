@@ -106,9 +106,9 @@ class BrokenCase:
     attempts: int | None = None  # of the workflow task failing now, when the server says
 
     def __str__(self) -> str:
-        attempts = f" (attempt {self.attempts})" if self.attempts else ""
-        return (f"{self.invoice}: the case is broken: its workflow task keeps failing{attempts}: {self.error}; "
-                "it resumes once the code or the data it reads is fixed, or after a reset")
+        attempts = f" (tentative {self.attempts})" if self.attempts else ""
+        return (f"{self.invoice}: dossier bloqué : sa tâche de workflow échoue à chaque essai{attempts} : {self.error} ;"
+                " il reprend dès que le code ou les données qu'il lit sont corrigés, ou après un reset")
 
 
 async def diagnose(client: Client, invoice_number: str, *, only_if_failing_now: bool = False) -> BrokenCase | None:

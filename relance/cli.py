@@ -24,7 +24,7 @@ from domain.debtor_account import debtor_account
 from domain.invoice import case_workflow_id
 from domain.letters import Instalment
 from domain.money import parse_date
-from relance import cases, go_live, listing, logs, opening, rules_cli, views
+from relance import cases, go_live, listing, logs, opening, refusals, rules_cli, views
 from relance.config import ROOT, Config, from_env
 from importers.base import said
 from relance.ledger import LedgerFileError, LedgerReader, read_amount
@@ -168,7 +168,7 @@ async def cmd_sync(args, config: Config) -> int:
               + (" ; lancée maintenant" if args.run_now else ""))
         return 0
     if not args.file:
-        raise UserError("sync: FILE, or --schedule for the daily sync of the drop folder")
+        raise UserError("sync : donner un FICHIER, ou --schedule pour la synchronisation quotidienne du dossier de dépôt")
     reader, problems = _routed_ledger(Path(args.file), config.rules_dir, cases.paris_today(), args.mapping)
     for problem in problems:
         print(f"rules: {problem}", file=sys.stderr)
@@ -308,8 +308,7 @@ async def cmd_plan(args, config: Config) -> int:
         else:
             raise UserError("donner --instalments N [--every JOURS] ou un --instalment DATE=MONTANT par échéance")
     except WorkflowUpdateFailedError as refused:
-        print(_cause(refused))  # "plan refused: ..." as the case words it
-        return 1
+        raise UserError(f"{args.invoice}: refusé : {_cause(refused)}") from refused
     if args.json:
         print(decision.model_dump_json(indent=2))
     else:
@@ -598,7 +597,7 @@ async def _query(client, invoice: str):
         return await cases.status(client, invoice)
     except (WorkflowQueryFailedError, RPCError) as error:
         await _unless_broken(client, invoice, cause=error)
-        raise UserError(f"{invoice}: the case could not answer: {error.message}") from error
+        raise UserError(f"{invoice}: le dossier n'a pas pu répondre : {error.message}") from error
 
 
 async def _unless_broken(client, invoice: str, *, only_if_failing_now: bool = False, cause=None) -> None:
@@ -606,8 +605,8 @@ async def _unless_broken(client, invoice: str, *, only_if_failing_now: bool = Fa
         broken = await cases.diagnose(client, invoice, only_if_failing_now=only_if_failing_now)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
-            raise UserError(f"no case for invoice {invoice}") from error
-        raise UserError(f"{invoice}: the case's history could not be read: {error.message}") from error
+            raise UserError(f"aucun dossier pour la facture {invoice}") from error
+        raise UserError(f"{invoice}: l'historique du dossier n'a pas pu être lu : {error.message}") from error
     if broken is not None:
         raise UserError(str(broken)) from cause
 
@@ -636,7 +635,9 @@ async def _update(config: Config, invoice: str, update, argument):
 
 
 def _cause(error: WorkflowUpdateFailedError) -> str:
-    return error.cause.message if error.cause is not None and hasattr(error.cause, "message") else str(error)
+    """The case's refusal, in French."""
+    return refusals.in_french(
+        error.cause.message if error.cause is not None and hasattr(error.cause, "message") else str(error))
 
 
 def _print_status(args, status) -> int:

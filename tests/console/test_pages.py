@@ -250,6 +250,23 @@ def test_the_cases_refusals_have_a_french_wording():
     assert untranslated == []
 
 
+def test_why_a_plan_is_refused_is_said_in_french_too():
+    """The reasons domain/schedule.plan_refusal gives, inside the case's "plan refused: ...", all in French."""
+    import inspect
+    import re
+
+    from domain import schedule
+
+    source = inspect.getsource(schedule.plan_refusal)
+    reasons = [re.sub(r"\{[^}]*\}", "x1", text) for text in re.findall(r'return f?"([^"]{12,})"', source)]
+    assert len(reasons) >= 7
+    said = [i18n.refusal(f"plan refused: {reason}", "fr") for reason in reasons]
+    assert all(text.startswith("échéancier refusé : ") for text in said), said
+    assert [text for text, reason in zip(said, reasons) if reason in text] == [], "the reason itself in French"
+    assert i18n.refusal("plan refused: 9 instalments, the policy allows at most 6", "fr") == \
+        "échéancier refusé : 9 échéances, la politique en permet au plus 6"
+
+
 def test_a_message_from_ops_signs_the_audit_lines_it_causes():
     case = Playback(invoice(today=TODAY, due_in_days=-5), POLICY, start_moment(TODAY - dt.timedelta(days=35)))
     before = len(case.s.audit)

@@ -58,7 +58,10 @@ async def test_import_list_status_and_ops_messages(service, tmp_path):
     negative = await relance(service, "pay", f"CLI-{tag}-1", "-5")
     assert negative.returncode == 1 and "hors bornes" in negative.stderr  # refused before Temporal is reached
     dollars = await relance(service, "pay", f"CLI-{tag}-1", "10", "--currency", "USD")
-    assert dollars.returncode == 1 and "kept in EUR" in dollars.stderr
+    assert dollars.returncode == 1 and "règlement en USD, ce dossier est tenu en EUR" in dollars.stderr
+    too_many = await relance(service, "plan", f"CLI-{tag}-1", "--instalments", "99")
+    assert too_many.returncode == 1 and "échéancier refusé : 99 échéances, la politique en permet au plus" \
+        in too_many.stderr, too_many.stderr
 
     paid = await relance(service, "pay", f"CLI-{tag}-2", "1 234,56")
     assert paid.returncode == 0 and "dossier clos" in paid.stdout
@@ -69,7 +72,7 @@ async def test_import_list_status_and_ops_messages(service, tmp_path):
     assert [r["invoice"] for r in paused] == [f"CLI-{tag}-1"]
 
     missing = await relance(service, "status", "NO-SUCH-INVOICE")
-    assert missing.returncode == 1 and "no case for invoice NO-SUCH-INVOICE" in missing.stderr
+    assert missing.returncode == 1 and "aucun dossier pour la facture NO-SUCH-INVOICE" in missing.stderr
 
 
 async def _rows(pending):

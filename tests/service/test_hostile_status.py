@@ -22,12 +22,12 @@ async def test_status_of_a_broken_case_reports_the_task_failure_not_a_missing_ca
     assert await eventually(failed_once)
     shown = await relance(service, "status", number)
     assert shown.returncode == 1
-    assert "no case for invoice" not in shown.stderr
-    assert f"{number}: the case is broken: its workflow task keeps failing" in shown.stderr
+    assert "aucun dossier pour la facture" not in shown.stderr
+    assert f"{number}: dossier bloqué : sa tâche de workflow échoue à chaque essai" in shown.stderr
     assert "Failed decoding arguments" in shown.stderr and "CaseStart" in shown.stderr, shown.stderr
     await case.terminate("test over")
 
 
 async def test_status_of_an_unknown_invoice_says_there_is_no_case(service):
     shown = await relance(service, "status", f"NOPE-{uuid.uuid4().hex[:6]}")
-    assert shown.returncode == 1 and "no case for invoice NOPE-" in shown.stderr
+    assert shown.returncode == 1 and "aucun dossier pour la facture NOPE-" in shown.stderr

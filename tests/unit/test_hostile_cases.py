@@ -86,5 +86,5 @@ def test_a_case_whose_task_completed_after_a_failure_is_not_broken():
 
 def test_a_broken_case_says_so_in_one_line():
     text = str(cases.BrokenCase(invoice="F-1", error="X: boom", attempts=12))
-    assert text.startswith("F-1: the case is broken: its workflow task keeps failing (attempt 12): X: boom")
+    assert text.startswith("F-1: dossier bloqué : sa tâche de workflow échoue à chaque essai (tentative 12) : X: boom")
     assert "\n" not in text

@@ -54,6 +54,18 @@ def cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
+def descendants_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each live descendant of `pid` (a worker's printing processes), by pid."""
+    seen = {}
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        seen[child.pid] = times.user + times.system
+    return seen
+
+
 class TreeCpu:
     """CPU seconds used by this process and all its descendants, sampled in a thread so that processes that
     end (or are never reaped, like the test server the SDK core starts) are still counted."""

@@ -418,6 +418,14 @@ def figures(args: argparse.Namespace, measured: dict) -> dict:
     add(compare("  worker CPU per lifecycle", "ms", lifecycles, lambda r: r["worker_cpu_seconds"] / r["n"], None, 1000))
     add(compare("  server CPU per lifecycle", "ms", lifecycles, lambda r: (r["server_cpu_seconds"] or 0) / r["n"],
                 None, 1000))
+    # Runs recorded before the printing processes were counted have no figure: they are left out of these rows.
+    printed = [r for r in lifecycles if "printing_cpu_seconds" in r]
+    add(compare("  printing CPU per lifecycle", "ms", printed, lambda r: r["printing_cpu_seconds"] / r["n"], None, 1000,
+                note="relance's PDFs in the worker's printing process; the bare workflow prints nothing"))
+    add(compare("  all CPU per lifecycle", "ms", printed,
+                lambda r: (r["worker_cpu_seconds"] + (r["server_cpu_seconds"] or 0) + r["printing_cpu_seconds"]) / r["n"],
+                None, 1000, note="worker, printing and server; where they share the cores, bare's / relance's is "
+                                 "about the best lifecycle ratio relance's cost allows"))
     # Not a target: how much of the gap is work any engine must do, the search attribute upserts relance makes
     # and an SMTP transaction per email, against relance's own cost on top of it.
     full_floor = runs["lifecycle_full_floor"]

@@ -17,6 +17,7 @@ ROWS = [
     "ingest, dev server in memory", "ingest, dev server SQLite (WAL)", "ingest to asleep, SQLite (WAL)",
     "  worker CPU per case opened", "  server CPU per case opened", "  history of a sleeping case",
     "lifecycles, time-skipping server", "  worker CPU per lifecycle", "  server CPU per lifecycle",
+    "  printing CPU per lifecycle", "  all CPU per lifecycle",
     "  vs bare with upserts and email", "  bare with upserts and email vs bare",
     *(f"sleeping, {cache}: {what}" for cache in ("default cache", "cache 5") for what in ("worker RSS", "server RSS", "SQLite")),
     "all asleep 20, 1 worker", "all asleep 20, 2 workers", "all asleep 30, 1 worker", "  accepted starts 20, 1 worker",
@@ -38,6 +39,8 @@ def test_bench_at_toy_sizes_writes_every_measurement(tmp_path: Path):
     results = json.loads(out.read_text())
     rows = {row["name"]: row for row in results["rows"]}
     assert set(ROWS + [f"history: {o}" for o in OUTCOMES]) <= rows.keys()
+    printing = rows.pop("  printing CPU per lifecycle")  # the letters relance prints, in its printing process
+    assert printing["relance"]["min"] > 0 and printing["bare"]["max"] == 0 and printing["ratio"] is None
     for name, row in rows.items():
         for side in ("relance", "bare", "ratio"):
             assert row[side]["median"] > 0 and row[side]["min"] > 0, (name, side, row[side])

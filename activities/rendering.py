@@ -24,6 +24,7 @@ import jinja2.sandbox
 from pydantic import BaseModel
 
 from activities.contracts import PermanentFailure
+from domain.countries import postal_name
 from domain.letters import LetterContext
 
 FALLBACK_LANGUAGE = "fr"
@@ -81,7 +82,7 @@ def _postal_lines(address: str, country: str = "FR") -> list[str]:
     if lines and lines[-1][:4].isdigit():  # a postcode (5 digits in France, 4 in Belgium or Switzerland)
         lines[-1] = lines[-1].upper()
     if country and country != "FR":
-        lines.append(country.upper())
+        lines.append(postal_name(country))
     return lines
 
 

@@ -7,6 +7,7 @@ import itertools
 from decimal import Decimal
 from typing import Literal
 
+from domain.countries import country_code, is_country
 from domain.policy import Channel, Policy
 
 CENT = Decimal("0.01")
@@ -28,7 +29,23 @@ class Finding:
 
 
 def check_policy(policy: Policy, templates: dict[str, set[str]], today: dt.date) -> list[Finding]:
-    return [*_templates(policy, templates), *_escalation_coverage(policy), *_rates(policy, today), *_practice(policy, today)]
+    return [*_templates(policy, templates), *_escalation_coverage(policy), *_rates(policy, today), *_practice(policy, today),
+            *(f for n, rule in enumerate(policy.escalation)
+              for f in unknown_countries(rule.when.countries, f"escalation.{n}.when.countries"))]
+
+
+def unknown_countries(countries: list[str] | None, field: str) -> list[Finding]:
+    """A condition names debtors' countries by ISO code, as cases keep them: "Belgique" would match no debtor."""
+    findings = []
+    for given in countries or []:
+        if is_country(given):
+            continue
+        try:
+            hint = f": write {country_code(given)}"
+        except ValueError:
+            hint = ""
+        findings.append(Finding("error", field, f"{given!r} is not an ISO 3166 country code{hint}"))
+    return findings
 
 
 def _templates(policy: Policy, templates: dict[str, set[str]]) -> list[Finding]:

@@ -16,6 +16,7 @@ from domain.case import (
     DisputeResolution, Insolvency, InsolvencyNotice, Payment, PaymentPlan, PaymentReceipt, PaymentReversal,
     PlanProposal, PlatformStatus, ProcedureStep, ReturnedPayment, TrackedStep,
 )
+from domain.countries import is_country
 from domain.decisions import FILING_TASKS, Outcome, Record, Work
 from domain.history import PriorHistory
 from domain.invoice import Debtor
@@ -138,6 +139,8 @@ def contact_refusal(s: CaseState, change: ContactChange) -> str | None:
     new = _new_contact(s, change)
     if not new:
         return "the debtor's contact details already read so: nothing to change"
+    if "country" in new and not is_country(new["country"]):
+        return f"country {new['country']}: no such ISO 3166 country code"
     try:
         Debtor.model_validate(s.invoice.debtor.model_dump() | new)  # the checks of an imported row's debtor
     except ValidationError as error:

@@ -823,7 +823,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("debtor", help="debtor id, as in the ledger")
     c.add_argument("--email")
     c.add_argument("--address", help='one line, parts separated by commas: "5 rue des Lilas, 75011 Paris"')
-    c.add_argument("--country", help="ISO code, FR, BE...")
+    c.add_argument("--country", help="code ISO (FR, BE...) ou nom du pays (Belgique, Belgium)")
     c.add_argument("--language", choices=["fr", "en"])
     c = command("credit", cmd_credit, "a credit note or an unapplied payment of a customer (grouping per_debtor):"
                 " netted in its messages; a reminder it covers is not sent", json_flag=False)

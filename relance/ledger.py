@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from domain.countries import country_code
 from domain.history import prior_problems
 from domain.invoice import MAX_AMOUNT, Invoice, amount_problem, date_problems, email_problem
 from domain.money import format_eur
@@ -359,6 +360,6 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     **{column: _date for column in HISTORY_COLUMNS if column.endswith("_on")},
     "paid": _decimal,
     "debtor_language": _lower,
-    "debtor_country": _upper,
+    "debtor_country": country_code,  # "Belgique", "belgium" or "be": BE
     "currency": _upper,
 }

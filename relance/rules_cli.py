@@ -14,7 +14,7 @@ from activities.rendering import templates_by_channel
 from relance.template_trial import trial
 from domain.case import CaseStatus
 from domain.policy import Policy
-from domain.policy_checks import Finding, check_policy
+from domain.policy_checks import Finding, check_policy, unknown_countries
 from domain.routing import load_routing
 from domain.rule_file import ROUTING_FILE, RuleFileError, declared_policy_id, load_policy_file, policy_files
 from domain.versions import RefusedFile
@@ -100,8 +100,11 @@ def _check_routing(folder: Path, policies: set[str]) -> tuple[list[str], int]:
         return [str(p) for p in error.problems], len(error.problems)
     missing = sorted(routing.policies() - policies)
     path = folder / ROUTING_FILE
-    if missing:
-        return [f"{path}: error: routes to unknown policy {name!r}" for name in missing], len(missing)
+    problems = [f"{path}: error: routes to unknown policy {name!r}" for name in missing]
+    problems += [f"{path}: {finding}" for n, route in enumerate(routing.routes)
+                 for finding in unknown_countries(route.when.countries, f"routes.{n}.when.countries")]
+    if problems:
+        return problems, len(problems)
     return [f"{path}: ok ({len(routing.routes)} route(s), default {routing.default})"], 0
 
 

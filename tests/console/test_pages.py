@@ -286,5 +286,6 @@ def test_a_forms_field_problems_are_said_in_french():
         "motif: String should have at least 3 characters",
         "the debtor's contact details already read so: nothing to change")}
     assert list(said.values()) == ["adresse : contient le caractère de contrôle U+0007",
-                                   "pays : un code à deux lettres (FR, BE, DE...)", "motif : 3 caractères au moins",
+                                   "pays : un code à deux lettres (FR, BE, DE...) ou le nom du pays",
+                                   "motif : 3 caractères au moins",
                                    "les coordonnées du débiteur sont déjà celles-ci : rien à changer"]

@@ -177,6 +177,16 @@ def test_all_columns_map_to_the_invoice(tmp_path):
     assert rows[0].script == "+3 pay full"
 
 
+def test_a_debtors_country_is_read_from_its_code_or_its_name_and_an_unknown_one_is_refused(tmp_path):
+    header = f"{HEADER};debtor_country"
+    rows = [GOOD_ROW.replace("F-1", f"F-{n}") + f";{country}"
+            for n, country in enumerate(["be", "Belgique", "Pays-Bas", "Germany", "Côte d'Ivoire", "Belgiq", "XX"])]
+    read, errors = read_ledger(_write(tmp_path, "l.csv", header + "\n" + "\n".join(rows) + "\n"))
+    assert [r.invoice.debtor.country for r in read] == ["BE", "BE", "NL", "DE", "CI"]
+    assert _errors(errors) == [(7, "debtor_country"), (8, "debtor_country")]
+    assert "« Belgiq » n'est pas un pays connu" in errors[0].message
+
+
 # --- row-level problems ------------------------------------------------------------------------------------
 
 

@@ -112,3 +112,26 @@ def test_checking_one_file_knows_the_other_policies_its_routing_names(tmp_path):
     lines, errors = rules_cli.check([ROOT / "rules" / "default.yaml"], TODAY)
     assert errors == 0, lines
     assert any("routing.yaml: ok" in line for line in lines)
+
+
+def test_a_condition_on_countries_names_them_by_iso_code():
+    text = DEFAULT.replace('    when: {insured: false, amount_below: "5000.00"}\n    path: small_claims',
+                           '    when: {insured: false, amount_below: "5000.00", countries: [FR, Belgique, QQ]}\n'
+                           '    path: small_claims')
+    errors = [f for f in findings(text) if ".when.countries" in f]
+    assert errors == ["error: escalation.2.when.countries: 'Belgique' is not an ISO 3166 country code: write BE",
+                      "error: escalation.2.when.countries: 'QQ' is not an ISO 3166 country code"]
+
+
+def test_a_route_on_countries_names_them_by_iso_code(tmp_path):
+    import shutil
+
+    from relance import rules_cli
+
+    for source in (ROOT / "rules").glob("*.yaml"):
+        shutil.copy(source, tmp_path / source.name)
+    routing = tmp_path / "routing.yaml"
+    routing.write_text(routing.read_text(encoding="utf-8").replace(
+        "when: {segments: [grands_comptes]}", "when: {segments: [grands_comptes], countries: [Suisse]}"), encoding="utf-8")
+    lines, errors = rules_cli.check([tmp_path], TODAY)
+    assert errors == 1 and f"{routing}: error: routes.0.when.countries: 'Suisse' is not an ISO 3166 country code: write CH" in lines

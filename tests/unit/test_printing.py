@@ -68,7 +68,8 @@ def test_an_address_abroad_ends_with_its_country(printer):
         "debtor": letter.invoice.debtor.model_copy(update={"address": "Rue Neuve 1, 1000 Bruxelles",
                                                            "country": "BE"})})})
     texts = [text for _, _, text in lines_on_first_page(printer.pdf_now(render_document(letter)))]
-    assert texts[texts.index("Rue Neuve 1"):texts.index("Rue Neuve 1") + 3] == ["Rue Neuve 1", "1000 BRUXELLES", "BE"]
+    assert texts[texts.index("Rue Neuve 1"):texts.index("Rue Neuve 1") + 3] == ["Rue Neuve 1", "1000 BRUXELLES", "BELGIQUE"], \
+        "the country's name in French capitals, as the Universal Postal Union asks of a letter leaving France"
 
 
 def test_a_template_cannot_print_a_file_of_the_worker():

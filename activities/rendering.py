@@ -81,8 +81,8 @@ def _postal_lines(address: str, country: str = "FR") -> list[str]:
     lines = [part.strip() for part in address.replace("\n", ",").split(",") if part.strip()]
     if lines and lines[-1][:4].isdigit():  # a postcode (5 digits in France, 4 in Belgium or Switzerland)
         lines[-1] = lines[-1].upper()
-    if country and country != "FR":
-        lines.append(postal_name(country))
+    if line := postal_name(country):  # none in France and its overseas departments
+        lines.append(line)
     return lines
 
 

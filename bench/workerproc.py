@@ -50,7 +50,9 @@ async def serve(impl: str, address: str, task_queue: str) -> None:
 
         config = dataclasses.replace(config, rules_dir=per_invoice_rules(config.rules_dir))
         activities = build_activities(config)
-        printing.warm_up()  # as `worker.run` does
+        # As `worker.run` does, but loaded before "ready": the printing process's CPU counted per lifecycle is the
+        # letters', not WeasyPrint's import.
+        await asyncio.wrap_future(printing.warm_up())
         if os.environ.get("RELANCE_BENCH_STUB_EMAIL"):
             from bench.stub_email import without_email_work
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from domain.case import (
     CONTACT_FIELDS, PROCEDURE_STEPS, CloseRequest, ContactChange, DisputeRequest, DisputeResolution, Payment, PlanProposal, ProcedureStep, RetryRequest,
 )
+from domain.countries import country_code
 from domain.money import parse_date
 from relance.ledger import read_amount
 from domain.script import plan_proposal
@@ -102,6 +103,11 @@ def _retry(form, by, today, status) -> RetryRequest:
 def _contact(form, by, today, status) -> ContactChange:
     """A field left blank keeps its value."""
     given = {name: value.strip() for name in CONTACT_FIELDS if (value := form.get(name, "")).strip()}
+    if "country" in given:  # "Belgique" or "BEL" as typed is BE
+        try:
+            given["country"] = country_code(given["country"])
+        except ValueError as error:
+            raise Refused(f"pays : {error}") from error
     return ContactChange(**given, by=by)
 
 

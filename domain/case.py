@@ -12,7 +12,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from domain.countries import country_code
 from domain.invoice import Invoice
 from domain.letters import Allocation, Instalment, PenaltyLine
 from domain.policy import Policy, Stage
@@ -345,14 +344,9 @@ class ContactChange(OpsMessage):
     @field_validator("country", mode="before")
     @classmethod
     def _country_code(cls, value):
-        """"be" or "Belgique" as typed is BE. A code no country has is kept as given (a message recorded before
-        countries were checked decodes as it did); the case's validator refuses it (transitions.contact_refusal)."""
-        if not isinstance(value, str):
-            return value
-        try:
-            return country_code(value)
-        except ValueError:
-            return value.strip().upper()
+        # "be" as typed is BE. Names are read at the door (domain.countries.country_code, by the CLI and the
+        # console): a message decodes from a case's history exactly as it was recorded.
+        return value.strip().upper() if isinstance(value, str) else value
 
     def changes(self) -> dict[str, str]:
         return {name: value for name in CONTACT_FIELDS if (value := getattr(self, name)) is not None}

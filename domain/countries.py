@@ -1,5 +1,5 @@
-"""A debtor's country: kept as its ISO 3166-1 code, read from a code or a name (an export writes "BE", "Belgique"
-or "Belgium"), printed in French capitals on the last line of a letter sent abroad."""
+"""A debtor's country: kept as its ISO 3166-1 code, read from a code or a name (an export writes "BE", "BEL",
+"Belgique" or "Belgium"), printed in French capitals on the last line of a letter sent abroad."""
 from __future__ import annotations
 
 import re
@@ -7,44 +7,90 @@ import unicodedata
 
 from domain.iso_countries import COUNTRIES
 
-# Names exports use that are neither ISO codes nor ISO names.
-_ALIASES = {"UK": "GB", "USA": "US", "ANGLETERRE": "GB", "HOLLANDE": "NL", "ETATSUNISDAMERIQUE": "US"}
+# Kosovo has no ISO code; the European Commission, banks and ERPs use XK.
+EXTRA = {"XK": ("Kosovo", "Kosovo", "XKX", ())}
+KNOWN = {**COUNTRIES, **EXTRA}
+
+# Two letters that are not the country's ISO code but are written for it (the UK, the EU's code for Greece).
+_TWO_LETTERS = {"UK": "GB", "EL": "GR"}
+# Names exports use that ISO does not give.
+_NAMES = {
+    "Grande-Bretagne": "GB", "Great Britain": "GB", "Angleterre": "GB", "England": "GB", "Écosse": "GB",
+    "Scotland": "GB", "Pays de Galles": "GB", "Wales": "GB", "Irlande du Nord": "GB", "Northern Ireland": "GB",
+    "Hollande": "NL", "Holland": "NL", "Turkey": "TR", "Czech Republic": "CZ", "République tchèque": "CZ",
+    "Russia": "RU", "Corée du Nord": "KP", "Moldavie": "MD", "Syrie": "SY", "Laos": "LA", "Vatican": "VA",
+    "Cap-Vert": "CV", "Swaziland": "SZ", "Macédoine": "MK", "Macedonia": "MK", "Burma": "MM", "Birmanie": "MM",
+    "États-Unis d'Amérique": "US", "USA": "US", "Fédération de Russie": "RU", "Ivory Coast": "CI", "RDC": "CD",
+    "RD Congo": "CD", "Congo-Kinshasa": "CD", "Congo-Brazzaville": "CG",
+    # Neighbours as they name themselves.
+    "Deutschland": "DE", "Schweiz": "CH", "Svizzera": "CH", "España": "ES", "Italia": "IT", "Nederland": "NL",
+    "België": "BE", "Belgien": "BE", "Österreich": "AT", "Polska": "PL", "Danmark": "DK", "Sverige": "SE",
+    "Norge": "NO", "Suomi": "FI", "Éire": "IE", "Magyarország": "HU", "Česko": "CZ"
+}
+# The last line of an address abroad where ISO's French name is inverted ("Corée, République de") or official.
+_POSTAL = {
+    "AX": "Îles Åland", "BO": "Bolivie", "CC": "Îles Cocos", "CX": "Île Christmas", "FK": "Îles Malouines",
+    "FM": "Micronésie", "IR": "Iran", "KP": "Corée du Nord", "KR": "Corée du Sud", "LA": "Laos", "MD": "Moldavie",
+    "PS": "Palestine", "RU": "Russie", "SB": "Îles Salomon", "SH": "Sainte-Hélène", "SY": "Syrie", "TW": "Taïwan",
+    "TZ": "Tanzanie", "VE": "Venezuela", "VI": "Îles Vierges des États-Unis", "VA": "Vatican",
+}
+# French overseas departments: a domestic address, whose postcode (971 to 976) says where it goes.
+DOMESTIC = {"FR", "GP", "MQ", "GF", "RE", "YT"}
+_ARTICLES = {"LE", "LA", "LES", "L", "THE"}
 
 
 def _key(text: str) -> str:
-    """Letters only, capitals, no accents: "Pays-Bas" and "PAYS BAS" are one key."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^A-Z]", "", plain.upper())
+    """Letters only, capitals, no accents, no leading article: "La Réunion" and "REUNION" are one key."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").upper()
+    words = re.findall(r"[A-Z]+", plain)
+    while len(words) > 1 and words[0] in _ARTICLES:
+        words = words[1:]
+    return "".join(words)
 
 
-def _natural(name: str) -> str:
-    """ISO's inverted forms as they are said: "Corée, République de" -> "République de Corée"."""
-    if ", " not in name:
-        return name
-    head, tail = name.split(", ", 1)
-    return f"{tail}{'' if tail.endswith(chr(39)) else ' '}{head}"
+def _by_name() -> dict[str, str]:
+    names = [(name, code) for code, (french, english, _, others) in KNOWN.items()
+             for name in (french, english, *others, _POSTAL.get(code, french))]
+    names += list(_NAMES.items())
+    # The usual name before ISO's comma ("Russie" of "Russie, Fédération de"), unless another name starts with it
+    # ("Corée" is two countries, "Îles Vierges" two territories).
+    heads = [(name.split(", ")[0], code) for name, code in names if ", " in name]
+    keys = [_key(name) for name, _ in names]
+    names += [(head, code) for head, code in heads
+              if not any(k.startswith(_key(head)) for k, (_, other) in zip(keys, names) if other != code)]
+    return {_key(name): code for name, code in names if len(_key(name)) >= 3}
 
 
-_BY_KEY = {**{_key(alias): code for alias, code in _ALIASES.items()},
-           **{_key(name): code for code, names in COUNTRIES.items() for name in (*names, _natural(names[0]))},
-           **{code: code for code in COUNTRIES}}
+_BY_NAME = _by_name()
+_BY_ALPHA3 = {alpha3: code for code, (_, _, alpha3, _) in KNOWN.items()}
 
 
 def country_code(text: str) -> str:
-    """The ISO code of `text`, a code or a name in French or English, in any case, with or without accents."""
-    code = _BY_KEY.get(_key(text))
-    if code is None:
-        raise ValueError(f"« {text.strip()} » n'est pas un pays connu : un code ISO à deux lettres (FR, BE, DE...)"
-                         " ou son nom")
+    """The country's code from its ISO code (two or three letters) or its name in French or English, in any case,
+    with or without accents. Only letters make a code: "N/A" is no country, not Namibia."""
+    given = text.strip()
+    if re.fullmatch(r"[A-Za-z]{2}", given):
+        code = _TWO_LETTERS.get(given.upper(), given.upper())
+    elif re.fullmatch(r"[A-Za-z]{3}", given):
+        code = _BY_ALPHA3.get(given.upper()) or _BY_NAME.get(given.upper(), "")
+    elif len(key := _key(given)) > 3:
+        code = _BY_NAME.get(key, "")
+    else:
+        code = ""
+    if code not in KNOWN:
+        raise ValueError(f"« {given} » n'est pas un pays connu : un code ISO (FR, BE, DE...) ou le nom du pays")
     return code
 
 
 def is_country(code: str) -> bool:
-    return code in COUNTRIES
+    return code in KNOWN
 
 
 def postal_name(code: str) -> str:
-    """The last line of an address abroad: the country's French name in capitals ("BELGIQUE"); a code this table
-    does not know (a case opened before countries were checked) prints as it was kept."""
-    names = COUNTRIES.get(code)
-    return _natural(names[0]).upper() if names else code.upper()
+    """The last line of an address abroad, the country's French name in capitals ("BELGIQUE"), as the Universal
+    Postal Union asks; "" for France and its overseas departments. A code this table does not know (kept from an
+    export before countries were read) prints as it was kept."""
+    if code in DOMESTIC or not code:
+        return ""
+    known = KNOWN.get(code)
+    return (_POSTAL.get(code) or known[0]).upper() if known else code.upper()

@@ -16,6 +16,7 @@ from stdnum.fr import siret as siret_number
 from stdnum.eu import vat as vat_number
 from stdnum.fr import tva as french_vat
 
+from domain.countries import is_country
 from domain.policy import Policy
 from importers.base import RowError
 
@@ -109,3 +110,14 @@ def address_warning(row: int, address: str, policy: Policy | None) -> list[RowEr
                      message="no debtor address: the registered formal notice and the court requests need one",
                      message_fr="adresse du débiteur absente : la mise en demeure recommandée et les requêtes au"
                                 " tribunal en ont besoin ; la compléter avant d'y arriver")]
+
+
+def country_warning(row: int, country: str) -> list[RowError]:
+    """Imported, but said now: a country that is no country prints as written on the letters' last line, and a
+    rule on `countries` (ISO codes) never matches it."""
+    if is_country(country):
+        return []
+    return [RowError(row=row, field="debtor_country", severity="warning",
+                     message=f"{country!r} is no country known by its ISO code or its name: letters print it as is",
+                     message_fr=f"« {country} » n'est pas un pays connu (code ISO, FR, BE, DE..., ou nom du pays) :"
+                                " les lettres l'impriment tel quel ; le corriger avec relance contact --country")]

@@ -28,7 +28,7 @@ from domain.invoice import invoice_number_of
 from domain.matching import Allocation, Book, OpenInvoice, compact_iban, match, normal_name
 from domain.money import format_date_fr, format_eur
 from domain.policy import BankRules
-from relance import cases
+from relance import cases, refusals
 from relance.config import Config
 from relance.temporal import connect
 from workflows.invoice_case import InvoiceCase
@@ -361,7 +361,7 @@ async def cmd_einvoicing_read(args, config: Config) -> int:
             outcome = "enregistré"
         except WorkflowUpdateFailedError as refused:
             reason = refused.cause.message if refused.cause is not None else str(refused)
-            outcome = "déjà enregistré" if reason.startswith("already recorded") else f"refusé: {reason}"
+            outcome = "déjà enregistré" if reason.startswith("already recorded") else f"refusé : {refusals.in_french(reason)}"
         except RPCError as error:
             outcome = f"refusé: {error.message}"
         outcomes.append({"row": item.row, "invoice": item.invoice, "status": item.status.code, "outcome": outcome})

@@ -21,6 +21,7 @@ from domain.case import (
 from domain.transitions import reopened
 from domain.invoice import Invoice, case_workflow_id, invoice_number_of
 from domain.script import ScriptEvent, ops_message, plan_proposal
+from relance import refusals
 from workflows import visibility
 from workflows.invoice_case import InvoiceCase
 
@@ -231,7 +232,7 @@ async def reverse_payment(client: Client, task_queue: str, invoice_number: str, 
             if reason.startswith("no payment from bank entry"):
                 return "déjà annulé"
             if not reason.startswith("the case is closed"):
-                return f"refusé: {reason}"
+                return f"refusé : {refusals.in_french(reason)}"
         state = await case.query(InvoiceCase.state)  # it closed meanwhile
     if state.closed_reason not in REOPENED_ON_RETURN or not any(e.reference == reversal.bank_reference for e in state.entries):
         return f"dossier clos ({state.closed_reason}): à traiter à la main"

@@ -20,6 +20,7 @@ from domain.case import (
     PROCEDURE_STEPS, CloseRequest, ContactChange, DisputeRequest, DisputeResolution, InsolvencyKind, InsolvencyNotice, OpsMessage,
     Payment, PlanProposal, ProcedureStep, RetryRequest,
 )
+from domain.countries import country_code
 from domain.debtor_account import debtor_account
 from domain.invoice import case_workflow_id
 from domain.letters import Instalment
@@ -308,7 +309,9 @@ async def cmd_plan(args, config: Config) -> int:
         else:
             raise UserError("donner --instalments N [--every JOURS] ou un --instalment DATE=MONTANT par échéance")
     except WorkflowUpdateFailedError as refused:
-        raise UserError(f"{args.invoice}: refusé : {_cause(refused)}") from refused
+        cause = _cause(refused)  # "échéancier refusé : ..." says it already
+        raise UserError(f"{args.invoice}: {cause if cause.startswith('échéancier refusé') else f'refusé : {cause}'}") \
+            from refused
     if args.json:
         print(decision.model_dump_json(indent=2))
     else:
@@ -348,8 +351,11 @@ async def cmd_insolvency(args, config: Config) -> int:
 
 
 async def cmd_contact(args, config: Config) -> int:
-    change = _model(ContactChange, email=args.email, address=args.address, country=args.country,
-                    language=args.language)
+    try:  # "Belgique" or "BEL" as typed is BE
+        country = country_code(args.country) if args.country is not None else None
+    except ValueError as error:
+        raise UserError(f"pays : {error}") from error
+    change = _model(ContactChange, email=args.email, address=args.address, country=country, language=args.language)
     if not change.changes():
         raise UserError("rien à changer : donner --email, --address, --country ou --language — nothing to change")
     client = await connect(config.temporal)
@@ -362,8 +368,9 @@ def _told(args, outcomes: dict[str, str], what: str) -> int:
     if args.json:
         print(json.dumps(outcomes, indent=2))
     else:
-        for number, outcome in outcomes.items():
-            print(f"{number}: {'enregistré' if outcome == 'recorded' else outcome}")
+        for number, outcome in outcomes.items():  # --json keeps the cases' words: "recorded", "refused: ..."
+            said = "enregistré" if outcome == "recorded" else f"refusé : {refusals.in_french(outcome.removeprefix('refused: '))}"
+            print(f"{number}: {said}")
         print(f"{sum(o == 'recorded' for o in outcomes.values())} sur {len(outcomes)} dossier(s) en cours de"
               f" {args.debtor} {what}")
     if not outcomes:

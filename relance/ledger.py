@@ -30,7 +30,7 @@ from domain.prior import PriorHistory
 from domain.script import ScriptError, parse_script
 from importers import open_source
 from importers.base import LedgerFileError, Record, RowError, rejected_rows
-from importers.checks import address_warning, identifier_errors, rates_error, terms_warning
+from importers.checks import address_warning, country_warning, identifier_errors, rates_error, terms_warning
 from importers.columns import COLUMNS, HISTORY_COLUMNS, REQUIRED_COLUMNS, TARGETS as _TARGETS
 from importers.french import in_french
 from importers.mapping import NO_MAPPING, Mapping
@@ -148,7 +148,7 @@ def _read_row(
     if errors or invoice is None:
         return None, errors
     warnings = terms_warning(row, invoice.issue_date, invoice.due_date, policy) + address_warning(
-        row, invoice.debtor.address, policy)
+        row, invoice.debtor.address, policy) + country_warning(row, invoice.debtor.country)
     return LedgerRow(row=row, invoice=invoice, script=script, prior=prior), warnings
 
 
@@ -279,6 +279,15 @@ def _upper(raw: Any) -> str:
     return _text(raw).upper()
 
 
+def _country(text: str) -> str:
+    """"Belgique", "belgium", "BEL" or "be": BE. What is no country is kept as written, in capitals, and the row
+    imported with a warning (importers.checks.country_warning): a case is not refused for its postal last line."""
+    try:
+        return country_code(text)
+    except ValueError:
+        return text.upper()
+
+
 def _boolean(raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
@@ -360,6 +369,6 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     **{column: _date for column in HISTORY_COLUMNS if column.endswith("_on")},
     "paid": _decimal,
     "debtor_language": _lower,
-    "debtor_country": country_code,  # "Belgique", "belgium" or "be": BE
+    "debtor_country": lambda raw: _country(_text(raw)),
     "currency": _upper,
 }

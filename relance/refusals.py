@@ -20,6 +20,7 @@ _REFUSALS = [
     (r"the case is already escalated \((.*)\)", "le dossier est déjà en phase contentieuse ({0})"),
     (r"plan refused: (.*)", "échéancier refusé : {0}"),
     # Why a plan is refused (domain/schedule.plan_refusal), inside "plan refused: ...".
+    (r"a plan needs at least one instalment", "un échéancier compte au moins une échéance"),
     (r"(\S+) instalments, the policy allows at most (\S+)", "{0} échéances, la politique en permet au plus {1}"),
     (r"instalment due dates must be distinct and in order", "les dates d'échéance doivent être distinctes et dans l'ordre"),
     (r"the first instalment falls on (\S+), before today", "la première échéance tombe le {0}, avant aujourd'hui"),
@@ -67,10 +68,15 @@ _REFUSALS = [
 _COMPILED = [(re.compile(pattern), french) for pattern, french in _REFUSALS]
 
 
+_WITH_A_REASON = "plan refused: (.*)"  # the one refusal whose part is itself a refusal (domain/schedule.py)
+
+
 def in_french(message: str) -> str:
-    """A case's refusal in French, from the table above (a plan's refusal says its reason in French too)."""
+    """A case's refusal in French, from the table above; what ops typed inside it (a dispute's reason) is left as
+    they typed it."""
     for pattern, french in _COMPILED:
         found = pattern.fullmatch(message.strip())
         if found:
-            return french.format(*(in_french(group) if group else group for group in found.groups()))
+            groups = found.groups()
+            return french.format(*(map(in_french, groups) if pattern.pattern == _WITH_A_REASON else groups))
     return message

@@ -115,7 +115,8 @@ async def test_an_insolvency_stops_every_case_of_the_debtor_and_no_other(service
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"INS-{tag}-1: enregistré" in done.stdout and f"INS-{tag}-2: enregistré" in done.stdout
     assert "2 sur 2 dossier(s) en cours" in done.stdout and f"INS-{tag}-3" not in done.stdout
-    assert again.returncode == 1 and "already recorded" in again.stdout, "a repeat changes nothing and says so"
+    assert again.returncode == 1 and "refusé : cette procédure collective est déjà enregistrée" in again.stdout, \
+        "a repeat changes nothing and says so"
     stages = {n: json.loads((await relance(service, "status", f"INS-{tag}-{n}", "--json")).stdout)["stage"]
               for n in (1, 2, 3)}
     assert stages == {1: "insolvency", 2: "insolvency", 3: "preventive"}
@@ -131,7 +132,8 @@ async def test_a_debtors_corrected_address_reaches_every_case_of_it_and_no_other
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"CON-{tag}-1: enregistré" in done.stdout and "2 sur 2 dossier(s) en cours" in done.stdout
-    assert again.returncode == 1 and "nothing to change" in again.stdout, "a repeat changes nothing and says so"
+    assert again.returncode == 1 and "refusé : les coordonnées du débiteur sont déjà celles-ci : rien à changer" \
+        in again.stdout, "a repeat changes nothing and says so"
     assert nothing.returncode == 1 and "rien à changer" in nothing.stderr
     debtors = {n: json.loads((await relance(service, "status", f"CON-{tag}-{n}", "--json")).stdout)["invoice"]["debtor"]
                for n in (1, 2, 3)}

@@ -97,3 +97,10 @@ def test_a_preview_whose_case_stops_on_an_impossible_step_says_which_and_exits_1
     assert done.returncode == 1, done.stdout + done.stderr
     assert "NA-1: étape small_claims:dossier impossible" in done.stderr and "debtor.address manquant" in done.stderr
     assert "1 dossier(s) arrêté(s)" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_country_that_is_no_country_is_refused_before_contacting_temporal(tmp_path):
+    done = _cli("contact", "D-1", "--country", "Belgiq", cwd=tmp_path)
+    assert done.returncode == 1 and "pays : « Belgiq » n'est pas un pays connu" in done.stderr, done.stderr
+    read = _cli("contact", "D-1", "--country", "Belgique", cwd=tmp_path)
+    assert "pays" not in read.stderr and "Temporal" in read.stderr, "read as BE: it went on to reach the server"

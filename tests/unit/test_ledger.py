@@ -177,14 +177,28 @@ def test_all_columns_map_to_the_invoice(tmp_path):
     assert rows[0].script == "+3 pay full"
 
 
-def test_a_debtors_country_is_read_from_its_code_or_its_name_and_an_unknown_one_is_refused(tmp_path):
+def test_a_debtors_country_is_read_from_its_code_or_its_name_and_an_unknown_one_is_said(tmp_path):
     header = f"{HEADER};debtor_country"
-    rows = [GOOD_ROW.replace("F-1", f"F-{n}") + f";{country}"
-            for n, country in enumerate(["be", "Belgique", "Pays-Bas", "Germany", "Côte d'Ivoire", "Belgiq", "XX"])]
-    read, errors = read_ledger(_write(tmp_path, "l.csv", header + "\n" + "\n".join(rows) + "\n"))
-    assert [r.invoice.debtor.country for r in read] == ["BE", "BE", "NL", "DE", "CI"]
-    assert _errors(errors) == [(7, "debtor_country"), (8, "debtor_country")]
-    assert "« Belgiq » n'est pas un pays connu" in errors[0].message
+    written = ["be", "Belgique", "BEL", "Pays-Bas", "Germany", "Côte d'Ivoire", "Russie", "UK", "La Réunion",
+               "Deutschland", "N/A", "Belgiq"]
+    rows = [GOOD_ROW.replace("F-1", f"F-{n}") + f";{country}" for n, country in enumerate(written)]
+    read, said = read_ledger(_write(tmp_path, "l.csv", header + "\n" + "\n".join(rows) + "\n"))
+    assert [r.invoice.debtor.country for r in read] == ["BE", "BE", "BE", "NL", "DE", "CI", "RU", "GB", "RE", "DE",
+                                                        "N/A", "BELGIQ"], "no row refused for its country"
+    assert [(e.row, e.field, e.severity) for e in said] == [(12, "debtor_country", "warning"),
+                                                           (13, "debtor_country", "warning")], "N/A is not Namibia"
+    assert "« BELGIQ » n'est pas un pays connu" in said[1].message_fr
+
+
+def test_a_country_a_json_ledger_gives_as_a_number_or_a_list_is_said_not_a_crash(tmp_path):
+    path = tmp_path / "l.json"
+    path.write_text(json.dumps([{"number": f"F-{n}", "debtor_id": "C-1", "debtor_name": "Alpha", "debtor_email":
+                                 "a@alpha.example", "issue_date": "2026-01-15", "due_date": "2026-03-14",
+                                 "amount_incl_tax": "100.00", "debtor_country": country} for n, country in enumerate((32, ["BE"]))]),
+                    encoding="utf-8")
+    rows, said = read_ledger(path)
+    assert [r.invoice.debtor.country for r in rows] == ["32"] and [(e.row, e.severity) for e in said] == [
+        (1, "warning"), (2, "error")], said
 
 
 # --- row-level problems ------------------------------------------------------------------------------------

@@ -369,8 +369,8 @@ def _told(args, outcomes: dict[str, str], what: str) -> int:
         print(json.dumps(outcomes, indent=2))
     else:
         for number, outcome in outcomes.items():  # --json keeps the cases' words: "recorded", "refused: ..."
-            said = "enregistré" if outcome == "recorded" else f"refusé : {refusals.in_french(outcome.removeprefix('refused: '))}"
-            print(f"{number}: {said}")
+            answer = "enregistré" if outcome == "recorded" else f"refusé : {refusals.in_french(outcome.removeprefix('refused: '))}"
+            print(f"{number}: {answer}")
         print(f"{sum(o == 'recorded' for o in outcomes.values())} sur {len(outcomes)} dossier(s) en cours de"
               f" {args.debtor} {what}")
     if not outcomes:

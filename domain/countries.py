@@ -50,15 +50,14 @@ def _key(text: str) -> str:
 
 def _by_name() -> dict[str, str]:
     names = [(name, code) for code, (french, english, _, others) in KNOWN.items()
-             for name in (french, english, *others, _POSTAL.get(code, french))]
-    names += list(_NAMES.items())
-    # The usual name before ISO's comma ("Russie" of "Russie, Fédération de"), unless another name starts with it
-    # ("Corée" is two countries, "Îles Vierges" two territories).
-    heads = [(name.split(", ")[0], code) for name, code in names if ", " in name]
-    keys = [_key(name) for name, _ in names]
-    names += [(head, code) for head, code in heads
-              if not any(k.startswith(_key(head)) for k, (_, other) in zip(keys, names) if other != code)]
-    return {_key(name): code for name, code in names if len(_key(name)) >= 3}
+             for name in (french, english, *others, _POSTAL.get(code, french))] + list(_NAMES.items())
+    keyed = [(_key(name), code) for name, code in names]
+    # The usual name before ISO's comma ("Russie" of "Russie, Fédération de"), unless another country's name starts
+    # with it ("Corée" is two countries, "Îles Vierges" two territories).
+    heads = {(_key(name.split(", ")[0]), code) for name, code in names if ", " in name}
+    keyed += [(head, code) for head, code in heads
+              if not any(key.startswith(head) for key, other in keyed if other != code)]
+    return {key: code for key, code in keyed if len(key) >= 3}
 
 
 _BY_NAME = _by_name()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+_WITH_A_REASON = r"plan refused: (.*)"  # the one refusal whose part is itself a refusal (domain/schedule.py)
+
 _REFUSALS = [
     (r"the case is closed \((.*)\)", "le dossier est clos ({0})"),
     (r"the case is still opening; try again in a moment", "le dossier est en cours d'ouverture; réessayez dans un instant"),
@@ -18,7 +20,7 @@ _REFUSALS = [
      "procédure collective: pas d'échéancier individuel, la créance passe par le mandataire"),
     (r"a payment plan is already running for this case", "un échéancier est déjà en cours pour ce dossier"),
     (r"the case is already escalated \((.*)\)", "le dossier est déjà en phase contentieuse ({0})"),
-    (r"plan refused: (.*)", "échéancier refusé : {0}"),
+    (_WITH_A_REASON, "échéancier refusé : {0}"),
     # Why a plan is refused (domain/schedule.plan_refusal), inside "plan refused: ...".
     (r"a plan needs at least one instalment", "un échéancier compte au moins une échéance"),
     (r"(\S+) instalments, the policy allows at most (\S+)", "{0} échéances, la politique en permet au plus {1}"),
@@ -66,9 +68,6 @@ _REFUSALS = [
     (r"Input should be a valid decimal.*", "montant attendu, par exemple 1 234,56"),
 ]
 _COMPILED = [(re.compile(pattern), french) for pattern, french in _REFUSALS]
-
-
-_WITH_A_REASON = "plan refused: (.*)"  # the one refusal whose part is itself a refusal (domain/schedule.py)
 
 
 def in_french(message: str) -> str:
